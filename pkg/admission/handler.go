@@ -1,0 +1,127 @@
+// Package admission serves the mutating admission webhook: it decodes the
+// StatefulSet of an AdmissionReview, completes it with package mutate and
+// answers with a JSON patch and warnings.
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+// Path is where the webhook server serves the handler.
+const Path = "/mutate-apps-v1-statefulset"
+
+// StatefulSetMutator completes labeled StatefulSets on CREATE and UPDATE.
+type StatefulSetMutator struct {
+	Config  mutate.Config
+	decoder admission.Decoder
+}
+
+var _ admission.Handler = (*StatefulSetMutator)(nil)
+
+// NewStatefulSetMutator returns a handler decoding with the given scheme.
+func NewStatefulSetMutator(scheme *runtime.Scheme, cfg mutate.Config) *StatefulSetMutator {
+	return &StatefulSetMutator{Config: cfg, decoder: admission.NewDecoder(scheme)}
+}
+
+// Webhook wraps the handler for the webhook server; a panic becomes an error
+// response instead of a dropped connection.
+func (m *StatefulSetMutator) Webhook() *admission.Webhook {
+	return (&admission.Webhook{Handler: m}).WithRecoverPanic(true)
+}
+
+// Handle answers one admission request.
+func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Kind.Group != appsv1.GroupName || req.Kind.Kind != "StatefulSet" {
+		return admission.Errored(http.StatusBadRequest,
+			fmt.Errorf("this webhook mutates apps/v1 StatefulSets only, not %s; check the rules of the MutatingWebhookConfiguration", req.Kind.String()))
+	}
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	if len(req.Object.Raw) == 0 {
+		return admission.Errored(http.StatusBadRequest, errors.New("the admission request carries no object"))
+	}
+	var sts appsv1.StatefulSet
+	if err := m.decoder.DecodeRaw(req.Object, &sts); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the StatefulSet: %w", err))
+	}
+	if !mutate.Enabled(&sts) {
+		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", mutate.EnabledLabel, mutate.EnabledValue))
+	}
+	var old *appsv1.StatefulSet
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+		old = &appsv1.StatefulSet{}
+		if err := m.decoder.DecodeRaw(req.OldObject, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored StatefulSet: %w", err))
+		}
+	}
+
+	res, err := m.Config.Inject(&sts, old)
+	if err != nil {
+		var inputErr *mutate.InputError
+		if errors.As(err, &inputErr) {
+			return admission.Denied(inputErr.Error())
+		}
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if equality.Semantic.DeepEqual(&sts, res.StatefulSet) {
+		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
+	}
+	patch, err := Patch(req.Object.Raw, &sts, res.StatefulSet)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	log.FromContext(ctx).V(1).Info("completed StatefulSet", "namespace", req.Namespace, "name", sts.Name, "operations", len(patch), "dryRun", req.DryRun != nil && *req.DryRun)
+	return admission.Patched("", patch...).WithWarnings(res.Warnings...)
+}
+
+// Patch returns the JSON patch that turns raw, the request's own bytes of
+// decoded, into mutated. Operations that only come from re-encoding (a null
+// creationTimestamp, an empty status) are left out: the patch holds the
+// mutation and nothing else.
+func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPatchOperation, error) {
+	mutatedJSON, err := json.Marshal(mutated)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the completed StatefulSet: %w", err)
+	}
+	decodedJSON, err := json.Marshal(decoded)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+	}
+	ops, err := jsonpatch.CreatePatch(raw, mutatedJSON)
+	if err != nil {
+		return nil, fmt.Errorf("computing the patch: %w", err)
+	}
+	noise, err := jsonpatch.CreatePatch(raw, decodedJSON)
+	if err != nil {
+		return nil, fmt.Errorf("computing the patch: %w", err)
+	}
+	if len(noise) == 0 {
+		return ops, nil
+	}
+	seen := make(map[string]bool, len(noise))
+	for _, op := range noise {
+		seen[op.Json()] = true
+	}
+	kept := ops[:0]
+	for _, op := range ops {
+		if !seen[op.Json()] {
+			kept = append(kept, op)
+		}
+	}
+	return kept, nil
+}

@@ -1,0 +1,158 @@
+// Package inject applies the webhook's mutation offline: it reads manifests,
+// completes every StatefulSet in them and writes the result with the
+// StatefulSet's companion objects, like istioctl kube-inject.
+package inject
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	appsv1 "k8s.io/api/apps/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+// MaxInputBytes bounds what Run reads.
+const MaxInputBytes = 16 << 20
+
+type typeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// Run reads YAML or JSON documents from r and writes them to w as YAML
+// documents: each StatefulSet completed (and labeled for the webhook) and
+// followed by its ConfigMap, headless Service and read Service; any other
+// object unchanged. Nothing is written unless every document is good.
+func Run(r io.Reader, w io.Writer, cfg mutate.Config) error {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(io.LimitReader(r, MaxInputBytes)))
+	var out bytes.Buffer
+	count := 0
+	for doc := 1; ; doc++ {
+		raw, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("document %d: reading YAML: %w", doc, err)
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			continue
+		}
+		objs, err := injectDocument(raw, cfg)
+		if err != nil {
+			return fmt.Errorf("document %d: %w", doc, err)
+		}
+		for _, obj := range objs {
+			if count > 0 {
+				out.WriteString("---\n")
+			}
+			out.Write(obj)
+			count++
+		}
+	}
+	if count == 0 {
+		return errors.New("no object found in the input")
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+func injectDocument(raw []byte, cfg mutate.Config) ([][]byte, error) {
+	var tm typeMeta
+	if err := yaml.Unmarshal(raw, &tm); err != nil {
+		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
+	}
+	if tm.Kind == "" || tm.APIVersion == "" {
+		return nil, errors.New("not a Kubernetes object: apiVersion and kind are required")
+	}
+	if tm.Kind != "StatefulSet" {
+		j, err := yaml.YAMLToJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tm.Kind, err)
+		}
+		clean, err := yaml.JSONToYAML(j)
+		return [][]byte{clean}, err
+	}
+	if tm.APIVersion != "apps/v1" {
+		return nil, fmt.Errorf("StatefulSet has apiVersion %q: use apps/v1", tm.APIVersion)
+	}
+	var sts appsv1.StatefulSet
+	if err := yaml.UnmarshalStrict(raw, &sts); err != nil {
+		return nil, fmt.Errorf("decoding the StatefulSet: %w", err)
+	}
+	if sts.Labels == nil {
+		sts.Labels = map[string]string{}
+	}
+	sts.Labels[mutate.EnabledLabel] = mutate.EnabledValue
+	res, err := cfg.Inject(&sts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("StatefulSet %q: %w", sts.Name, err)
+	}
+	companions, err := mutate.BuildCompanions(res.StatefulSet)
+	if err != nil {
+		return nil, fmt.Errorf("StatefulSet %q: %w", sts.Name, err)
+	}
+	var docs [][]byte
+	for _, obj := range append([]any{res.StatefulSet}, companions.ConfigMap, companions.Headless, companions.Read) {
+		b, err := Marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, b)
+	}
+	return docs, nil
+}
+
+// Marshal writes an object as YAML without what encoding adds on its own:
+// null fields and the status.
+func Marshal(obj any) ([]byte, error) {
+	j, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	var generic map[string]any
+	if err := yaml.Unmarshal(j, &generic); err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	delete(generic, "status")
+	dropNulls(generic)
+	return yaml.Marshal(generic)
+}
+
+// emptyByEncoding are keys whose empty value encoding writes for an unset
+// struct; an empty emptyDir, by contrast, means something and stays.
+var emptyByEncoding = map[string]bool{"resources": true, "updateStrategy": true, "status": true}
+
+func dropNulls(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, val := range t {
+			if m, ok := val.(map[string]any); val == nil || ok && len(m) == 0 && emptyByEncoding[k] {
+				delete(t, k)
+				continue
+			}
+			dropNulls(val)
+		}
+	case []any:
+		for _, val := range t {
+			dropNulls(val)
+		}
+	}
+}
+
+func stripComments(doc []byte) []byte {
+	var out bytes.Buffer
+	for _, line := range bytes.Split(doc, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			out.Write(line)
+			out.WriteByte('\n')
+		}
+	}
+	return out.Bytes()
+}

@@ -1,0 +1,133 @@
+package mutate
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
+)
+
+// Components named in the app.kubernetes.io/component label of companions.
+const (
+	ComponentConfig   = "config"
+	ComponentHeadless = "headless"
+	ComponentRead     = "read"
+)
+
+// ConfigMapName is the ConfigMap holding the primary and replica .cnf files.
+func ConfigMapName(sts *appsv1.StatefulSet) string { return sts.Name }
+
+// HeadlessServiceName is the Service giving the pods their DNS names.
+func HeadlessServiceName(sts *appsv1.StatefulSet) string {
+	if sts.Spec.ServiceName != "" {
+		return sts.Spec.ServiceName
+	}
+	return sts.Name
+}
+
+// ReadServiceName is the Service balancing reads over all pods.
+func ReadServiceName(sts *appsv1.StatefulSet) string { return sts.Name + ReadServiceTail }
+
+// Companions are the objects a replicated StatefulSet needs beside itself.
+type Companions struct {
+	ConfigMap *corev1.ConfigMap
+	Headless  *corev1.Service
+	Read      *corev1.Service
+}
+
+// Objects lists the companions in a fixed order.
+func (c Companions) Objects() []metav1.Object {
+	return []metav1.Object{c.ConfigMap, c.Headless, c.Read}
+}
+
+// BuildCompanions builds the ConfigMap, the headless and the read Service for
+// a StatefulSet. When the StatefulSet has a UID (it is stored), each carries
+// a controller owner reference to it, so it goes away with the StatefulSet.
+func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
+	flavor := scripts.MySQL
+	spec := sts.Spec.Template.Spec
+	if i, err := mainContainer(spec.Containers); err == nil {
+		if flavor, err = flavorOf(sts, spec.Containers[i].Image); err != nil {
+			return Companions{}, err
+		}
+	}
+	selector := podSelector(sts)
+	if len(selector) == 0 {
+		return Companions{}, inputErrorf("StatefulSet %q has no pod labels to select its pods by: set spec.selector.matchLabels", sts.Name)
+	}
+
+	replicaConfig := "# Apply this config only on slaves.\n[mysqld]\nsuper-read-only\n"
+	if flavor == scripts.MariaDB {
+		replicaConfig = "# Apply this config only on slaves.\n[mysqld]\nread-only\n"
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: companionMeta(sts, ConfigMapName(sts), ComponentConfig),
+		Data: map[string]string{
+			PrimaryConfigKey: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
+			ReplicaConfigKey: replicaConfig,
+		},
+	}
+	port := []corev1.ServicePort{{Name: MySQLPortName, Port: MySQLPort, TargetPort: intstr.FromInt32(MySQLPort)}}
+	headless := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: companionMeta(sts, HeadlessServiceName(sts), ComponentHeadless),
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Ports:     port,
+			Selector:  selector,
+		},
+	}
+	read := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: companionMeta(sts, ReadServiceName(sts), ComponentRead),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Ports:    port,
+			Selector: selector,
+		},
+	}
+	return Companions{ConfigMap: cm, Headless: headless, Read: read}, nil
+}
+
+// podSelector selects the StatefulSet's pods: its matchLabels when the
+// selector is only labels, else the pod template's labels.
+func podSelector(sts *appsv1.StatefulSet) map[string]string {
+	if s := sts.Spec.Selector; s != nil && len(s.MatchLabels) > 0 && len(s.MatchExpressions) == 0 {
+		return copyMap(s.MatchLabels)
+	}
+	return copyMap(sts.Spec.Template.Labels)
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func companionMeta(sts *appsv1.StatefulSet, name, component string) metav1.ObjectMeta {
+	meta := metav1.ObjectMeta{
+		Name:      name,
+		Namespace: sts.Namespace,
+		Labels: map[string]string{
+			LabelName:      "mysql",
+			LabelInstance:  sts.Name,
+			LabelComponent: component,
+			LabelManagedBy: ManagedBy,
+			LabelPartOf:    sts.Name,
+		},
+	}
+	if sts.UID != "" {
+		meta.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))}
+	}
+	return meta
+}
+
+func metaName(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }

@@ -1,0 +1,56 @@
+package mutate
+
+// Label and annotation keys, and the names the webhook gives what it injects.
+const (
+	// EnabledLabel on a StatefulSet, with value EnabledValue, asks for injection.
+	EnabledLabel = "mysql-replication"
+	EnabledValue = "enabled"
+
+	// InjectorVersionAnnotation marks a StatefulSet the webhook has completed.
+	InjectorVersionAnnotation = "mysql-replication.io/injector-version"
+	// InjectorVersion is the value of InjectorVersionAnnotation.
+	InjectorVersion = "1"
+	// FlavorAnnotation overrides the flavour read from the image ("mysql" or "mariadb").
+	FlavorAnnotation = "mysql-replication.io/flavor"
+
+	// ManagedBy is the app.kubernetes.io/managed-by value of created companions.
+	ManagedBy = "mysql-replication-webhook"
+)
+
+// Recommended labels of the companion objects.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+)
+
+// Names of what is injected into the pod template.
+const (
+	MySQLContainer      = "mysql"
+	SidecarContainer    = "xtrabackup"
+	InitMySQLContainer  = "init-mysql"
+	CloneMySQLContainer = "clone-mysql"
+	HelperInitContainer = "install-helper"
+
+	ConfVolume      = "conf"
+	ConfigMapVolume = "config-map"
+	DataVolume      = "data"
+	HelperVolume    = "helper"
+
+	MySQLPortName   = "mysql"
+	MySQLPort       = 3306
+	BackupPortName  = "xtrabackup"
+	ReadServiceTail = "-read"
+
+	// PrimaryConfigKey and ReplicaConfigKey are the ConfigMap keys of the .cnf files.
+	PrimaryConfigKey = "master.cnf"
+	ReplicaConfigKey = "slave.cnf"
+)
+
+// Default images.
+const (
+	DefaultXtrabackupImage = "gcr.io/google-samples/xtrabackup:1.0"
+	DefaultHelperImage     = "mysql-replication-webhook:latest"
+)

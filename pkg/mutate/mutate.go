@@ -1,0 +1,417 @@
+// Package mutate turns a plain StatefulSet into a replicated MySQL (or
+// MariaDB) StatefulSet and builds its companion objects. It is pure and
+// deterministic: no client, no I/O, no clock. The admission handler, the
+// reconciler, the offline inject command and the tests all call it.
+package mutate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
+)
+
+// Config holds what the mutation needs beyond the StatefulSet itself.
+type Config struct {
+	// XtrabackupImage runs clone-mysql and the sidecar of the MySQL flavour.
+	XtrabackupImage string
+	// HelperImage carries this project's binary; the MariaDB flavour copies
+	// it into the pod to stream backups.
+	HelperImage string
+}
+
+// DefaultConfig is the configuration of the tutorial.
+func DefaultConfig() Config {
+	return Config{XtrabackupImage: DefaultXtrabackupImage, HelperImage: DefaultHelperImage}
+}
+
+// InputError is an error in the StatefulSet the user wrote; its message says
+// what to change.
+type InputError struct{ msg string }
+
+func (e *InputError) Error() string { return e.msg }
+
+func inputErrorf(format string, args ...any) error {
+	return &InputError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Enabled reports whether the StatefulSet asks for injection.
+func Enabled(sts *appsv1.StatefulSet) bool {
+	return sts != nil && sts.Labels[EnabledLabel] == EnabledValue
+}
+
+// Result is a completed StatefulSet and the admission warnings that say what
+// of the user's own was kept where the webhook would have injected otherwise.
+type Result struct {
+	StatefulSet *appsv1.StatefulSet
+	Warnings    []string
+}
+
+// Inject returns a completed copy of sts; sts itself is not changed. old is
+// the stored object on UPDATE and nil on CREATE: fields that cannot change
+// after creation are taken from it. An *InputError is returned for a
+// StatefulSet that cannot be completed; then nothing is returned half done.
+func (c Config) Inject(sts, old *appsv1.StatefulSet) (*Result, error) {
+	if sts == nil {
+		return nil, inputErrorf("no StatefulSet given")
+	}
+	out := sts.DeepCopy()
+	inj := injector{cfg: c.withDefaults(), sts: out, old: old}
+	if err := inj.run(); err != nil {
+		return nil, err
+	}
+	return &Result{StatefulSet: out, Warnings: inj.warnings}, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.XtrabackupImage == "" {
+		c.XtrabackupImage = DefaultXtrabackupImage
+	}
+	if c.HelperImage == "" {
+		c.HelperImage = DefaultHelperImage
+	}
+	return c
+}
+
+type injector struct {
+	cfg      Config
+	sts, old *appsv1.StatefulSet
+	flavor   scripts.Flavor
+	warnings []string
+}
+
+func (inj *injector) warnf(format string, args ...any) {
+	inj.warnings = append(inj.warnings, fmt.Sprintf(format, args...))
+}
+
+func (inj *injector) run() error {
+	sts := inj.sts
+	if sts.Name == "" {
+		return inputErrorf("metadata.name is required: pod, ConfigMap and Service names are derived from it (generateName is not supported)")
+	}
+	if err := inj.serviceName(); err != nil {
+		return err
+	}
+	spec := &sts.Spec.Template.Spec
+	main, err := mainContainer(spec.Containers)
+	if err != nil {
+		return err
+	}
+	if inj.flavor, err = flavorOf(sts, spec.Containers[main].Image); err != nil {
+		return err
+	}
+	params := scripts.Params{StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Flavor: inj.flavor}
+	rendered := map[string]string{}
+	for _, name := range scripts.Names() {
+		if rendered[name], err = scripts.Render(name, params); err != nil {
+			return inputErrorf("cannot derive the replication scripts: %v", err)
+		}
+	}
+	if err := inj.dataClaim(); err != nil {
+		return err
+	}
+
+	inj.volumes()
+	inj.initContainers(spec.Containers[main].Image, rendered)
+	inj.completeMain(&spec.Containers[main])
+	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
+
+	if sts.Annotations == nil {
+		sts.Annotations = map[string]string{}
+	}
+	sts.Annotations[InjectorVersionAnnotation] = InjectorVersion
+	return nil
+}
+
+// serviceName defaults spec.serviceName to the StatefulSet's name, or keeps
+// the stored one on UPDATE (it cannot change).
+func (inj *injector) serviceName() error {
+	spec := &inj.sts.Spec
+	if spec.ServiceName != "" {
+		return nil
+	}
+	if inj.old != nil && inj.old.Spec.ServiceName != "" {
+		spec.ServiceName = inj.old.Spec.ServiceName
+		return nil
+	}
+	spec.ServiceName = inj.sts.Name
+	return nil
+}
+
+// mainContainer finds the container to complete: the one named "mysql", or
+// else the only container.
+func mainContainer(containers []corev1.Container) (int, error) {
+	for i, c := range containers {
+		if c.Name == MySQLContainer {
+			return i, nil
+		}
+	}
+	var names []string
+	for _, c := range containers {
+		if c.Name != SidecarContainer {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 1 {
+		return slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == names[0] }), nil
+	}
+	if len(names) == 0 {
+		return 0, inputErrorf("spec.template.spec.containers has no database container: add one named %q", MySQLContainer)
+	}
+	return 0, inputErrorf("spec.template.spec.containers has %d containers (%s) and none is named %q: name the database container %q",
+		len(names), strings.Join(names, ", "), MySQLContainer, MySQLContainer)
+}
+
+// flavorOf reads the flavour from the annotation, else from the image name:
+// "mariadb" images get MariaDB's tools, everything else MySQL's.
+func flavorOf(sts *appsv1.StatefulSet, image string) (scripts.Flavor, error) {
+	if v, ok := sts.Annotations[FlavorAnnotation]; ok {
+		switch f := scripts.Flavor(v); f {
+		case scripts.MySQL, scripts.MariaDB:
+			return f, nil
+		}
+		return "", inputErrorf("annotation %s=%q: use %q or %q", FlavorAnnotation, v, scripts.MySQL, scripts.MariaDB)
+	}
+	if imageRepository(image) == "mariadb" {
+		return scripts.MariaDB, nil
+	}
+	return scripts.MySQL, nil
+}
+
+// imageRepository is the last path element of an image reference, without
+// tag or digest: "docker.io/library/mariadb:11@sha256:…" → "mariadb".
+func imageRepository(image string) string {
+	image, _, _ = strings.Cut(image, "@")
+	if i := strings.LastIndex(image, "/"); i >= 0 {
+		image = image[i+1:]
+	}
+	image, _, _ = strings.Cut(image, ":")
+	return image
+}
+
+// dataClaim adds the "data" volumeClaimTemplate when the user gave neither a
+// claim nor a pod volume of that name. volumeClaimTemplates cannot change
+// after creation, so on UPDATE the stored claim is kept.
+func (inj *injector) dataClaim() error {
+	spec := &inj.sts.Spec
+	if slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == DataVolume }) ||
+		slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume }) {
+		return nil
+	}
+	if inj.old == nil {
+		spec.VolumeClaimTemplates = append(spec.VolumeClaimTemplates, defaultDataClaim())
+		return nil
+	}
+	for _, p := range inj.old.Spec.VolumeClaimTemplates {
+		if p.Name == DataVolume {
+			spec.VolumeClaimTemplates = append(spec.VolumeClaimTemplates, *p.DeepCopy())
+			return nil
+		}
+	}
+	return inputErrorf("StatefulSet %q has no %q volumeClaimTemplate and volumeClaimTemplates cannot change after creation: "+
+		"recreate it with the %s=%s label (kubectl delete statefulset %s --cascade=orphan, then apply it again) "+
+		"or add a pod volume named %q", inj.sts.Name, DataVolume, EnabledLabel, EnabledValue, inj.sts.Name, DataVolume)
+}
+
+func defaultDataClaim() corev1.PersistentVolumeClaim {
+	return corev1.PersistentVolumeClaim{
+		ObjectMeta: metaName(DataVolume),
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+			},
+		},
+	}
+}
+
+func (inj *injector) volumes() {
+	spec := &inj.sts.Spec.Template.Spec
+	want := []corev1.Volume{
+		{Name: ConfVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: ConfigMapVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(inj.sts)},
+		}}},
+	}
+	if inj.flavor == scripts.MariaDB {
+		want = append(want, corev1.Volume{Name: HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
+	for _, v := range want {
+		spec.Volumes = keepOrAppend(inj, "volume", spec.Volumes, v, func(x corev1.Volume) string { return x.Name })
+	}
+}
+
+// keepOrAppend appends want unless an item of that name exists; a user's
+// item that differs from want is kept and reported.
+func keepOrAppend[T any](inj *injector, kind string, items []T, want T, name func(T) string) []T {
+	i := slices.IndexFunc(items, func(x T) bool { return name(x) == name(want) })
+	if i < 0 {
+		return append(items, want)
+	}
+	if !covers(items[i], want) {
+		inj.warnf("kept your %s %q as written; it differs from the one the webhook injects", kind, name(want))
+	}
+	return items
+}
+
+var (
+	confMount      = corev1.VolumeMount{Name: ConfVolume, MountPath: "/etc/mysql/conf.d"}
+	dataMount      = corev1.VolumeMount{Name: DataVolume, MountPath: "/var/lib/mysql", SubPath: "mysql"}
+	helperMount    = corev1.VolumeMount{Name: HelperVolume, MountPath: helperDir()}
+	scriptCommand  = func(script string) []string { return []string{"bash", "-c", script} }
+	containerNamed = func(c corev1.Container) string { return c.Name }
+)
+
+func helperDir() string {
+	return scripts.HelperPath[:strings.LastIndex(scripts.HelperPath, "/")]
+}
+
+// initContainers puts init-mysql, (install-helper,) clone-mysql first, in
+// that order, a user's container of the same name taking the injected one's
+// place; the user's other init containers follow in their order.
+func (inj *injector) initContainers(dbImage string, rendered map[string]string) {
+	want := []corev1.Container{{
+		Name:    InitMySQLContainer,
+		Image:   dbImage,
+		Command: scriptCommand(rendered[scripts.InitMySQL]),
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: ConfVolume, MountPath: "/mnt/conf.d"},
+			{Name: ConfigMapVolume, MountPath: "/mnt/config-map"},
+		},
+	}}
+	cloneImage := inj.cfg.XtrabackupImage
+	cloneMounts := []corev1.VolumeMount{dataMount, confMount}
+	if inj.flavor == scripts.MariaDB {
+		want = append(want, corev1.Container{
+			Name:         HelperInitContainer,
+			Image:        inj.cfg.HelperImage,
+			Command:      []string{"/webhook", "install-helper", scripts.HelperPath},
+			VolumeMounts: []corev1.VolumeMount{helperMount},
+		})
+		cloneImage = dbImage
+		cloneMounts = append(cloneMounts, helperMount)
+	}
+	want = append(want, corev1.Container{
+		Name:         CloneMySQLContainer,
+		Image:        cloneImage,
+		Command:      scriptCommand(rendered[scripts.CloneMySQL]),
+		VolumeMounts: cloneMounts,
+	})
+
+	spec := &inj.sts.Spec.Template.Spec
+	result := make([]corev1.Container, 0, len(want)+len(spec.InitContainers))
+	for _, w := range want {
+		i := slices.IndexFunc(spec.InitContainers, func(c corev1.Container) bool { return c.Name == w.Name })
+		if i < 0 {
+			result = append(result, w)
+			continue
+		}
+		if !covers(spec.InitContainers[i], w) {
+			inj.warnf("kept your init container %q as written; it differs from the one the webhook injects", w.Name)
+		}
+		result = append(result, spec.InitContainers[i])
+	}
+	for _, c := range spec.InitContainers {
+		if !slices.ContainsFunc(want, func(w corev1.Container) bool { return w.Name == c.Name }) {
+			result = append(result, c)
+		}
+	}
+	spec.InitContainers = result
+}
+
+// passwordVariables are the variables with which a user chooses how the
+// image sets the root password; with none of them, the tutorial's empty
+// root password is allowed.
+var passwordVariables = []string{
+	"MYSQL_ROOT_PASSWORD", "MYSQL_ALLOW_EMPTY_PASSWORD", "MYSQL_RANDOM_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD_FILE",
+	"MARIADB_ROOT_PASSWORD", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", "MARIADB_RANDOM_ROOT_PASSWORD",
+	"MARIADB_ROOT_PASSWORD_HASH", "MARIADB_ROOT_PASSWORD_FILE",
+}
+
+func (inj *injector) completeMain(c *corev1.Container) {
+	client, admin, allowEmpty := "mysql", "mysqladmin", "MYSQL_ALLOW_EMPTY_PASSWORD"
+	if inj.flavor == scripts.MariaDB {
+		client, admin, allowEmpty = "mariadb", "mariadb-admin", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
+	}
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) }) {
+		c.Env = append(c.Env, corev1.EnvVar{Name: allowEmpty, Value: "1"})
+	}
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == MySQLPortName || p.ContainerPort == MySQLPort }) {
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: MySQLPortName, ContainerPort: MySQLPort})
+	}
+	c.VolumeMounts = inj.mounts(c.Name, c.VolumeMounts, dataMount, confMount)
+
+	if len(c.Resources.Requests) == 0 && len(c.Resources.Limits) == 0 {
+		c.Resources.Requests = corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("500m"),
+			corev1.ResourceMemory: resource.MustParse("1Gi"),
+		}
+	}
+
+	liveness := execProbe([]string{admin, "ping"}, 30, 10, 5)
+	readiness := execProbe([]string{client, "-h", "127.0.0.1", "-e", "SELECT 1"}, 5, 2, 1)
+	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, liveness)
+	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, readiness)
+}
+
+// mounts adds each wanted mount unless the container already mounts that
+// volume or something at that path.
+func (inj *injector) mounts(container string, have []corev1.VolumeMount, want ...corev1.VolumeMount) []corev1.VolumeMount {
+	for _, w := range want {
+		i := slices.IndexFunc(have, func(m corev1.VolumeMount) bool { return m.Name == w.Name || m.MountPath == w.MountPath })
+		if i < 0 {
+			have = append(have, w)
+			continue
+		}
+		if !covers(have[i], w) {
+			inj.warnf("kept your volume mount %q at %s in container %q as written", have[i].Name, have[i].MountPath, container)
+		}
+	}
+	return have
+}
+
+func (inj *injector) probe(container, field string, have, want *corev1.Probe) *corev1.Probe {
+	if have == nil {
+		return want
+	}
+	if !covers(have, want) {
+		inj.warnf("kept your %s of container %q as written", field, container)
+	}
+	return have
+}
+
+func execProbe(command []string, initialDelay, period, timeout int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:        corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: command}},
+		InitialDelaySeconds: initialDelay,
+		PeriodSeconds:       period,
+		TimeoutSeconds:      timeout,
+	}
+}
+
+func (inj *injector) sidecar(dbImage, script string) {
+	image := inj.cfg.XtrabackupImage
+	mounts := []corev1.VolumeMount{dataMount, confMount}
+	if inj.flavor == scripts.MariaDB {
+		image = dbImage
+		mounts = append(mounts, helperMount)
+	}
+	want := corev1.Container{
+		Name:         SidecarContainer,
+		Image:        image,
+		Ports:        []corev1.ContainerPort{{Name: BackupPortName, ContainerPort: scripts.BackupPort}},
+		Command:      scriptCommand(script),
+		VolumeMounts: mounts,
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("100m"),
+			corev1.ResourceMemory: resource.MustParse("100Mi"),
+		}},
+	}
+	spec := &inj.sts.Spec.Template.Spec
+	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)
+}

@@ -1,0 +1,158 @@
+// Package reconcile creates the companion objects of labeled StatefulSets
+// (the ConfigMap, the headless and the read Service) when they are missing.
+// It never changes or deletes an object a user made: one that exists under a
+// companion's name but cannot serve is reported with a Warning Event.
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+// Name is the controller's name, also the reporting controller of its Events.
+const Name = "mysql-replication-companions"
+
+// Event reasons.
+const (
+	ReasonCreated  = "CompanionCreated"
+	ReasonUnusable = "CompanionUnusable"
+	ReasonInvalid  = "InvalidStatefulSet"
+)
+
+// CompanionReconciler creates missing companions of labeled StatefulSets.
+type CompanionReconciler struct {
+	// Client writes, and reads the cached StatefulSets.
+	Client client.Client
+	// Reader looks companions up by name, uncached: the cache holds only the
+	// companions this controller made, not the users' objects.
+	Reader   client.Reader
+	Recorder events.EventRecorder
+}
+
+var _ reconcile.Reconciler = (*CompanionReconciler)(nil)
+
+// CacheOptions keeps the manager's cache to what the controller needs:
+// labeled StatefulSets and the ConfigMaps and Services it created.
+func CacheOptions() cache.Options {
+	enabled := labels.SelectorFromSet(labels.Set{mutate.EnabledLabel: mutate.EnabledValue})
+	managed := labels.SelectorFromSet(labels.Set{mutate.LabelManagedBy: mutate.ManagedBy})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&appsv1.StatefulSet{}: {Label: enabled},
+		&corev1.ConfigMap{}:   {Label: managed},
+		&corev1.Service{}:     {Label: managed},
+	}}
+}
+
+// SetupWithManager registers the controller.
+func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(Name).
+		For(&appsv1.StatefulSet{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return o.GetLabels()[mutate.EnabledLabel] == mutate.EnabledValue
+		}))).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.Service{}).
+		Complete(r)
+}
+
+// Reconcile creates what is missing for one StatefulSet.
+func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	logger := log.FromContext(ctx)
+	var sts appsv1.StatefulSet
+	if err := r.Client.Get(ctx, req.NamespacedName, &sts); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !mutate.Enabled(&sts) || !sts.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, nil
+	}
+	companions, err := mutate.BuildCompanions(&sts)
+	if err != nil {
+		logger.Info("cannot build companions", "reason", err.Error())
+		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildCompanions", "%s", err.Error())
+		return reconcile.Result{}, nil
+	}
+	for _, want := range []client.Object{companions.ConfigMap, companions.Headless, companions.Read} {
+		if err := r.ensure(ctx, &sts, want); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{}, nil
+}
+
+func (r *CompanionReconciler) ensure(ctx context.Context, sts *appsv1.StatefulSet, want client.Object) error {
+	logger := log.FromContext(ctx)
+	kind := kindOf(want)
+	have := want.DeepCopyObject().(client.Object)
+	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: want.GetNamespace(), Name: want.GetName()}, have)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.Client.Create(ctx, want); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return nil
+			}
+			return fmt.Errorf("creating %s %s/%s: %w", kind, want.GetNamespace(), want.GetName(), err)
+		}
+		logger.Info("created companion", "kind", kind, "name", want.GetName())
+		r.Recorder.Eventf(sts, want, corev1.EventTypeNormal, ReasonCreated, "Create", "created %s %s", kind, want.GetName())
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading %s %s/%s: %w", kind, want.GetNamespace(), want.GetName(), err)
+	}
+	if problem := unusable(have, sts); problem != "" {
+		logger.Info("companion exists but cannot serve; leaving it alone", "kind", kind, "name", have.GetName(), "problem", problem)
+		r.Recorder.Eventf(sts, have, corev1.EventTypeWarning, ReasonUnusable, "Check",
+			"%s %s exists but %s; it is left as it is: fix or delete it", kind, have.GetName(), problem)
+	}
+	return nil
+}
+
+// unusable says why an existing object cannot serve as the companion, or "".
+func unusable(obj client.Object, sts *appsv1.StatefulSet) string {
+	switch o := obj.(type) {
+	case *corev1.ConfigMap:
+		var missing []string
+		for _, key := range []string{mutate.PrimaryConfigKey, mutate.ReplicaConfigKey} {
+			if _, ok := o.Data[key]; !ok {
+				missing = append(missing, key)
+			}
+		}
+		if len(missing) > 0 {
+			return "has no key " + strings.Join(missing, ", ")
+		}
+	case *corev1.Service:
+		if o.Name == mutate.HeadlessServiceName(sts) && o.Spec.ClusterIP != corev1.ClusterIPNone {
+			return fmt.Sprintf("is not headless (clusterIP %q, want None), so pods get no DNS names", o.Spec.ClusterIP)
+		}
+		if len(o.Spec.Selector) == 0 || !labels.SelectorFromSet(o.Spec.Selector).Matches(labels.Set(sts.Spec.Template.Labels)) {
+			return "does not select the StatefulSet's pods"
+		}
+	}
+	return ""
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *corev1.ConfigMap:
+		return "ConfigMap"
+	case *corev1.Service:
+		return "Service"
+	}
+	return fmt.Sprintf("%T", obj)
+}

@@ -1,0 +1,104 @@
+// Package server wires the webhook and the companion reconciler into one
+// controller-runtime manager. cmd/webhook and the envtest suites use it.
+package server
+
+import (
+	"crypto/tls"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
+)
+
+// LeaderElectionID names the Lease the replicas of the manager elect with.
+const LeaderElectionID = "mysql-replication-webhook.mysql-replication.io"
+
+// Options configure the manager.
+type Options struct {
+	// CertDir holds tls.crt and tls.key; they are reloaded when they change.
+	CertDir string
+	// WebhookHost and WebhookPort are where admission is served (TLS only).
+	WebhookHost string
+	WebhookPort int
+	// MetricsAddr and ProbeAddr serve metrics and /healthz, /readyz ("0" disables).
+	MetricsAddr string
+	ProbeAddr   string
+	// LeaderElection keeps one reconciler active among replicas.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// Mutation configures what is injected.
+	Mutation mutate.Config
+	// DisableReconciler serves the webhook alone.
+	DisableReconciler bool
+}
+
+// NewScheme returns the scheme of the built-in types the manager handles.
+func NewScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		panic(fmt.Sprintf("registering built-in types: %v", err))
+	}
+	return scheme
+}
+
+// TLSOptions are applied to the admission server: TLS 1.2 at least, and
+// HTTP/1.1 only (no HTTP/2 rapid-reset exposure).
+func TLSOptions(cfg *tls.Config) {
+	cfg.MinVersion = tls.VersionTLS12
+	cfg.NextProtos = []string{"http/1.1"}
+}
+
+// New builds the manager: the webhook server with its certificate watcher,
+// the companion reconciler, health and readiness checks, and metrics.
+func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	scheme := NewScheme()
+	hookServer := webhook.NewServer(webhook.Options{
+		Host:    opts.WebhookHost,
+		Port:    opts.WebhookPort,
+		CertDir: opts.CertDir,
+		TLSOpts: []func(*tls.Config){TLSOptions},
+	})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		WebhookServer:                 hookServer,
+		Cache:                         reconcile.CacheOptions(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	hookServer.Register(admission.Path, admission.NewStatefulSetMutator(scheme, opts.Mutation).Webhook())
+
+	if !opts.DisableReconciler {
+		r := &reconcile.CompanionReconciler{
+			Client:   mgr.GetClient(),
+			Reader:   mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder(reconcile.Name),
+		}
+		if err := r.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the reconciler: %w", err)
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("adding the health check: %w", err)
+	}
+	// Ready only once the webhook answers TLS.
+	if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
+		return nil, fmt.Errorf("adding the readiness check: %w", err)
+	}
+	return mgr, nil
+}
