@@ -1,0 +1,174 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	"sigs.k8s.io/yaml"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+func newMutator() *StatefulSetMutator {
+	return NewStatefulSetMutator(clientgoscheme.Scheme, mutate.DefaultConfig())
+}
+
+func minimalJSON(t testing.TB) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../mutate/testdata/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func request(op admissionv1.Operation, kind metav1.GroupVersionKind, obj, old []byte) admission.Request {
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID: "1", Kind: kind, Operation: op, Namespace: "default",
+		Object: runtime.RawExtension{Raw: obj}, OldObject: runtime.RawExtension{Raw: old},
+	}}
+}
+
+var stsKind = metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"}
+
+// applyPatch applies a response's patch to raw as the API server would.
+func applyPatch(t *testing.T, raw []byte, resp admission.Response) []byte {
+	t.Helper()
+	if len(resp.Patches) == 0 {
+		return raw
+	}
+	ops, err := json.Marshal(resp.Patches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := jsonpatch.DecodePatch(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Apply(raw)
+	if err != nil {
+		t.Fatalf("patch does not apply: %v", err)
+	}
+	return out
+}
+
+func TestHandle(t *testing.T) {
+	minimal := minimalJSON(t)
+	unlabeled := bytes.Replace(minimal, []byte(`"mysql-replication":"enabled"`), []byte(`"x":"y"`), 1)
+	ambiguous := []byte(`{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"a","labels":{"mysql-replication":"enabled"}},
+		"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"x","image":"i"},{"name":"y","image":"i"}]}}}}`)
+	tests := map[string]struct {
+		req         admission.Request
+		wantAllowed bool
+		wantCode    int32
+		wantPatch   bool
+		wantMessage string
+	}{
+		"create labeled":       {req: request(admissionv1.Create, stsKind, minimal, nil), wantAllowed: true, wantPatch: true},
+		"create unlabeled":     {req: request(admissionv1.Create, stsKind, unlabeled, nil), wantAllowed: true},
+		"delete":               {req: request(admissionv1.Delete, stsKind, nil, minimal), wantAllowed: true},
+		"ambiguous containers": {req: request(admissionv1.Create, stsKind, ambiguous, nil), wantCode: http.StatusForbidden, wantMessage: `none is named "mysql"`},
+		"other kind": {
+			req:      request(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, minimal, nil),
+			wantCode: http.StatusBadRequest, wantMessage: "StatefulSets only",
+		},
+		"malformed object": {req: request(admissionv1.Create, stsKind, []byte(`{"spec":`), nil), wantCode: http.StatusBadRequest, wantMessage: "decoding"},
+		"no object":        {req: request(admissionv1.Create, stsKind, nil, nil), wantCode: http.StatusBadRequest, wantMessage: "no object"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			resp := newMutator().Handle(context.Background(), tc.req)
+			if resp.Allowed != tc.wantAllowed {
+				t.Fatalf("allowed=%v, want %v (%+v)", resp.Allowed, tc.wantAllowed, resp.Result)
+			}
+			if tc.wantCode != 0 && resp.Result.Code != tc.wantCode {
+				t.Errorf("code %d, want %d", resp.Result.Code, tc.wantCode)
+			}
+			if (len(resp.Patches) > 0) != tc.wantPatch {
+				t.Errorf("patches %v, want any: %v", resp.Patches, tc.wantPatch)
+			}
+			if tc.wantMessage != "" && !strings.Contains(resp.Result.Message, tc.wantMessage) {
+				t.Errorf("message %q does not say %q", resp.Result.Message, tc.wantMessage)
+			}
+		})
+	}
+}
+
+func TestHandleIsIdempotent(t *testing.T) {
+	m := newMutator()
+	minimal := minimalJSON(t)
+	created := applyPatch(t, minimal, m.Handle(context.Background(), request(admissionv1.Create, stsKind, minimal, nil)))
+	var sts appsv1.StatefulSet
+	if err := json.Unmarshal(created, &sts); err != nil {
+		t.Fatal(err)
+	}
+	if len(sts.Spec.Template.Spec.InitContainers) != 2 || len(sts.Spec.Template.Spec.Containers) != 2 {
+		t.Fatalf("patched object is not injected: %s", created)
+	}
+	for name, req := range map[string]admission.Request{
+		"create again":             request(admissionv1.Create, stsKind, created, nil),
+		"update with the same":     request(admissionv1.Update, stsKind, created, created),
+		"update with the manifest": request(admissionv1.Update, stsKind, minimal, created),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := m.Handle(context.Background(), req)
+			if !resp.Allowed {
+				t.Fatalf("denied: %+v", resp.Result)
+			}
+			got := applyPatch(t, req.Object.Raw, resp)
+			var again appsv1.StatefulSet
+			if err := json.Unmarshal(got, &again); err != nil {
+				t.Fatal(err)
+			}
+			if again.Spec.Template.String() != sts.Spec.Template.String() {
+				t.Errorf("pod template differs after %s", name)
+			}
+			if req.Object.Raw != nil && bytes.Equal(req.Object.Raw, created) && len(resp.Patches) != 0 {
+				t.Errorf("patch for an injected object: %v", resp.Patches)
+			}
+		})
+	}
+}
+
+func TestServeHTTPAnswersGarbage(t *testing.T) {
+	srv := httptest.NewServer(newMutator().Webhook())
+	defer srv.Close()
+	for name, body := range map[string]string{
+		"empty":       "",
+		"not json":    "hello",
+		"no request":  `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`,
+		"wrong types": `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":1}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var review admissionv1.AdmissionReview
+			if err := json.NewDecoder(resp.Body).Decode(&review); err != nil {
+				t.Fatalf("answer is not an AdmissionReview: %v", err)
+			}
+			if review.Response == nil || review.Response.Allowed {
+				t.Errorf("garbage allowed: %+v", review.Response)
+			}
+		})
+	}
+}

@@ -1,0 +1,226 @@
+package mutate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func plain(name string, containers ...corev1.Container) *appsv1.StatefulSet {
+	if len(containers) == 0 {
+		containers = []corev1.Container{{Name: "mysql", Image: "mysql:5.7"}}
+	}
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{EnabledLabel: EnabledValue}},
+		Spec: appsv1.StatefulSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "db"}},
+				Spec:       corev1.PodSpec{Containers: containers},
+			},
+		},
+	}
+}
+
+func TestInjectErrors(t *testing.T) {
+	created := plain("db")
+	created.Spec.VolumeClaimTemplates = nil
+	tests := map[string]struct {
+		sts     *appsv1.StatefulSet
+		old     *appsv1.StatefulSet
+		wantErr string
+	}{
+		"no name": {sts: plain(""), wantErr: "metadata.name is required"},
+		"two containers, none named mysql": {
+			sts:     plain("db", corev1.Container{Name: "a", Image: "mysql"}, corev1.Container{Name: "b", Image: "busybox"}),
+			wantErr: `none is named "mysql"`,
+		},
+		"no container": {
+			sts:     plain("db", corev1.Container{Name: SidecarContainer, Image: "x"}),
+			wantErr: "has no database container",
+		},
+		"bad flavor annotation": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{FlavorAnnotation: "postgres"}
+				return s
+			}(),
+			wantErr: `use "mysql" or "mariadb"`,
+		},
+		"name unusable in scripts": {sts: plain("DB;rm -rf /"), wantErr: "not a valid DNS name"},
+		"labeled after creation without a data claim": {
+			sts: plain("db"), old: created,
+			wantErr: "volumeClaimTemplates cannot change after creation",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			before := tc.sts.DeepCopy()
+			res, err := DefaultConfig().Inject(tc.sts, tc.old)
+			var inputErr *InputError
+			if !errors.As(err, &inputErr) {
+				t.Fatalf("want an InputError, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q does not say %q", err, tc.wantErr)
+			}
+			if res != nil {
+				t.Errorf("a result came with the error")
+			}
+			if tc.sts.String() != before.String() {
+				t.Errorf("the input was changed")
+			}
+		})
+	}
+}
+
+func TestInjectChoices(t *testing.T) {
+	tests := map[string]struct {
+		sts   *appsv1.StatefulSet
+		old   *appsv1.StatefulSet
+		check func(t *testing.T, r *Result)
+	}{
+		"single container of another name is completed": {
+			sts: plain("db", corev1.Container{Name: "database", Image: "mysql:8"}),
+			check: func(t *testing.T, r *Result) {
+				c := r.StatefulSet.Spec.Template.Spec.Containers[0]
+				if c.Name != "database" || c.ReadinessProbe == nil || len(c.Ports) != 1 {
+					t.Errorf("container not completed: %+v", c)
+				}
+			},
+		},
+		"service name defaults to the name": {
+			sts: plain("db"),
+			check: func(t *testing.T, r *Result) {
+				if r.StatefulSet.Spec.ServiceName != "db" {
+					t.Errorf("serviceName %q", r.StatefulSet.Spec.ServiceName)
+				}
+			},
+		},
+		"service name kept from the stored object on update": {
+			sts: plain("db"),
+			old: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Spec.ServiceName = "db-hl"
+				s.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{defaultDataClaim()}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				if r.StatefulSet.Spec.ServiceName != "db-hl" {
+					t.Errorf("serviceName %q", r.StatefulSet.Spec.ServiceName)
+				}
+			},
+		},
+		"stored data claim kept on update": {
+			sts: plain("db"),
+			old: func() *appsv1.StatefulSet {
+				s := plain("db")
+				claim := defaultDataClaim()
+				sc := "fast"
+				claim.Spec.StorageClassName = &sc
+				s.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{claim}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				claims := r.StatefulSet.Spec.VolumeClaimTemplates
+				if len(claims) != 1 || claims[0].Spec.StorageClassName == nil || *claims[0].Spec.StorageClassName != "fast" {
+					t.Errorf("claims %+v", claims)
+				}
+			},
+		},
+		"a data pod volume needs no claim": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: DataVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				if len(r.StatefulSet.Spec.VolumeClaimTemplates) != 0 {
+					t.Errorf("claim added: %+v", r.StatefulSet.Spec.VolumeClaimTemplates)
+				}
+			},
+		},
+		"user's sidecar kept with a warning": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:5.7"}, corev1.Container{Name: SidecarContainer, Image: "my/xtrabackup"}),
+			check: func(t *testing.T, r *Result) {
+				cs := r.StatefulSet.Spec.Template.Spec.Containers
+				if len(cs) != 2 || cs[1].Image != "my/xtrabackup" {
+					t.Errorf("containers %+v", cs)
+				}
+				if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `container "xtrabackup"`) {
+					t.Errorf("warnings %q", r.Warnings)
+				}
+			},
+		},
+		"mariadb image by digest": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "quay.io/org/mariadb:11.4@sha256:abc"}),
+			check: func(t *testing.T, r *Result) {
+				if got := r.StatefulSet.Spec.Template.Spec.Containers[0].LivenessProbe.Exec.Command[0]; got != "mariadb-admin" {
+					t.Errorf("liveness %q", got)
+				}
+			},
+		},
+		"flavor annotation wins over the image": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "registry/custom-db:1"})
+				s.Annotations = map[string]string{FlavorAnnotation: "mariadb"}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				if len(r.StatefulSet.Spec.Template.Spec.InitContainers) != 3 {
+					t.Errorf("mariadb flavour not injected")
+				}
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r, err := DefaultConfig().Inject(tc.sts, tc.old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, r)
+		})
+	}
+}
+
+func TestImageRepository(t *testing.T) {
+	for image, want := range map[string]string{
+		"mysql:5.7":                       "mysql",
+		"mariadb":                         "mariadb",
+		"docker.io/library/mariadb:10.11": "mariadb",
+		"localhost:5000/mariadb:11":       "mariadb",
+		"quay.io/x/mariadb@sha256:0123":   "mariadb",
+		"":                                "",
+	} {
+		if got := imageRepository(image); got != want {
+			t.Errorf("imageRepository(%q) = %q, want %q", image, got, want)
+		}
+	}
+}
+
+func TestBuildCompanionsOwnerReference(t *testing.T) {
+	sts := plain("db")
+	sts.Namespace = "ns"
+	sts.UID = "1234"
+	c, err := BuildCompanions(sts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range c.Objects() {
+		refs := obj.GetOwnerReferences()
+		if len(refs) != 1 || refs[0].UID != "1234" || refs[0].Kind != "StatefulSet" || refs[0].Controller == nil || !*refs[0].Controller {
+			t.Errorf("%s: owner references %+v", obj.GetName(), refs)
+		}
+		if obj.GetNamespace() != "ns" {
+			t.Errorf("%s: namespace %q", obj.GetName(), obj.GetNamespace())
+		}
+	}
+	if c.Headless.Name != "db" || c.Read.Name != "db-read" || c.ConfigMap.Name != "db" {
+		t.Errorf("names %s %s %s", c.Headless.Name, c.Read.Name, c.ConfigMap.Name)
+	}
+}
