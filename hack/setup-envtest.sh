@@ -22,7 +22,7 @@ mkdir -p "$DEST"
 
 # 1. setup-envtest's own download, where the release host is reachable.
 if [ -z "${ENVTEST_SKIP_DOWNLOAD:-}" ]; then
-  if dir=$(timeout 60 go run sigs.k8s.io/controller-runtime/tools/setup-envtest@release-0.22 \
+  if dir=$(timeout 60 go run sigs.k8s.io/controller-runtime/tools/setup-envtest@"${SETUP_ENVTEST_VERSION:-v0.25.1}" \
       use "$K8S_VERSION" --bin-dir "$STORE" -p path 2>/dev/null) && [ -x "$dir/kube-apiserver" ]; then
     cp -f "$dir/kube-apiserver" "$dir/etcd" "$DEST/" 2>/dev/null || true
     if have_all; then echo "$DEST"; exit 0; fi

@@ -81,7 +81,8 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	hookServer.Register(admission.Path, admission.NewStatefulSetMutator(scheme, opts.Mutation).Webhook())
+	// GetWebhookServer also adds the server to the manager's runnables.
+	mgr.GetWebhookServer().Register(admission.Path, admission.NewStatefulSetMutator(scheme, opts.Mutation).Webhook())
 
 	if !opts.DisableReconciler {
 		r := &reconcile.CompanionReconciler{
@@ -97,7 +98,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("adding the health check: %w", err)
 	}
 	// Ready only once the webhook answers TLS.
-	if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
+	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		return nil, fmt.Errorf("adding the readiness check: %w", err)
 	}
 	return mgr, nil

@@ -1,0 +1,161 @@
+package envtest
+
+import (
+	"os"
+	"path/filepath"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+// minimal reads the sample a user writes, in the given namespace.
+func minimal(namespace string) *appsv1.StatefulSet {
+	GinkgoHelper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "pkg", "mutate", "testdata", "minimal.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var sts appsv1.StatefulSet
+	Expect(yaml.UnmarshalStrict(raw, &sts)).To(Succeed())
+	sts.Namespace = namespace
+	return &sts
+}
+
+func names[T any](items []T, name func(T) string) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, name(it))
+	}
+	return out
+}
+
+func containerNames(cs []corev1.Container) []string {
+	return names(cs, func(c corev1.Container) string { return c.Name })
+}
+
+func get(obj client.Object) client.Object {
+	GinkgoHelper()
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	return obj
+}
+
+var _ = Describe("the mutating webhook", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("stores the tutorial's StatefulSet for the minimal sample", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+
+		spec := sts.Spec.Template.Spec
+		Expect(sts.Annotations).To(HaveKeyWithValue(mutate.InjectorVersionAnnotation, mutate.InjectorVersion))
+		Expect(containerNames(spec.InitContainers)).To(Equal([]string{"init-mysql", "clone-mysql"}))
+		Expect(containerNames(spec.Containers)).To(Equal([]string{"mysql", "xtrabackup"}))
+		Expect(names(spec.Volumes, func(v corev1.Volume) string { return v.Name })).To(Equal([]string{"conf", "config-map"}))
+		Expect(spec.Volumes[0].EmptyDir).NotTo(BeNil())
+		Expect(spec.Volumes[1].ConfigMap.Name).To(Equal("mysql"))
+
+		Expect(spec.InitContainers[0].Image).To(Equal("mysql:5.7"))
+		Expect(spec.InitContainers[1].Image).To(Equal("gcr.io/google-samples/xtrabackup:1.0"))
+		Expect(spec.InitContainers[1].Command[2]).To(ContainSubstring(`source_host="mysql-$((ordinal - 1)).mysql"`))
+
+		db := spec.Containers[0]
+		Expect(db.Env).To(ContainElement(corev1.EnvVar{Name: "MYSQL_ALLOW_EMPTY_PASSWORD", Value: "1"}))
+		Expect(db.Ports).To(ContainElement(And(HaveField("Name", "mysql"), HaveField("ContainerPort", int32(3306)))))
+		Expect(db.VolumeMounts).To(ContainElements(
+			corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql", SubPath: "mysql"},
+			corev1.VolumeMount{Name: "conf", MountPath: "/etc/mysql/conf.d"},
+		))
+		Expect(db.Resources.Requests.Cpu().Equal(resource.MustParse("500m"))).To(BeTrue())
+		Expect(db.Resources.Requests.Memory().Equal(resource.MustParse("1Gi"))).To(BeTrue())
+		Expect(db.LivenessProbe.Exec.Command).To(Equal([]string{"mysqladmin", "ping"}))
+		Expect([]int32{db.LivenessProbe.InitialDelaySeconds, db.LivenessProbe.PeriodSeconds, db.LivenessProbe.TimeoutSeconds}).To(Equal([]int32{30, 10, 5}))
+		Expect(db.ReadinessProbe.Exec.Command).To(Equal([]string{"mysql", "-h", "127.0.0.1", "-e", "SELECT 1"}))
+		Expect([]int32{db.ReadinessProbe.InitialDelaySeconds, db.ReadinessProbe.PeriodSeconds, db.ReadinessProbe.TimeoutSeconds}).To(Equal([]int32{5, 2, 1}))
+
+		side := spec.Containers[1]
+		Expect(side.Ports).To(ConsistOf(And(HaveField("Name", "xtrabackup"), HaveField("ContainerPort", int32(3307)))))
+		Expect(side.Resources.Requests.Cpu().Equal(resource.MustParse("100m"))).To(BeTrue())
+		Expect(side.Resources.Requests.Memory().Equal(resource.MustParse("100Mi"))).To(BeTrue())
+		Expect(side.Command[2]).To(ContainSubstring(`primary_host="mysql-0.mysql"`))
+
+		Expect(sts.Spec.VolumeClaimTemplates).To(HaveLen(1))
+		claim := sts.Spec.VolumeClaimTemplates[0]
+		Expect(claim.Name).To(Equal("data"))
+		Expect(claim.Spec.AccessModes).To(Equal([]corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}))
+		Expect(claim.Spec.Resources.Requests.Storage().Equal(resource.MustParse("10Gi"))).To(BeTrue())
+	})
+
+	It("changes nothing when the plain manifest is applied again", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		stored := get(sts.DeepCopy()).(*appsv1.StatefulSet)
+
+		again := minimal(ns)
+		again.ResourceVersion = stored.ResourceVersion
+		Expect(k8sClient.Update(ctx, again)).To(Succeed())
+		after := get(sts.DeepCopy()).(*appsv1.StatefulSet)
+		Expect(after.Generation).To(Equal(stored.Generation))
+		Expect(after.Spec.Template).To(Equal(stored.Spec.Template))
+		Expect(after.Spec.VolumeClaimTemplates).To(HaveLen(1))
+	})
+
+	It("leaves an unlabeled StatefulSet untouched", func() {
+		sts := minimal(ns)
+		sts.Labels = nil
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		Expect(sts.Spec.Template.Spec.InitContainers).To(BeEmpty())
+		Expect(containerNames(sts.Spec.Template.Spec.Containers)).To(Equal([]string{"mysql"}))
+		Expect(sts.Annotations).NotTo(HaveKey(mutate.InjectorVersionAnnotation))
+	})
+
+	It("keeps what the user wrote and warns about it", func() {
+		sts := minimal(ns)
+		db := &sts.Spec.Template.Spec.Containers[0]
+		db.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstrFromInt(3306)}}, PeriodSeconds: 20}
+		db.Env = []corev1.EnvVar{{Name: "MYSQL_ROOT_PASSWORD", Value: "secret"}}
+
+		warnings := &recordingWarnings{}
+		wcfg := *cfg
+		wcfg.WarningHandler = warnings
+		wclient, err := client.New(&wcfg, client.Options{Scheme: k8sClient.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(wclient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+
+		db = &sts.Spec.Template.Spec.Containers[0]
+		Expect(db.LivenessProbe.TCPSocket).NotTo(BeNil())
+		Expect(db.LivenessProbe.Exec).To(BeNil())
+		Expect(db.Env).To(Equal([]corev1.EnvVar{{Name: "MYSQL_ROOT_PASSWORD", Value: "secret"}}))
+		Expect(db.ReadinessProbe).NotTo(BeNil())
+		Expect(warnings.messages()).To(ContainElement(ContainSubstring(`kept your livenessProbe of container "mysql"`)))
+	})
+
+	It("denies a StatefulSet with no container it can complete, saying what to change", func() {
+		sts := minimal(ns)
+		sts.Spec.Template.Spec.Containers = []corev1.Container{{Name: "a", Image: "mysql:5.7"}, {Name: "b", Image: "busybox"}}
+		err := k8sClient.Create(ctx, sts)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring(`name the database container "mysql"`))
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(sts), &appsv1.StatefulSet{}))).To(BeTrue())
+	})
+
+	It("denies labeling a StatefulSet that was created without a data claim", func() {
+		sts := minimal(ns)
+		sts.Labels = nil
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		sts.Labels = map[string]string{mutate.EnabledLabel: mutate.EnabledValue}
+		err := k8sClient.Update(ctx, sts)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("volumeClaimTemplates cannot change after creation"))
+	})
+})
