@@ -20,7 +20,6 @@ import (
 // UPDATE_GOLDEN=true go test ./pkg/mutate/ rewrites testdata/*.golden.yaml.
 var updateGolden = os.Getenv("UPDATE_GOLDEN") == "true"
 
-
 var goldenConfig = mutate.Config{XtrabackupImage: mutate.DefaultXtrabackupImage, HelperImage: "mysql-replication-webhook:v0.1.0"}
 
 // goldenCases maps a case to its input; "already-injected" feeds the
