@@ -48,6 +48,12 @@ envtest: ## Install kube-apiserver and etcd for envtest (built locally where dow
 shellcheck: ## Install shellcheck when missing.
 	@command -v shellcheck >/dev/null || bash hack/apt-install.sh shellcheck
 
+##@ Demo
+
+.PHONY: demo
+demo: envtest build ## Run the webhook on a local control plane, apply config/samples, print the result (KEEP=1 keeps it running).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KEEP=$(KEEP) $(GO) run ./test/demo --webhook $(LOCALBIN)/webhook
+
 ##@ Tests
 
 .PHONY: test
