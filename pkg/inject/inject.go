@@ -99,7 +99,7 @@ func injectDocument(raw []byte, cfg mutate.Config) ([][]byte, error) {
 		return nil, fmt.Errorf("StatefulSet %q: %w", sts.Name, err)
 	}
 	var docs [][]byte
-	for _, obj := range append([]any{res.StatefulSet}, companions.ConfigMap, companions.Headless, companions.Read) {
+	for _, obj := range append([]any{res.StatefulSet}, objectsOf(companions)...) {
 		b, err := Marshal(obj)
 		if err != nil {
 			return nil, err
@@ -155,4 +155,12 @@ func stripComments(doc []byte) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+func objectsOf(c mutate.Companions) []any {
+	var out []any
+	for _, o := range c.Objects() {
+		out = append(out, o)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
@@ -14,6 +15,9 @@ const (
 	ComponentConfig   = "config"
 	ComponentHeadless = "headless"
 	ComponentRead     = "read"
+	ComponentPrimary  = "primary"
+	ComponentReplicas = "replicas"
+	ComponentSecret   = "credentials"
 )
 
 // ConfigMapName is the ConfigMap holding the primary and replica .cnf files.
@@ -30,16 +34,27 @@ func HeadlessServiceName(sts *appsv1.StatefulSet) string {
 // ReadServiceName is the Service balancing reads over all pods.
 func ReadServiceName(sts *appsv1.StatefulSet) string { return sts.Name + ReadServiceTail }
 
+// PrimaryServiceName is the Service for writes: the primary alone.
+func PrimaryServiceName(sts *appsv1.StatefulSet) string { return sts.Name + PrimaryServiceTail }
+
+// ReplicasServiceName is the Service for reads on replicas only.
+func ReplicasServiceName(sts *appsv1.StatefulSet) string { return sts.Name + ReplicasServiceTail }
+
 // Companions are the objects a replicated StatefulSet needs beside itself.
 type Companions struct {
 	ConfigMap *corev1.ConfigMap
-	Headless  *corev1.Service
-	Read      *corev1.Service
+	// Headless gives the pods DNS names; Read balances reads over all pods,
+	// as in the tutorial.
+	Headless *corev1.Service
+	Read     *corev1.Service
+	// Primary takes writes; Replicas balances reads over ready replicas.
+	Primary  *corev1.Service
+	Replicas *corev1.Service
 }
 
 // Objects lists the companions in a fixed order.
-func (c Companions) Objects() []metav1.Object {
-	return []metav1.Object{c.ConfigMap, c.Headless, c.Read}
+func (c Companions) Objects() []client.Object {
+	return []client.Object{c.ConfigMap, c.Headless, c.Read, c.Primary, c.Replicas}
 }
 
 // BuildCompanions builds the ConfigMap, the headless and the read Service for
@@ -89,7 +104,34 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 			Selector: selector,
 		},
 	}
-	return Companions{ConfigMap: cm, Headless: headless, Read: read}, nil
+	byRole := func(name, component, role string) *corev1.Service {
+		sel := copyMap(selector)
+		sel[RoleLabel] = role
+		return &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: companionMeta(sts, name, component),
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: port, Selector: sel},
+		}
+	}
+	return Companions{
+		ConfigMap: cm, Headless: headless, Read: read,
+		Primary:  byRole(PrimaryServiceName(sts), ComponentPrimary, RolePrimary),
+		Replicas: byRole(ReplicasServiceName(sts), ComponentReplicas, RoleReplica),
+	}, nil
+}
+
+// BuildCredentialsSecret builds the generated credentials Secret of sts
+// with the given passwords; the caller makes them up, so this stays pure.
+func BuildCredentialsSecret(sts *appsv1.StatefulSet, rootPassword, replicationPassword string) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: companionMeta(sts, CredentialsSecretName(sts.Name, nil), ComponentSecret),
+		Type:       corev1.SecretTypeOpaque,
+		Data: map[string][]byte{
+			RootPasswordKey:        []byte(rootPassword),
+			ReplicationPasswordKey: []byte(replicationPassword),
+		},
+	}
 }
 
 // podSelector selects the StatefulSet's pods: its matchLabels when the

@@ -13,8 +13,36 @@ const (
 	// FlavorAnnotation overrides the flavour read from the image ("mysql" or "mariadb").
 	FlavorAnnotation = "mysql-replication.io/flavor"
 
+	// CredentialsSecretAnnotation names the user's own credentials Secret
+	// (keys RootPasswordKey and ReplicationPasswordKey) instead of the
+	// generated <name>-credentials.
+	CredentialsSecretAnnotation = "mysql-replication.io/credentials-secret"
+	// InsecureTutorialAnnotation, set to "true", keeps the tutorial's empty
+	// root password and replication as root.
+	InsecureTutorialAnnotation = "mysql-replication.io/insecure-tutorial-credentials"
+
+	// StatefulSetLabel is put on the pod template, so every pod names its
+	// StatefulSet; the pod webhook selects on it.
+	StatefulSetLabel = "mysql-replication.io/statefulset"
+	// RoleLabel on a pod says RolePrimary (ordinal 0) or RoleReplica.
+	RoleLabel   = "mysql-replication.io/role"
+	RolePrimary = "primary"
+	RoleReplica = "replica"
+	// PodIndexLabel is set on StatefulSet pods by Kubernetes 1.28 and later.
+	PodIndexLabel = "apps.kubernetes.io/pod-index"
+
 	// ManagedBy is the app.kubernetes.io/managed-by value of created companions.
 	ManagedBy = "mysql-replication-webhook"
+)
+
+// Credentials.
+const (
+	CredentialsSecretTail  = "-credentials"
+	RootPasswordKey        = "root-password"
+	ReplicationPasswordKey = "replication-password"
+	// ReplicationUser is the user replicas replicate as; it has only the
+	// replication privileges.
+	ReplicationUser = "replication"
 )
 
 // Recommended labels of the companion objects.
@@ -39,10 +67,12 @@ const (
 	DataVolume      = "data"
 	HelperVolume    = "helper"
 
-	MySQLPortName   = "mysql"
-	MySQLPort       = 3306
-	BackupPortName  = "xtrabackup"
-	ReadServiceTail = "-read"
+	MySQLPortName       = "mysql"
+	MySQLPort           = 3306
+	BackupPortName      = "xtrabackup"
+	ReadServiceTail     = "-read"
+	PrimaryServiceTail  = "-primary"
+	ReplicasServiceTail = "-replicas"
 
 	// PrimaryConfigKey and ReplicaConfigKey are the ConfigMap keys of the .cnf files.
 	PrimaryConfigKey = "master.cnf"

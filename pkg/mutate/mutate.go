@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
@@ -82,6 +83,7 @@ type injector struct {
 	cfg      Config
 	sts, old *appsv1.StatefulSet
 	flavor   scripts.Flavor
+	creds    credentials
 	warnings []string
 }
 
@@ -94,6 +96,9 @@ func (inj *injector) run() error {
 	if sts.Name == "" {
 		return inputErrorf("metadata.name is required: pod, ConfigMap and Service names are derived from it (generateName is not supported)")
 	}
+	if errs := validation.IsDNS1123Label(sts.Name); len(errs) > 0 {
+		return inputErrorf("metadata.name %q cannot name pods, labels and Services: %s", sts.Name, strings.Join(errs, "; "))
+	}
 	if err := inj.serviceName(); err != nil {
 		return err
 	}
@@ -105,7 +110,13 @@ func (inj *injector) run() error {
 	if inj.flavor, err = flavorOf(sts, spec.Containers[main].Image); err != nil {
 		return err
 	}
-	params := scripts.Params{StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Flavor: inj.flavor}
+	if inj.creds, err = inj.credentials(&spec.Containers[main]); err != nil {
+		return err
+	}
+	params := scripts.Params{
+		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Flavor: inj.flavor,
+		Credentials: !inj.creds.insecure, ReplicationUser: ReplicationUser,
+	}
 	rendered := map[string]string{}
 	for _, name := range scripts.Names() {
 		if rendered[name], err = scripts.Render(name, params); err != nil {
@@ -118,8 +129,13 @@ func (inj *injector) run() error {
 
 	inj.volumes()
 	inj.initContainers(spec.Containers[main].Image, rendered)
-	inj.completeMain(&spec.Containers[main])
+	inj.completeMain(&spec.Containers[main], rendered[scripts.Readiness])
 	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
+
+	if sts.Spec.Template.Labels == nil {
+		sts.Spec.Template.Labels = map[string]string{}
+	}
+	sts.Spec.Template.Labels[StatefulSetLabel] = sts.Name
 
 	if sts.Annotations == nil {
 		sts.Annotations = map[string]string{}
@@ -284,6 +300,9 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 			{Name: ConfigMapVolume, MountPath: "/mnt/config-map"},
 		},
 	}}
+	if !inj.creds.insecure {
+		want[0].Env = []corev1.EnvVar{inj.creds.root}
+	}
 	cloneImage := inj.cfg.XtrabackupImage
 	cloneMounts := []corev1.VolumeMount{dataMount, confMount}
 	if inj.flavor == scripts.MariaDB {
@@ -333,12 +352,15 @@ var passwordVariables = []string{
 	"MARIADB_ROOT_PASSWORD_HASH", "MARIADB_ROOT_PASSWORD_FILE",
 }
 
-func (inj *injector) completeMain(c *corev1.Container) {
+func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	client, admin, allowEmpty := "mysql", "mysqladmin", "MYSQL_ALLOW_EMPTY_PASSWORD"
 	if inj.flavor == scripts.MariaDB {
 		client, admin, allowEmpty = "mariadb", "mariadb-admin", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
 	}
-	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) }) {
+	switch {
+	case inj.creds.rootOnDatabase != nil:
+		c.Env = append(c.Env, *inj.creds.rootOnDatabase)
+	case inj.creds.insecure && !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) }):
 		c.Env = append(c.Env, corev1.EnvVar{Name: allowEmpty, Value: "1"})
 	}
 	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == MySQLPortName || p.ContainerPort == MySQLPort }) {
@@ -355,6 +377,11 @@ func (inj *injector) completeMain(c *corev1.Container) {
 
 	liveness := execProbe([]string{admin, "ping"}, 30, 10, 5)
 	readiness := execProbe([]string{client, "-h", "127.0.0.1", "-e", "SELECT 1"}, 5, 2, 1)
+	if !inj.creds.insecure {
+		// Authenticated, and a replica is ready only while it replicates.
+		liveness = execProbe([]string{admin, "--defaults-extra-file=" + scripts.ClientOptionFile, "ping"}, 30, 10, 5)
+		readiness = execProbe(scriptCommand(readinessScript), 5, 2, 1)
+	}
 	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, liveness)
 	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, readiness)
 }
@@ -411,6 +438,9 @@ func (inj *injector) sidecar(dbImage, script string) {
 			corev1.ResourceCPU:    resource.MustParse("100m"),
 			corev1.ResourceMemory: resource.MustParse("100Mi"),
 		}},
+	}
+	if !inj.creds.insecure {
+		want.Env = []corev1.EnvVar{{Name: ReplicationPasswordEnv, ValueFrom: secretRef(inj.creds.secret, ReplicationPasswordKey)}}
 	}
 	spec := &inj.sts.Spec.Template.Spec
 	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)

@@ -51,7 +51,27 @@ func TestInjectErrors(t *testing.T) {
 			}(),
 			wantErr: `use "mysql" or "mariadb"`,
 		},
-		"name unusable in scripts": {sts: plain("DB;rm -rf /"), wantErr: "not a valid DNS name"},
+		"name unusable in scripts": {sts: plain("DB;rm -rf /"), wantErr: "cannot name pods"},
+		"unsafe service name": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Spec.ServiceName = "x$(reboot)"
+				return s
+			}(),
+			wantErr: "not a valid DNS name",
+		},
+		"tutorial annotation typo": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{InsecureTutorialAnnotation: "yes"}
+				return s
+			}(),
+			wantErr: `use "true" or remove it`,
+		},
+		"root password the scripts cannot read": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8", Env: []corev1.EnvVar{{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}}}),
+			wantErr: "hides the root password",
+		},
 		"labeled after creation without a data claim": {
 			sts: plain("db"), old: created,
 			wantErr: "volumeClaimTemplates cannot change after creation",

@@ -6,7 +6,9 @@ package reconcile
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"math/big"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -88,12 +90,55 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildCompanions", "%s", err.Error())
 		return reconcile.Result{}, nil
 	}
-	for _, want := range []client.Object{companions.ConfigMap, companions.Headless, companions.Read} {
+	for _, want := range companions.Objects() {
 		if err := r.ensure(ctx, &sts, want); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
+	if mutate.GeneratesCredentials(sts.Annotations) {
+		if err := r.ensureCredentials(ctx, &sts); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
 	return reconcile.Result{}, nil
+}
+
+// ensureCredentials creates the generated credentials Secret once. It only
+// ever creates: an existing Secret of that name, generated or the user's,
+// is never read, changed or rotated (RBAC allows create only).
+func (r *CompanionReconciler) ensureCredentials(ctx context.Context, sts *appsv1.StatefulSet) error {
+	root, err := RandomPassword()
+	if err != nil {
+		return err
+	}
+	replication, err := RandomPassword()
+	if err != nil {
+		return err
+	}
+	secret := mutate.BuildCredentialsSecret(sts, root, replication)
+	if err := r.Client.Create(ctx, secret); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return fmt.Errorf("creating Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	log.FromContext(ctx).Info("created credentials Secret", "name", secret.Name)
+	r.Recorder.Eventf(sts, secret, corev1.EventTypeNormal, ReasonCreated, "Create", "created Secret %s with generated passwords", secret.Name)
+	return nil
+}
+
+// RandomPassword returns 32 random letters and digits.
+func RandomPassword() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	buf := make([]byte, 32)
+	for i := range buf {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", fmt.Errorf("generating a password: %w", err)
+		}
+		buf[i] = alphabet[n.Int64()]
+	}
+	return string(buf), nil
 }
 
 func (r *CompanionReconciler) ensure(ctx context.Context, sts *appsv1.StatefulSet, want client.Object) error {

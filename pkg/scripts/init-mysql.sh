@@ -23,3 +23,15 @@ else
   cp /mnt/config-map/slave.cnf /mnt/conf.d/
 fi
 echo "init-mysql: ordinal $ordinal, server-id $((100 + ordinal))"
+{{- if .Credentials}}
+
+# The clients of the other containers read the root password from this file;
+# the server reads only *.cnf files, and the password never reaches a command
+# line or a log.
+umask 077
+password=${ROOT_PASSWORD//\\/\\\\}
+password=${password//\"/\\\"}
+printf '[client]\nuser=root\npassword="%s"\n[xtrabackup]\nuser=root\npassword="%s"\n' \
+  "$password" "$password" >/mnt/conf.d/client.opt.tmp
+mv /mnt/conf.d/client.opt.tmp /mnt/conf.d/client.opt
+{{- end}}

@@ -21,7 +21,12 @@ const (
 	InitMySQL  = "init-mysql.sh"
 	CloneMySQL = "clone-mysql.sh"
 	Sidecar    = "xtrabackup.sh"
+	Readiness  = "readiness.sh"
 )
+
+// ClientOptionFile is where init-mysql writes the root credentials for the
+// clients of the other containers (a .opt file: the server reads only *.cnf).
+const ClientOptionFile = "/etc/mysql/conf.d/client.opt"
 
 // BackupPort is the port on which every pod serves backups to the next one.
 const BackupPort = 3307
@@ -47,6 +52,12 @@ type Params struct {
 	Service string
 	// Flavor picks the client, backup and stream tools.
 	Flavor Flavor
+	// Credentials makes the scripts authenticate with the root password and
+	// replicate as ReplicationUser; without it they use the tutorial's empty
+	// root password.
+	Credentials bool
+	// ReplicationUser is the user replicas replicate as, with Credentials.
+	ReplicationUser string
 }
 
 type values struct {
@@ -54,6 +65,12 @@ type values struct {
 	BackupPort                     int
 	Client, BackupTool, StreamTool string
 	ReceiveBackup, ServeBackup     string
+	// ClientAuth, with its leading space, is the option that must come first
+	// on a client's command line to authenticate ("" without credentials).
+	ClientAuth      string
+	Credentials     bool
+	ReplicationUser string
+	OptionFile      string
 }
 
 // dnsName is what a StatefulSet or Service name may look like; it keeps
@@ -66,8 +83,19 @@ func (p Params) values() (values, error) {
 			return values{}, fmt.Errorf("%s %q is not a valid DNS name (lower case letters, digits, '-' and '.')", what, name)
 		}
 	}
-	v := values{StatefulSet: p.StatefulSet, Service: p.Service, BackupPort: BackupPort}
-	const backupArgs = "--backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root"
+	v := values{StatefulSet: p.StatefulSet, Service: p.Service, BackupPort: BackupPort, OptionFile: ClientOptionFile}
+	if p.Credentials {
+		if !dnsName.MatchString(p.ReplicationUser) {
+			return values{}, fmt.Errorf("replication user %q is not a plain name", p.ReplicationUser)
+		}
+		v.Credentials, v.ReplicationUser = true, p.ReplicationUser
+		v.ClientAuth = " --defaults-extra-file=" + ClientOptionFile
+	}
+	backupArgs := "--backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root"
+	if p.Credentials {
+		// --defaults-extra-file must come first; it also names the user.
+		backupArgs = "--defaults-extra-file=" + ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
+	}
 	switch p.Flavor {
 	case MySQL, "":
 		v.Client, v.BackupTool, v.StreamTool = "mysql", "xtrabackup", "xbstream"
@@ -99,4 +127,4 @@ func Render(name string, p Params) (string, error) {
 }
 
 // Names lists the scripts in the order their containers run.
-func Names() []string { return []string{InitMySQL, CloneMySQL, Sidecar} }
+func Names() []string { return []string{InitMySQL, CloneMySQL, Sidecar, Readiness} }

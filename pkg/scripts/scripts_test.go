@@ -10,6 +10,17 @@ import (
 
 var flavors = []Flavor{MySQL, MariaDB}
 
+// variants are every flavour with and without credentials.
+func variants(name, service string) []Params {
+	var out []Params
+	for _, f := range flavors {
+		out = append(out,
+			Params{StatefulSet: name, Service: service, Flavor: f},
+			Params{StatefulSet: name, Service: service, Flavor: f, Credentials: true, ReplicationUser: "replication"})
+	}
+	return out
+}
+
 func renderAll(t *testing.T, p Params) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -24,8 +35,9 @@ func renderAll(t *testing.T, p Params) map[string]string {
 }
 
 func TestRenderDerivesNames(t *testing.T) {
-	for _, f := range flavors {
-		got := renderAll(t, Params{StatefulSet: "orders-db", Service: "orders", Flavor: f})
+	for _, p := range variants("orders-db", "orders") {
+		f := p.Flavor
+		got := renderAll(t, p)
 		if !strings.Contains(got[CloneMySQL], `source_host="orders-db-$((ordinal - 1)).orders"`) {
 			t.Errorf("%s: clone source not derived:\n%s", f, got[CloneMySQL])
 		}
@@ -58,8 +70,9 @@ func TestRenderRejectsUnsafeNames(t *testing.T) {
 // the scripts must come through that unchanged.
 func TestScriptsSurviveKubernetesExpansion(t *testing.T) {
 	reference := regexp.MustCompile(`\$\([A-Za-z_][A-Za-z0-9_]*\)`)
-	for _, f := range flavors {
-		for name, s := range renderAll(t, Params{StatefulSet: "mysql", Service: "mysql", Flavor: f}) {
+	for _, p := range variants("mysql", "mysql") {
+		f := p.Flavor
+		for name, s := range renderAll(t, p) {
 			if strings.Contains(s, "$$") {
 				t.Errorf("%s/%s contains $$", f, name)
 			}
@@ -78,13 +91,32 @@ func TestShellcheck(t *testing.T) {
 		}
 		t.Skip("SKIPPED: shellcheck is not installed; make test installs it")
 	}
-	for _, f := range flavors {
-		for name, s := range renderAll(t, Params{StatefulSet: "mysql", Service: "mysql", Flavor: f}) {
+	for _, p := range variants("mysql", "mysql") {
+		f := p.Flavor
+		for name, s := range renderAll(t, p) {
 			cmd := exec.Command(shellcheck, "--shell=bash", "--severity=style", "-")
 			cmd.Stdin = strings.NewReader(s)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("shellcheck %s (%s): %v\n%s", name, f, err, out)
 			}
 		}
+	}
+}
+
+func TestCredentialsStayOffCommandLines(t *testing.T) {
+	for _, f := range flavors {
+		got := renderAll(t, Params{StatefulSet: "db", Service: "db", Flavor: f, Credentials: true, ReplicationUser: "replication"})
+		if strings.Contains(got[Sidecar], "--user=root") || strings.Contains(got[Sidecar], "MASTER_USER='root'") {
+			t.Errorf("%s: the sidecar still uses root without a password", f)
+		}
+		if !strings.Contains(got[Sidecar], "MASTER_USER='replication'") || !strings.Contains(got[InitMySQL], "client.opt") {
+			t.Errorf("%s: credentials not used", f)
+		}
+		if !strings.Contains(got[Sidecar], "--defaults-extra-file="+ClientOptionFile+" --backup") {
+			t.Errorf("%s: the backup does not read the option file first", f)
+		}
+	}
+	if _, err := Render(Sidecar, Params{StatefulSet: "db", Service: "db", Credentials: true, ReplicationUser: "x'y"}); err == nil {
+		t.Error("an unsafe replication user was rendered")
 	}
 }

@@ -8,10 +8,43 @@ shopt -s extglob nocasematch
 
 cd /var/lib/mysql
 primary_host="{{.StatefulSet}}-0.{{.Service}}"
+if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
+  echo "xtrabackup: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
+  exit 1
+fi
+ordinal=$((10#${BASH_REMATCH[1]}))
+echo "xtrabackup: ordinal $ordinal, primary $primary_host"
 
 sql() {
-  {{.Client}} -h 127.0.0.1 --user=root "$@"
+  {{.Client}}{{.ClientAuth}} -h 127.0.0.1{{if not .Credentials}} --user=root{{end}} "$@"
 }
+
+# Containers of a pod start in no order: wait for mysqld.
+wait_for_mysqld() {
+  echo "xtrabackup: waiting for mysqld"
+  until sql -e "SELECT 1" >/dev/null 2>&1; do sleep 1; done
+}
+{{- if .Credentials}}
+
+# sql_quote escapes a value for a single-quoted SQL string.
+sql_quote() {
+  local s=${1//\\/\\\\}
+  printf '%s' "${s//\'/\\\'}"
+}
+replication_password=$(sql_quote "${REPLICATION_PASSWORD:?the credentials Secret has no replication-password}")
+
+if [[ $ordinal -eq 0 ]]; then
+  # The primary keeps the replication user, with only replication
+  # privileges and the Secret's password; replicas clone it with the data.
+  wait_for_mysqld
+  sql <<SQL
+CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
+ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{{.ReplicationUser}}'@'%';
+SQL
+  echo "xtrabackup: replication user {{.ReplicationUser}} is in place"
+fi
+{{- end}}
 
 # The backup tool names its files xtrabackup_* (MariaDB 11: mariadb_backup_*).
 slave_info=xtrabackup_slave_info
@@ -47,15 +80,17 @@ elif [[ -f $binlog_info ]]; then
 fi
 
 if [[ -f change_master_to.sql.in ]]; then
-  # Containers of a pod start in no order: wait for mysqld.
-  echo "xtrabackup: waiting for mysqld"
-  until sql -e "SELECT 1" >/dev/null 2>&1; do sleep 1; done
+  wait_for_mysqld
   if [[ -n "$(sql -N -e 'SHOW SLAVE STATUS')" ]]; then
     echo "xtrabackup: replication is already configured; leaving it as it is"
   else
     echo "xtrabackup: starting replication from $primary_host"
     sql <<SQL
+{{- if .Credentials}}
+$(<change_master_to.sql.in), MASTER_HOST='$primary_host', MASTER_USER='{{.ReplicationUser}}', MASTER_PASSWORD='$replication_password', MASTER_CONNECT_RETRY=10;
+{{- else}}
 $(<change_master_to.sql.in), MASTER_HOST='$primary_host', MASTER_USER='root', MASTER_PASSWORD='', MASTER_CONNECT_RETRY=10;
+{{- end}}
 START SLAVE;
 SQL
   fi

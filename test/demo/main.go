@@ -208,7 +208,7 @@ func show(ctx context.Context, c client.Client, sts *appsv1.StatefulSet) error {
 	if err != nil {
 		return err
 	}
-	for _, want := range []client.Object{companions.ConfigMap, companions.Headless, companions.Read} {
+	for _, want := range companions.Objects() {
 		got := want.DeepCopyObject().(client.Object)
 		deadline := time.Now().Add(30 * time.Second)
 		for {

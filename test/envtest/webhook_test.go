@@ -67,7 +67,8 @@ var _ = Describe("the mutating webhook", func() {
 		Expect(spec.InitContainers[1].Command[2]).To(ContainSubstring(`source_host="mysql-$((ordinal - 1)).mysql"`))
 
 		db := spec.Containers[0]
-		Expect(db.Env).To(ContainElement(corev1.EnvVar{Name: "MYSQL_ALLOW_EMPTY_PASSWORD", Value: "1"}))
+		Expect(db.Env).To(ContainElement(And(HaveField("Name", "MYSQL_ROOT_PASSWORD"),
+			HaveField("ValueFrom.SecretKeyRef.Name", "mysql-credentials"), HaveField("ValueFrom.SecretKeyRef.Key", "root-password"))))
 		Expect(db.Ports).To(ContainElement(And(HaveField("Name", "mysql"), HaveField("ContainerPort", int32(3306)))))
 		Expect(db.VolumeMounts).To(ContainElements(
 			corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql", SubPath: "mysql"},
@@ -75,9 +76,9 @@ var _ = Describe("the mutating webhook", func() {
 		))
 		Expect(db.Resources.Requests.Cpu().Equal(resource.MustParse("500m"))).To(BeTrue())
 		Expect(db.Resources.Requests.Memory().Equal(resource.MustParse("1Gi"))).To(BeTrue())
-		Expect(db.LivenessProbe.Exec.Command).To(Equal([]string{"mysqladmin", "ping"}))
+		Expect(db.LivenessProbe.Exec.Command).To(Equal([]string{"mysqladmin", "--defaults-extra-file=/etc/mysql/conf.d/client.opt", "ping"}))
 		Expect([]int32{db.LivenessProbe.InitialDelaySeconds, db.LivenessProbe.PeriodSeconds, db.LivenessProbe.TimeoutSeconds}).To(Equal([]int32{30, 10, 5}))
-		Expect(db.ReadinessProbe.Exec.Command).To(Equal([]string{"mysql", "-h", "127.0.0.1", "-e", "SELECT 1"}))
+		Expect(db.ReadinessProbe.Exec.Command[2]).To(ContainSubstring("Slave_SQL_Running"))
 		Expect([]int32{db.ReadinessProbe.InitialDelaySeconds, db.ReadinessProbe.PeriodSeconds, db.ReadinessProbe.TimeoutSeconds}).To(Equal([]int32{5, 2, 1}))
 
 		side := spec.Containers[1]
@@ -91,6 +92,24 @@ var _ = Describe("the mutating webhook", func() {
 		Expect(claim.Name).To(Equal("data"))
 		Expect(claim.Spec.AccessModes).To(Equal([]corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}))
 		Expect(claim.Spec.Resources.Requests.Storage().Equal(resource.MustParse("10Gi"))).To(BeTrue())
+	})
+
+	It("stores the tutorial's credentials and probes with the insecure annotation, and warns", func() {
+		sts := minimal(ns)
+		sts.Annotations = map[string]string{mutate.InsecureTutorialAnnotation: "true"}
+		warnings := &recordingWarnings{}
+		wcfg := *cfg
+		wcfg.WarningHandler = warnings
+		wclient, err := client.New(&wcfg, client.Options{Scheme: k8sClient.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(wclient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		db := sts.Spec.Template.Spec.Containers[0]
+		Expect(db.Env).To(Equal([]corev1.EnvVar{{Name: "MYSQL_ALLOW_EMPTY_PASSWORD", Value: "1"}}))
+		Expect(db.LivenessProbe.Exec.Command).To(Equal([]string{"mysqladmin", "ping"}))
+		Expect(db.ReadinessProbe.Exec.Command).To(Equal([]string{"mysql", "-h", "127.0.0.1", "-e", "SELECT 1"}))
+		Expect(sts.Spec.Template.Spec.Containers[1].Command[2]).To(ContainSubstring("MASTER_USER='root', MASTER_PASSWORD=''"))
+		Expect(warnings.messages()).To(ContainElement(ContainSubstring("insecure")))
 	})
 
 	It("changes nothing when the plain manifest is applied again", func() {

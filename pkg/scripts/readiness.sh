@@ -1,0 +1,19 @@
+#!/bin/bash
+# readiness of StatefulSet {{.StatefulSet}}: the primary is ready when it
+# answers; a replica only while both replication threads run, so a Service of
+# replicas never routes to a broken one.
+set -uo pipefail
+
+if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
+  echo "readiness: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
+  exit 1
+fi
+if ((10#${BASH_REMATCH[1]} == 0)); then
+  exec {{.Client}}{{.ClientAuth}} -h 127.0.0.1 -e "SELECT 1"
+fi
+status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 -e 'SHOW SLAVE STATUS\G') || exit 1
+if [[ $status =~ Slave_IO_Running:\ Yes && $status =~ Slave_SQL_Running:\ Yes ]]; then
+  exit 0
+fi
+echo "readiness: replication is not running" >&2
+exit 1

@@ -1,0 +1,108 @@
+package envtest
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+// statefulSetPod is a pod as the StatefulSet controller would create it from
+// the stored template.
+func statefulSetPod(ns, name string, template corev1.PodTemplateSpec, index string) *corev1.Pod {
+	lbls := map[string]string{}
+	for k, v := range template.Labels {
+		lbls[k] = v
+	}
+	if index != "" {
+		lbls[mutate.PodIndexLabel] = index
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: lbls},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: "mysql:5.7"}}},
+	}
+}
+
+var _ = Describe("credentials and the read/write split", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("creates the credentials Secret once and never changes it", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		secret := &corev1.Secret{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-credentials"), secret) }).Should(Succeed())
+		Expect(secret.Data[mutate.RootPasswordKey]).To(HaveLen(32))
+		Expect(secret.Data[mutate.ReplicationPasswordKey]).To(HaveLen(32))
+		Expect(secret.Data[mutate.RootPasswordKey]).NotTo(Equal(secret.Data[mutate.ReplicationPasswordKey]))
+		Expect(secret.OwnerReferences).To(ConsistOf(HaveField("UID", sts.UID)))
+		before := secret.DeepCopy()
+
+		// Reconcile again: touch the StatefulSet.
+		get(sts)
+		sts.Annotations["touched"] = "yes"
+		Expect(k8sClient.Update(ctx, sts)).To(Succeed())
+		Consistently(func() string {
+			Expect(k8sClient.Get(ctx, key(ns, "mysql-credentials"), secret)).To(Succeed())
+			return secret.ResourceVersion
+		}).WithTimeout(2 * time.Second).Should(Equal(before.ResourceVersion))
+		Expect(secret.Data).To(Equal(before.Data))
+	})
+
+	It("uses a Secret the user names and creates none", func() {
+		sts := minimal(ns)
+		sts.Annotations = map[string]string{mutate.CredentialsSecretAnnotation: "my-passwords"}
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		Expect(sts.Spec.Template.Spec.Containers[0].Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "my-passwords")))
+		Expect(sts.Spec.Template.Spec.Containers[1].Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "my-passwords")))
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-read"), &corev1.Service{}) }).Should(Succeed())
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "mysql-credentials"), &corev1.Secret{}))
+		}).WithTimeout(time.Second).Should(BeTrue())
+	})
+
+	It("labels pods with their role, and the primary and replicas Services select them", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		tmpl := sts.Spec.Template
+		pods := []*corev1.Pod{
+			statefulSetPod(ns, "mysql-0", tmpl, "0"),
+			statefulSetPod(ns, "mysql-1", tmpl, "1"),
+			statefulSetPod(ns, "mysql-2", tmpl, ""), // no pod-index label: the name tells
+		}
+		for _, p := range pods {
+			Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		}
+		Expect(pods[0].Labels).To(HaveKeyWithValue(mutate.RoleLabel, mutate.RolePrimary))
+		Expect(pods[1].Labels).To(HaveKeyWithValue(mutate.RoleLabel, mutate.RoleReplica))
+		Expect(pods[2].Labels).To(HaveKeyWithValue(mutate.RoleLabel, mutate.RoleReplica))
+
+		other := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "mysql-client", Namespace: ns, Labels: map[string]string{"app": "mysql"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "mysql:5.7"}}},
+		}
+		Expect(k8sClient.Create(ctx, other)).To(Succeed())
+		Expect(other.Labels).NotTo(HaveKey(mutate.RoleLabel))
+
+		selects := func(svcName string) []string {
+			svc := &corev1.Service{}
+			Eventually(func() error { return k8sClient.Get(ctx, key(ns, svcName), svc) }).Should(Succeed())
+			sel := labels.SelectorFromSet(svc.Spec.Selector)
+			var list corev1.PodList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel})).To(Succeed())
+			return names(list.Items, func(p corev1.Pod) string { return p.Name })
+		}
+		Expect(selects("mysql-primary")).To(ConsistOf("mysql-0"))
+		Expect(selects("mysql-replicas")).To(ConsistOf("mysql-1", "mysql-2"))
+		Expect(selects("mysql-read")).To(ConsistOf("mysql-0", "mysql-1", "mysql-2", "mysql-client"))
+	})
+})
