@@ -16,7 +16,7 @@ func TestPodRole(t *testing.T) {
 		wantRole string
 		wantOK   bool
 	}{
-		"index label 0":          {pod(name0, map[string]string{StatefulSetLabel: "db", PodIndexLabel: "0"}), RolePrimary, true},
+		"index label 0":          {pod("db-0", map[string]string{StatefulSetLabel: "db", PodIndexLabel: "0"}), RolePrimary, true},
 		"index label 3":          {pod("db-3", map[string]string{StatefulSetLabel: "db", PodIndexLabel: "3"}), RoleReplica, true},
 		"index label wins":       {pod("db-0", map[string]string{StatefulSetLabel: "db", PodIndexLabel: "2"}), RoleReplica, true},
 		"name only, primary":     {pod("db-0", map[string]string{StatefulSetLabel: "db"}), RolePrimary, true},
