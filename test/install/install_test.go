@@ -1,0 +1,259 @@
+// Package install tests the cluster-wide install for real: config/default is
+// rendered with kustomize, cert-manager's CRDs (from its Go module) are loaded
+// into an envtest API server, every object is applied, and the certificate
+// wiring is checked with cert-manager's own Go types.
+package install
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+const configDir = "../../config"
+
+func render(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := kbuild.Build(filepath.Join(configDir, dir), "")
+	if err != nil {
+		t.Fatalf("kustomize build config/%s: %v", dir, err)
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			break
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+	return objs
+}
+
+// as converts the one rendered object of kind (and name, if given) to T.
+func as[T any](t *testing.T, objs []*unstructured.Unstructured, kind, nameSuffix string) *T {
+	t.Helper()
+	var found []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind && strings.HasSuffix(o.GetName(), nameSuffix) {
+			found = append(found, o)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one %s named *%s, found %d", kind, nameSuffix, len(found))
+	}
+	out := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(found[0].Object, out); err != nil {
+		t.Fatalf("decoding %s %s: %v", kind, found[0].GetName(), err)
+	}
+	return out
+}
+
+func certManagerCRDs(t *testing.T) []string {
+	t.Helper()
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		t.Fatalf("locating the cert-manager module: %v", err)
+	}
+	crds, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(dir)), "deploy", "crds", "cert-manager.io_*.yaml"))
+	if err != nil || len(crds) == 0 {
+		t.Fatalf("no cert-manager CRDs in the module (%v)", err)
+	}
+	return crds
+}
+
+func TestInstallIsAcceptedAndWired(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`, which installs kube-apiserver and etcd and sets it")
+	}
+	objs := render(t, "default")
+
+	env := &envtest.Environment{CRDInstallOptions: envtest.CRDInstallOptions{Paths: certManagerCRDs(t), ErrorIfPathMissing: true}}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t.Run("every object is accepted", func(t *testing.T) {
+		for _, o := range objs {
+			if err := c.Create(ctx, o.DeepCopy()); err != nil {
+				t.Errorf("%s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+			}
+		}
+	})
+
+	ns := as[corev1.Namespace](t, objs, "Namespace", "")
+	svc := as[corev1.Service](t, objs, "Service", "webhook-service")
+	deploy := as[appsv1.Deployment](t, objs, "Deployment", "controller-manager")
+	hook := as[admissionregistrationv1.MutatingWebhookConfiguration](t, objs, "MutatingWebhookConfiguration", "")
+	serving := as[cmv1.Certificate](t, objs, "Certificate", "serving-cert")
+	ca := as[cmv1.Certificate](t, objs, "Certificate", "-ca")
+	caIssuer := as[cmv1.Issuer](t, objs, "Issuer", "ca-issuer")
+	selfSigned := as[cmv1.Issuer](t, objs, "Issuer", "selfsigned-issuer")
+
+	t.Run("certificates", func(t *testing.T) {
+		want := []string{
+			fmt.Sprintf("%s.%s.svc", svc.Name, svc.Namespace),
+			fmt.Sprintf("%s.%s.svc.cluster.local", svc.Name, svc.Namespace),
+		}
+		if !slices.Equal(serving.Spec.DNSNames, want) {
+			t.Errorf("serving dnsNames %v, want %v", serving.Spec.DNSNames, want)
+		}
+		if serving.Spec.IssuerRef.Name != caIssuer.Name || serving.Spec.IssuerRef.Kind != "Issuer" {
+			t.Errorf("serving certificate issued by %+v, want the CA issuer %s", serving.Spec.IssuerRef, caIssuer.Name)
+		}
+		if caIssuer.Spec.CA == nil || caIssuer.Spec.CA.SecretName != ca.Spec.SecretName {
+			t.Errorf("CA issuer reads %+v, the CA certificate writes %q", caIssuer.Spec.CA, ca.Spec.SecretName)
+		}
+		if !ca.Spec.IsCA || ca.Spec.IssuerRef.Name != selfSigned.Name || selfSigned.Spec.SelfSigned == nil {
+			t.Errorf("CA certificate isCA=%v issued by %q; self-signed issuer %q", ca.Spec.IsCA, ca.Spec.IssuerRef.Name, selfSigned.Name)
+		}
+		if serving.Spec.IssuerRef.Name == selfSigned.Name {
+			t.Error("the serving certificate is signed by the self-signed issuer directly")
+		}
+	})
+
+	t.Run("webhook configuration", func(t *testing.T) {
+		if got, want := hook.Annotations["cert-manager.io/inject-ca-from"], serving.Namespace+"/"+serving.Name; got != want {
+			t.Errorf("inject-ca-from %q, want %q", got, want)
+		}
+		if len(hook.Webhooks) != 2 {
+			t.Fatalf("%d webhooks, want 2", len(hook.Webhooks))
+		}
+		paths := map[string]bool{}
+		for _, w := range hook.Webhooks {
+			ref := w.ClientConfig.Service
+			if ref == nil || ref.Name != svc.Name || ref.Namespace != svc.Namespace || ref.Path == nil {
+				t.Errorf("%s: clientConfig %+v does not reach Service %s/%s", w.Name, ref, svc.Namespace, svc.Name)
+				continue
+			}
+			paths[*ref.Path] = true
+			if *w.FailurePolicy != admissionregistrationv1.Fail || *w.SideEffects != admissionregistrationv1.SideEffectClassNone ||
+				w.TimeoutSeconds == nil || *w.TimeoutSeconds > 10 || !slices.Equal(w.AdmissionReviewVersions, []string{"v1"}) {
+				t.Errorf("%s: policy %v, sideEffects %v, timeout %v, versions %v", w.Name, *w.FailurePolicy, *w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions)
+			}
+			excluded := w.NamespaceSelector.MatchExpressions[0].Values
+			if !slices.Contains(excluded, "kube-system") || !slices.Contains(excluded, ns.Name) {
+				t.Errorf("%s: namespaces excluded %v, want kube-system and %s", w.Name, excluded, ns.Name)
+			}
+			if w.ObjectSelector == nil || (len(w.ObjectSelector.MatchLabels) == 0 && len(w.ObjectSelector.MatchExpressions) == 0) {
+				t.Errorf("%s: no objectSelector", w.Name)
+			}
+		}
+		if !paths["/mutate-apps-v1-statefulset"] || !paths["/mutate-v1-pod"] {
+			t.Errorf("paths %v", paths)
+		}
+		if got := hook.Webhooks[0].ObjectSelector.MatchLabels[mutate.EnabledLabel]; got != mutate.EnabledValue {
+			t.Errorf("StatefulSet objectSelector %v", hook.Webhooks[0].ObjectSelector)
+		}
+	})
+
+	t.Run("deployment", func(t *testing.T) {
+		pod := deploy.Spec.Template.Spec
+		var mounted bool
+		for _, v := range pod.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == serving.Spec.SecretName {
+				mounted = true
+			}
+		}
+		if !mounted {
+			t.Errorf("the Deployment does not mount the serving certificate's Secret %q", serving.Spec.SecretName)
+		}
+		manager := pod.Containers[0]
+		var reached bool
+		for _, p := range manager.Ports {
+			if (svc.Spec.Ports[0].TargetPort.StrVal != "" && p.Name == svc.Spec.Ports[0].TargetPort.StrVal) || p.ContainerPort == svc.Spec.Ports[0].TargetPort.IntVal {
+				reached = p.ContainerPort == 9443
+			}
+		}
+		if !reached {
+			t.Errorf("Service targetPort %v reaches no webhook port of %v", svc.Spec.Ports[0].TargetPort, manager.Ports)
+		}
+		var helper string
+		for _, e := range manager.Env {
+			if e.Name == "HELPER_IMAGE" {
+				helper = e.Value
+			}
+		}
+		if helper != manager.Image {
+			t.Errorf("HELPER_IMAGE %q, image %q", helper, manager.Image)
+		}
+		if *deploy.Spec.Replicas < 2 || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot ||
+			manager.SecurityContext.ReadOnlyRootFilesystem == nil || !*manager.SecurityContext.ReadOnlyRootFilesystem {
+			t.Errorf("replicas %d, pod security %+v, container security %+v", *deploy.Spec.Replicas, pod.SecurityContext, manager.SecurityContext)
+		}
+		if !selects(svc.Spec.Selector, deploy.Spec.Template.Labels) {
+			t.Errorf("Service selector %v does not select the manager pods %v", svc.Spec.Selector, deploy.Spec.Template.Labels)
+		}
+	})
+
+	t.Run("rbac is least privilege", func(t *testing.T) {
+		for _, o := range objs {
+			if o.GetKind() != "ClusterRole" && o.GetKind() != "Role" {
+				continue
+			}
+			role := &rbacv1.ClusterRole{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, role); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range role.Rules {
+				for _, field := range [][]string{r.Verbs, r.Resources, r.APIGroups} {
+					if slices.Contains(field, "*") {
+						t.Errorf("%s %s: wildcard in %+v", o.GetKind(), o.GetName(), r)
+					}
+				}
+				if slices.Contains(r.Resources, "secrets") && !slices.Equal(r.Verbs, []string{"create"}) {
+					t.Errorf("%s %s: secrets verbs %v, want create only", o.GetKind(), o.GetName(), r.Verbs)
+				}
+			}
+		}
+	})
+
+	t.Run("samples", func(t *testing.T) {
+		samples := render(t, "samples")
+		if len(samples) < 3 {
+			t.Fatalf("%d samples", len(samples))
+		}
+		for _, s := range samples {
+			if s.GetKind() != "StatefulSet" || s.GetLabels()[mutate.EnabledLabel] != mutate.EnabledValue {
+				t.Errorf("sample %s %s is not a labeled StatefulSet", s.GetKind(), s.GetName())
+			}
+		}
+	})
+}
+
+func selects(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return len(selector) > 0
+}
