@@ -69,7 +69,7 @@ func TestInjectErrors(t *testing.T) {
 			wantErr: `use "true" or remove it`,
 		},
 		"root password the scripts cannot read": {
-			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8", Env: []corev1.EnvVar{{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}}}),
+			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mysql:8", Env: []corev1.EnvVar{{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}}}),
 			wantErr: "hides the root password",
 		},
 		"labeled after creation without a data claim": {
