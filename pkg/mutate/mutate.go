@@ -353,9 +353,9 @@ var passwordVariables = []string{
 }
 
 func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
-	client, admin, allowEmpty := "mysql", "mysqladmin", "MYSQL_ALLOW_EMPTY_PASSWORD"
+	admin, allowEmpty := "mysqladmin", "MYSQL_ALLOW_EMPTY_PASSWORD"
 	if inj.flavor == scripts.MariaDB {
-		client, admin, allowEmpty = "mariadb", "mariadb-admin", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
+		admin, allowEmpty = "mariadb-admin", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
 	}
 	switch {
 	case inj.creds.rootOnDatabase != nil:
@@ -375,12 +375,12 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 		}
 	}
 
+	// The primary is ready when it answers SELECT 1; a replica only while
+	// both replication threads run.
+	readiness := execProbe(scriptCommand(readinessScript), 5, 2, 1)
 	liveness := execProbe([]string{admin, "ping"}, 30, 10, 5)
-	readiness := execProbe([]string{client, "-h", "127.0.0.1", "-e", "SELECT 1"}, 5, 2, 1)
 	if !inj.creds.insecure {
-		// Authenticated, and a replica is ready only while it replicates.
 		liveness = execProbe([]string{admin, "--defaults-extra-file=" + scripts.ClientOptionFile, "ping"}, 30, 10, 5)
-		readiness = execProbe(scriptCommand(readinessScript), 5, 2, 1)
 	}
 	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, liveness)
 	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, readiness)

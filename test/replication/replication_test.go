@@ -1,0 +1,654 @@
+// Package replication runs the injected scripts against real database
+// servers, on this machine, for a cluster of "pods".
+//
+// What runs is exactly what `webhook inject` renders: the rig takes the
+// command of every container from the completed StatefulSet and the .cnf
+// files from the built ConfigMap, and resolves the containers' variables
+// from a Secret as the kubelet would.
+//
+// What stands in for what, and why:
+//   - A pod is a network namespace with its own address on a private bridge
+//     and its own hosts file (/etc/netns/<ns>/hosts), so the rendered names
+//     <name>-<n>.<serviceName> resolve to it and ports 3306 and 3307 are the
+//     real ones. Its processes run in their own mount and UTS namespaces:
+//     hostname <name>-<n> ($HOSTNAME too), and the pod's directories are
+//     bind-mounted where the volumes are (data at /var/lib/mysql, conf at
+//     /etc/mysql/conf.d and /mnt/conf.d, the ConfigMap at /mnt/config-map,
+//     the helper emptyDir at /opt/mysql-replication/bin). The machine's own
+//     files are never changed.
+//   - The database is Debian's MariaDB 10.11: there is no MySQL or Percona
+//     XtraBackup package here. For the MySQL flavour, `xtrabackup` and
+//     `xbstream` are mariadb-backup and mbstream under those names (a bin
+//     directory first on PATH), `mysql` is the MariaDB client, and the
+//     replica .cnf says `read-only` where the rendered one says MySQL's
+//     `super-read-only`, which MariaDB does not know.
+//   - The image's entrypoint (initialise the data directory on first start,
+//     set the root password from MYSQL_ROOT_PASSWORD / MARIADB_ROOT_PASSWORD
+//     or allow an empty one) is stood in for by mariadb-install-db and an
+//     init file; the image's own configuration by a my.cnf that includes
+//     /etc/mysql/conf.d, as the images' does.
+//   - The kubelet is stood in for by the test: init containers run to
+//     completion in order, then mysqld and the sidecar run in the background;
+//     a container restart is a kill and a new start; probes are run as exec
+//     commands.
+//
+// It needs root, iproute2, ncat and MariaDB (server, client, backup); `make
+// test` installs them. Elsewhere it is SKIPPED; with CI=true a missing piece
+// is a failure.
+package replication
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+var requiredTools = []string{"ip", "unshare", "mariadbd", "mariadb-install-db", "mariadb-backup", "mbstream", "mariadb", "mariadb-admin", "mysql", "mysqladmin", "ncat"}
+
+func preflight(t *testing.T) {
+	t.Helper()
+	skip := func(reason string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("replication tests cannot run: %s (make test installs what they need)", reason)
+		}
+		t.Skipf("SKIPPED: %s; run as root with `make test-replication`, which installs MariaDB, ncat and iproute2", reason)
+	}
+	if os.Geteuid() != 0 {
+		skip("not root (network and mount namespaces need root)")
+	}
+	for _, tool := range requiredTools {
+		if _, err := exec.LookPath(tool); err != nil {
+			skip(tool + " is not installed")
+		}
+	}
+}
+
+// flavor is one way of running the scenario.
+type flavor struct {
+	name        string
+	image       string
+	annotations map[string]string
+	secure      bool
+}
+
+var flavors = []flavor{
+	{name: "mysql", image: "mysql:5.7", secure: true},
+	{name: "mariadb", image: "mariadb:10.11", secure: true},
+	{name: "mysql-tutorial", image: "mysql:5.7", annotations: map[string]string{mutate.InsecureTutorialAnnotation: "true"}},
+}
+
+func TestReplication(t *testing.T) {
+	preflight(t)
+	webhook := filepath.Join(t.TempDir(), "webhook")
+	if out, err := exec.Command("go", "build", "-o", webhook, "../../cmd/webhook").CombinedOutput(); err != nil {
+		t.Fatalf("building the webhook: %v\n%s", err, out)
+	}
+	for _, f := range flavors {
+		t.Run(f.name, func(t *testing.T) { newScenario(t, f, webhook).run() })
+	}
+}
+
+type scenario struct {
+	t       *testing.T
+	f       flavor
+	r       *rig
+	webhook string
+	sts     *appsv1.StatefulSet
+	pods    map[int]*pod
+	secrets []string
+}
+
+func container(cs []corev1.Container, name string) corev1.Container {
+	for _, c := range cs {
+		if c.Name == name {
+			return c
+		}
+	}
+	panic("no container " + name)
+}
+
+func newScenario(t *testing.T, f flavor, webhook string) *scenario {
+	plain := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "mysql", Annotations: f.annotations,
+			Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+		Spec: appsv1.StatefulSetSpec{
+			ServiceName: "mysql",
+			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "mysql"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: f.image}}},
+			},
+		},
+	}
+	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	companions, err := mutate.BuildCompanions(res.StatefulSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := map[string]string{}
+	for k, v := range companions.ConfigMap.Data {
+		config[k] = v
+	}
+	if strings.HasPrefix(f.name, "mysql") {
+		// MariaDB stands in for MySQL here and has no super-read-only.
+		config[mutate.ReplicaConfigKey] = strings.ReplaceAll(config[mutate.ReplicaConfigKey], "super-read-only", "read-only")
+	}
+	secret := map[string]string{
+		mutate.RootPasswordKey:        "Root-" + randomWord(t),
+		mutate.ReplicationPasswordKey: "Repl-" + randomWord(t),
+	}
+
+	binDir := t.TempDir()
+	if strings.HasPrefix(f.name, "mysql") {
+		for alias, tool := range map[string]string{"xtrabackup": "mariadb-backup", "xbstream": "mbstream"} {
+			path, err := exec.LookPath(tool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(path, filepath.Join(binDir, alias)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := &scenario{t: t, f: f, webhook: webhook, sts: res.StatefulSet, pods: map[int]*pod{}}
+	if f.secure {
+		s.secrets = []string{secret[mutate.RootPasswordKey], secret[mutate.ReplicationPasswordKey]}
+	}
+	s.r = newRig(t, res.StatefulSet, config, secret, binDir)
+	return s
+}
+
+func randomWord(t *testing.T) string {
+	b := make([]byte, 12)
+	f, err := os.Open("/dev/urandom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+func (s *scenario) spec() corev1.PodSpec { return s.sts.Spec.Template.Spec }
+
+// entrypoint stands in for the image's entrypoint: initialise the data
+// directory with the root password on first start, then run the server.
+const entrypoint = `set -euo pipefail
+init=()
+if [[ ! -d /var/lib/mysql/mysql ]]; then
+  mariadb-install-db --datadir=/var/lib/mysql --user=root --skip-test-db >/run/mysqld/install-db.log 2>&1
+  password=${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}
+  password=${password//\\/\\\\}
+  password=${password//\'/\\\'}
+  umask 077
+  printf "%s\n" \
+    "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host<>'localhost');" \
+    "FLUSH PRIVILEGES;" \
+    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
+    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
+    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
+  init=(--init-file=/run/mysqld/init.sql)
+fi
+exec mariadbd "${init[@]}"
+`
+
+// startPod runs pod i's init containers, then mysqld and the sidecar.
+func (s *scenario) startPod(i int) *pod {
+	t := s.t
+	t.Helper()
+	p, ok := s.pods[i]
+	if !ok {
+		p = s.r.addPod(i)
+		s.pods[i] = p
+	}
+	for _, ic := range s.spec().InitContainers {
+		if ic.Name == mutate.HelperInitContainer {
+			argv := append([]string{s.webhook}, ic.Command[1:]...)
+			if out, err := p.runArgv(nil, argv, time.Minute); err != nil {
+				t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
+			}
+			continue
+		}
+		if out, err := p.runContainer(ic, 3*time.Minute); err != nil {
+			t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
+		}
+	}
+	s.startMySQLD(p)
+	s.startSidecar(p)
+	return p
+}
+
+func (s *scenario) startMySQLD(p *pod) {
+	db := container(s.spec().Containers, "mysql")
+	p.mysqld, _ = p.start("mysqld", s.r.env(db), []string{"bash", "-c", entrypoint})
+	if err := p.waitPort(3306, 2*time.Minute); err != nil {
+		log, _ := os.ReadFile(filepath.Join(p.dir, "run", "mysqld.err"))
+		s.t.Fatalf("%v\n%s", err, log)
+	}
+}
+
+func (s *scenario) startSidecar(p *pod) string {
+	side := container(s.spec().Containers, mutate.SidecarContainer)
+	var logPath string
+	p.sidecar, logPath = p.start("sidecar", s.r.env(side), side.Command)
+	if err := p.waitPort(3307, 2*time.Minute); err != nil {
+		log, _ := os.ReadFile(logPath)
+		s.t.Fatalf("%v\n%s", err, log)
+	}
+	return logPath
+}
+
+// sql runs statements as root in pod p (the password reaches the client
+// through its environment, never its arguments).
+func (s *scenario) sql(p *pod, user, password, statements string) (string, error) {
+	env := []string{}
+	if password != "" {
+		env = append(env, "MYSQL_PWD="+password)
+	}
+	return p.runArgv(env, []string{"mariadb", "-h", "127.0.0.1", "-u", user, "-N", "-B", "-e", statements}, time.Minute)
+}
+
+func (s *scenario) root(p *pod, statements string) string {
+	s.t.Helper()
+	out, err := s.sql(p, "root", s.r.secret[mutate.RootPasswordKey], statements)
+	if !s.f.secure {
+		out, err = s.sql(p, "root", "", statements)
+	}
+	if err != nil {
+		s.t.Fatalf("%s: %s: %v\n%s", p.name, statements, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+func (s *scenario) eventually(what string, timeout time.Duration, cond func() (bool, string)) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, last = cond(); ok {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	s.t.Fatalf("%s: not within %v; last: %s", what, timeout, last)
+}
+
+var threadsRunning = regexp.MustCompile(`(?s)Slave_IO_Running: Yes.*Slave_SQL_Running: Yes`)
+
+func (s *scenario) slaveStatus(p *pod) string {
+	s.t.Helper()
+	password := s.r.secret[mutate.RootPasswordKey]
+	if !s.f.secure {
+		password = ""
+	}
+	env := []string{}
+	if password != "" {
+		env = append(env, "MYSQL_PWD="+password)
+	}
+	out, err := p.runArgv(env, []string{"mariadb", "-h", "127.0.0.1", "-u", "root", "-e", `SHOW SLAVE STATUS\G`}, time.Minute)
+	if err != nil {
+		s.t.Fatalf("%s: SHOW SLAVE STATUS: %v\n%s", p.name, err, out)
+	}
+	return out
+}
+
+func (s *scenario) waitReplicating(p *pod) {
+	s.eventually(p.name+" replicates", 2*time.Minute, func() (bool, string) {
+		st := s.slaveStatus(p)
+		return threadsRunning.MatchString(st), st
+	})
+}
+
+func (s *scenario) waitRows(p *pod, want string) {
+	s.eventually(p.name+" has rows "+want, time.Minute, func() (bool, string) {
+		got := strings.Join(strings.Fields(s.root(p, "SELECT message FROM test.messages ORDER BY message")), ",")
+		return got == want, got
+	})
+}
+
+// ready runs the rendered readiness probe in pod p.
+func (s *scenario) ready(p *pod) bool {
+	db := container(s.spec().Containers, "mysql")
+	_, err := p.runArgv(s.r.env(db), db.ReadinessProbe.Exec.Command, 30*time.Second)
+	return err == nil
+}
+
+func (s *scenario) readFile(p *pod, rel string) string {
+	b, _ := os.ReadFile(filepath.Join(p.dir, rel))
+	return string(b)
+}
+
+// step runs one step of the scenario as a subtest; the scenario stops at
+// the first step that fails, as the next ones build on it.
+func (s *scenario) step(name string, f func(t *testing.T)) bool {
+	parent := s.t
+	defer func() { s.t, s.r.t = parent, parent }()
+	return parent.Run(name, func(t *testing.T) {
+		s.t, s.r.t = t, t
+		f(t)
+	})
+}
+
+func (s *scenario) run() {
+	var p0, p1, p2 *pod
+	leaks := s.watchCommandLines()
+
+	if !s.step("1 primary starts", func(t *testing.T) {
+		p0 = s.startPod(0)
+		if got := s.readFile(p0, "conf/server-id.cnf"); !strings.Contains(got, "server-id=100") {
+			t.Errorf("server-id.cnf: %q", got)
+		}
+		if _, err := os.Stat(filepath.Join(p0.dir, "conf", "master.cnf")); err != nil {
+			t.Errorf("primary .cnf not copied: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(p0.dir, "conf", "slave.cnf")); err == nil {
+			t.Error("replica .cnf copied on the primary")
+		}
+		if _, err := os.Stat(filepath.Join(p0.dir, "data", "xtrabackup_checkpoints")); err == nil {
+			t.Error("the primary cloned")
+		}
+	}) {
+		return
+	}
+
+	if !s.step("2 write on the primary", func(t *testing.T) {
+		s.root(p0, "CREATE DATABASE test; CREATE TABLE test.messages (message VARCHAR(250)); INSERT INTO test.messages VALUES ('hello');")
+		s.root(p0, "CREATE USER 'app'@'%' IDENTIFIED BY 'app-password'; GRANT SELECT, INSERT ON test.* TO 'app'@'%';")
+	}) {
+		return
+	}
+
+	if !s.step("3 replicas clone in order and replicate", func(t *testing.T) {
+		p1 = s.startPod(1)
+		s.waitReplicating(p1)
+		s.waitRows(p1, "hello")
+
+		// Pod 2 clones from pod 1, a replica: the backup carries the
+		// primary's position in xtrabackup_slave_info.
+		p2 = s.r.addPod(2)
+		s.pods[2] = p2
+		for _, ic := range s.spec().InitContainers {
+			if ic.Name == mutate.HelperInitContainer {
+				argv := append([]string{s.webhook}, ic.Command[1:]...)
+				if out, err := p2.runArgv(nil, argv, time.Minute); err != nil {
+					t.Fatalf("%s: %v\n%s", ic.Name, err, out)
+				}
+				continue
+			}
+			if out, err := p2.runContainer(ic, 3*time.Minute); err != nil {
+				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
+			}
+		}
+		if info := s.readFile(p2, "data/xtrabackup_slave_info"); !strings.Contains(strings.ToUpper(info), "CHANGE MASTER TO") {
+			t.Errorf("pod 2's clone has no slave info: %q", info)
+		}
+		s.startMySQLD(p2)
+		s.startSidecar(p2)
+		s.waitReplicating(p2)
+		s.waitRows(p2, "hello")
+
+		for _, p := range []*pod{p1, p2} {
+			if got := s.readFile(p, "conf/server-id.cnf"); !strings.Contains(got, fmt.Sprintf("server-id=%d", 100+p.ordinal)) {
+				t.Errorf("%s server-id.cnf: %q", p.name, got)
+			}
+			out, err := s.sql(p, "app", "app-password", "INSERT INTO test.messages VALUES ('must fail')")
+			if err == nil || !strings.Contains(strings.ToLower(out), "read-only") {
+				t.Errorf("%s accepted a user's write (%v): %s", p.name, err, out)
+			}
+			if !s.ready(p) {
+				t.Errorf("%s is not ready while it replicates", p.name)
+			}
+		}
+		if !s.ready(p0) {
+			t.Error("the primary is not ready")
+		}
+	}) {
+		return
+	}
+
+	if !s.step("4 a new row reaches every replica", func(t *testing.T) {
+		s.root(p0, "INSERT INTO test.messages VALUES ('world')")
+		s.waitRows(p1, "hello,world")
+		s.waitRows(p2, "hello,world")
+	}) {
+		return
+	}
+
+	if !s.step("5 scale to 5", func(t *testing.T) {
+		for i := 3; i < 5; i++ {
+			p := s.startPod(i)
+			s.waitReplicating(p)
+			s.waitRows(p, "hello,world")
+		}
+		s.root(p0, "INSERT INTO test.messages VALUES ('zz-after-scale')")
+		for i := 1; i < 5; i++ {
+			s.waitRows(s.pods[i], "hello,world,zz-after-scale")
+		}
+	}) {
+		return
+	}
+
+	if !s.step("6 restarts configure nothing twice", func(t *testing.T) {
+		stop(p1.sidecar)
+		stop(p1.mysqld)
+		// A pod restart runs the init containers again: no second clone.
+		clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+		out, err := p1.runContainer(clone, time.Minute)
+		if err != nil || !strings.Contains(out, "skipping the clone") {
+			t.Fatalf("clone-mysql on restart (%v): %s", err, out)
+		}
+		s.startMySQLD(p1)
+		logPath := s.startSidecar(p1)
+		s.waitReplicating(p1)
+		time.Sleep(2 * time.Second)
+		log, _ := os.ReadFile(logPath)
+		if strings.Contains(string(log), "starting replication") {
+			t.Errorf("the sidecar configured replication again:\n%s", log)
+		}
+		if _, err := os.Stat(filepath.Join(p1.dir, "data", "change_master_to.sql.orig")); err != nil {
+			t.Errorf("no change_master_to.sql.orig: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(p1.dir, "data", "change_master_to.sql.in")); err == nil {
+			t.Error("change_master_to.sql.in is still there")
+		}
+		s.root(p0, "INSERT INTO test.messages VALUES ('zzz-after-restart')")
+		s.waitRows(p1, "hello,world,zz-after-scale,zzz-after-restart")
+	}) {
+		return
+	}
+
+	if !s.step("7 a cut clone fails loudly and the next start recovers", func(t *testing.T) {
+		p4 := s.pods[4]
+		p5 := s.r.addPod(5)
+		s.pods[5] = p5
+		for _, ic := range s.spec().InitContainers {
+			if ic.Name == mutate.CloneMySQLContainer {
+				break
+			}
+			argv := ic.Command
+			if ic.Name == mutate.HelperInitContainer {
+				argv = append([]string{s.webhook}, ic.Command[1:]...)
+			}
+			if out, err := p5.runArgv(s.r.env(ic), argv, time.Minute); err != nil {
+				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
+			}
+		}
+		clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+
+		// Pod 4 serves half a backup, then closes the connection.
+		stop(p4.sidecar)
+		full := filepath.Join(p4.dir, "run", "full.xb")
+		backup := []string{"bash", "-c", "mariadb-backup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root >/run/mysqld/full.xb 2>/run/mysqld/backup.log"}
+		env := []string{"MYSQL_PWD=" + s.r.secret[mutate.RootPasswordKey]}
+		if !s.f.secure {
+			env = nil
+		}
+		if out, err := p4.runArgv(env, backup, 2*time.Minute); err != nil {
+			log, _ := os.ReadFile(filepath.Join(p4.dir, "run", "backup.log"))
+			t.Fatalf("backup for the cut stream: %v %s\n%s", err, out, log)
+		}
+		info, err := os.Stat(full)
+		if err != nil || info.Size() < 1000 {
+			t.Fatalf("backup stream: %v", err)
+		}
+		for _, cut := range []int64{0, info.Size() / 2} {
+			server, _ := p4.start("cut-server", nil, []string{"bash", "-c",
+				fmt.Sprintf("head -c %d /run/mysqld/full.xb | ncat --listen --send-only 3307", cut)})
+			if err := p4.waitPort(3307, 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			// waitPort's probe used the one connection; serve again.
+			stop(server)
+			server, _ = p4.start("cut-server", nil, []string{"bash", "-c",
+				fmt.Sprintf("head -c %d /run/mysqld/full.xb | ncat --listen --send-only 3307", cut)})
+			time.Sleep(time.Second)
+			out, err := p5.runContainer(clone, 2*time.Minute)
+			stop(server)
+			if err == nil {
+				t.Fatalf("a clone cut at %d bytes succeeded:\n%s", cut, out)
+			}
+			if !strings.Contains(out, "clone-mysql:") {
+				t.Errorf("the failure says nothing clear:\n%s", out)
+			}
+			if _, err := os.Stat(filepath.Join(p5.dir, "data", ".clone-in-progress")); err != nil {
+				t.Errorf("no marker after a cut clone at %d bytes: %v", cut, err)
+			}
+		}
+
+		s.startSidecar(p4)
+		out, err := p5.runContainer(clone, 3*time.Minute)
+		if err != nil {
+			t.Fatalf("the next clone did not recover: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "did not finish; removing its partial data") {
+			t.Errorf("the retry did not clear the partial clone:\n%s", out)
+		}
+		s.startMySQLD(p5)
+		s.startSidecar(p5)
+		s.waitReplicating(p5)
+		s.waitRows(p5, "hello,world,zz-after-scale,zzz-after-restart")
+	}) {
+		return
+	}
+
+	if s.f.secure {
+		if !s.step("credentials", func(t *testing.T) {
+			st := s.slaveStatus(p2)
+			if !strings.Contains(st, "Master_User: "+mutate.ReplicationUser) {
+				t.Errorf("replicas do not replicate as %s:\n%s", mutate.ReplicationUser, st)
+			}
+			grants := s.root(p0, fmt.Sprintf("SHOW GRANTS FOR '%s'@'%%'", mutate.ReplicationUser))
+			if !strings.Contains(grants, "REPLICATION SLAVE") || strings.Contains(grants, "ALL PRIVILEGES") {
+				t.Errorf("grants of the replication user: %s", grants)
+			}
+			if out, err := s.sql(p0, "root", "", "SELECT 1"); err == nil {
+				t.Errorf("root with an empty password was let in: %s", out)
+			}
+			for _, leak := range leaks() {
+				t.Errorf("a password was on a command line during the scenario: %s", leak)
+			}
+			s.assertNoSecretsInLogs(t)
+		}) {
+			return
+		}
+	}
+
+	if !s.step("a replica that stops replicating turns unready", func(t *testing.T) {
+		s.root(p2, "STOP SLAVE")
+		if s.ready(p2) {
+			t.Error("a stopped replica is ready")
+		}
+		s.root(p2, "START SLAVE")
+		s.waitReplicating(p2)
+		if !s.ready(p2) {
+			t.Error("the replica is not ready again")
+		}
+	}) {
+		return
+	}
+}
+
+// watchCommandLines scans every process's command line for the passwords
+// until the scenario ends; the returned function reports what it found.
+func (s *scenario) watchCommandLines() func() []string {
+	var (
+		mu    sync.Mutex
+		found []string
+	)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, path := range procs {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					continue
+				}
+				for _, secret := range s.secrets {
+					if strings.Contains(string(b), secret) {
+						mu.Lock()
+						found = append(found, strings.ReplaceAll(string(b), "\x00", " "))
+						mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	s.t.Cleanup(func() {
+		close(done)
+		<-stopped
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), found...)
+	}
+}
+
+// assertNoSecretsInLogs looks for the passwords in every log the pods wrote.
+func (s *scenario) assertNoSecretsInLogs(t *testing.T) {
+	var logs []string
+	for _, p := range s.pods {
+		files, _ := filepath.Glob(filepath.Join(p.dir, "logs", "*"))
+		files = append(files, filepath.Join(p.dir, "run", "mysqld.err"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			logs = append(logs, string(b))
+		}
+	}
+	s.r.mu.Lock()
+	logs = append(logs, s.r.logs...)
+	s.r.mu.Unlock()
+	for _, l := range logs {
+		for _, secret := range s.secrets {
+			if strings.Contains(l, secret) {
+				t.Errorf("a password is in a log")
+			}
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package replication
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+const (
+	subnet      = "10.213.0."
+	firstHostIP = 10
+	maxPods     = 6
+)
+
+// rig is a cluster of "pods" on this machine: each pod is a network
+// namespace (its own address, its own hosts file resolving the pods' DNS
+// names) in which processes run in their own mount and UTS namespaces, with
+// the pod's directories bind-mounted where the containers' volumes are.
+type rig struct {
+	t        *testing.T
+	id       string
+	dir      string
+	binDir   string
+	sts      *appsv1.StatefulSet
+	config   map[string]string // ConfigMap data
+	secret   map[string]string // Secret data
+	switchNS string
+
+	mu    sync.Mutex
+	procs []*exec.Cmd
+	logs  []string
+}
+
+// pod is one pod of the rig.
+type pod struct {
+	r       *rig
+	ordinal int
+	name    string
+	ns      string
+	dir     string
+	mysqld  *exec.Cmd
+	sidecar *exec.Cmd
+	starts  int
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func newRig(t *testing.T, sts *appsv1.StatefulSet, config, secret map[string]string, binDir string) *rig {
+	t.Helper()
+	r := &rig{
+		t: t, id: fmt.Sprintf("%d", os.Getpid()%100000), dir: t.TempDir(), binDir: binDir,
+		sts: sts, config: config, secret: secret,
+	}
+	r.switchNS = "mrw" + r.id + "sw"
+	run(t, "ip", "netns", "add", r.switchNS)
+	t.Cleanup(r.cleanup)
+	run(t, "ip", "netns", "exec", r.switchNS, "ip", "link", "add", "br0", "type", "bridge")
+	run(t, "ip", "netns", "exec", r.switchNS, "ip", "link", "set", "br0", "up")
+	return r
+}
+
+func (r *rig) podName(i int) string { return fmt.Sprintf("%s-%d", r.sts.Name, i) }
+
+func (r *rig) hostsFile() string {
+	var b strings.Builder
+	b.WriteString("127.0.0.1 localhost\n")
+	for i := 0; i < maxPods; i++ {
+		fmt.Fprintf(&b, "%s%d %s.%s %s\n", subnet, firstHostIP+i, r.podName(i), r.sts.Spec.ServiceName, r.podName(i))
+	}
+	return b.String()
+}
+
+// addPod creates pod i's namespace, network and directories.
+func (r *rig) addPod(i int) *pod {
+	t := r.t
+	t.Helper()
+	p := &pod{r: r, ordinal: i, name: r.podName(i), ns: fmt.Sprintf("mrw%sp%d", r.id, i), dir: filepath.Join(r.dir, r.podName(i))}
+	for _, d := range []string{"data", "conf", "config-map", "helper", "run", "logs"} {
+		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range r.config {
+		writeFile(t, filepath.Join(p.dir, "config-map", k), v)
+	}
+	writeFile(t, filepath.Join(p.dir, "my.cnf"), imageConfig)
+	if err := os.MkdirAll(filepath.Join("/etc/netns", p.ns), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join("/etc/netns", p.ns, "hosts"), r.hostsFile())
+	writeFile(t, filepath.Join("/etc/netns", p.ns, "resolv.conf"), "")
+	run(t, "ip", "netns", "add", p.ns)
+	host, peer := fmt.Sprintf("m%sh%d", r.id, i), fmt.Sprintf("m%sp%d", r.id, i)
+	run(t, "ip", "link", "add", host, "type", "veth", "peer", "name", peer)
+	run(t, "ip", "link", "set", host, "netns", r.switchNS)
+	run(t, "ip", "link", "set", peer, "netns", p.ns)
+	run(t, "ip", "netns", "exec", r.switchNS, "ip", "link", "set", host, "master", "br0", "up")
+	run(t, "ip", "netns", "exec", p.ns, "ip", "link", "set", "lo", "up")
+	run(t, "ip", "netns", "exec", p.ns, "ip", "link", "set", peer, "name", "eth0")
+	run(t, "ip", "netns", "exec", p.ns, "ip", "addr", "add", fmt.Sprintf("%s%d/24", subnet, firstHostIP+i), "dev", "eth0")
+	run(t, "ip", "netns", "exec", p.ns, "ip", "link", "set", "eth0", "up")
+	return p
+}
+
+// imageConfig stands in for the database image's own configuration: it
+// includes the pod's conf volume, as the images do.
+const imageConfig = `[client-server]
+socket=/run/mysqld/mysqld.sock
+
+[mysqld]
+user=root
+datadir=/var/lib/mysql
+pid-file=/run/mysqld/mysqld.pid
+log-error=/run/mysqld/mysqld.err
+bind-address=0.0.0.0
+port=3306
+skip-name-resolve
+innodb_buffer_pool_size=16M
+innodb_log_file_size=8M
+innodb_flush_log_at_trx_commit=2
+sync_binlog=0
+performance_schema=OFF
+
+!includedir /etc/mysql/conf.d/
+`
+
+// podSetup runs inside the pod's namespaces before the command: the pod's
+// directories are mounted where the containers' volumes are.
+const podSetup = `set -e
+mount -t tmpfs tmpfs /mnt
+mkdir -p /mnt/conf.d /mnt/config-map
+mount --bind "$POD_DIR/conf" /mnt/conf.d
+mount --bind "$POD_DIR/config-map" /mnt/config-map
+mount --bind "$POD_DIR/conf" /etc/mysql/conf.d
+mount --bind "$POD_DIR/my.cnf" /etc/mysql/my.cnf
+mount --bind "$POD_DIR/data" /var/lib/mysql
+mount --bind "$POD_DIR/run" /run/mysqld
+mount -t tmpfs tmpfs /opt
+mkdir -p /opt/mysql-replication/bin
+mount --bind "$POD_DIR/helper" /opt/mysql-replication/bin
+hostname "$HOSTNAME"
+cd /
+exec "$@"
+`
+
+// command returns a command running argv in the pod with the given
+// environment (container variables already resolved).
+func (p *pod) command(env []string, argv ...string) *exec.Cmd {
+	args := append([]string{"netns", "exec", p.ns, "unshare", "--mount", "--uts", "--propagation", "private", "--",
+		"bash", "-c", podSetup, "pod-setup"}, argv...)
+	cmd := exec.Command("ip", args...)
+	cmd.Env = append([]string{
+		"PATH=" + p.r.binDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOSTNAME=" + p.name, "POD_DIR=" + p.dir, "HOME=/root", "LANG=C.UTF-8",
+	}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// runContainer runs an init container's command to completion and returns
+// its output and error.
+func (p *pod) runContainer(c corev1.Container, timeout time.Duration) (string, error) {
+	return p.runArgv(p.r.env(c), c.Command, timeout)
+}
+
+func (p *pod) runArgv(env, argv []string, timeout time.Duration) (string, error) {
+	cmd := p.command(env, argv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	p.r.track(cmd)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		p.r.keepLog(out.String())
+		return out.String(), err
+	case <-time.After(timeout):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return out.String(), fmt.Errorf("timed out after %v", timeout)
+	}
+}
+
+// start runs a long-lived process (mysqld, the sidecar) in the background,
+// its output in the pod's logs directory.
+func (p *pod) start(what string, env, argv []string) (*exec.Cmd, string) {
+	t := p.r.t
+	t.Helper()
+	p.starts++
+	logPath := filepath.Join(p.dir, "logs", fmt.Sprintf("%s.%d.log", what, p.starts))
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := p.command(env, argv...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	p.r.track(cmd)
+	go func() { _ = cmd.Wait() }()
+	return cmd, logPath
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(-cmd.Process.Pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
+func (r *rig) track(cmd *exec.Cmd) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.procs = append(r.procs, cmd)
+}
+
+func (r *rig) keepLog(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, s)
+}
+
+// env resolves a container's environment the way the kubelet would, the
+// Secret's values included.
+func (r *rig) env(c corev1.Container) []string {
+	var out []string
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			v = r.secret[e.ValueFrom.SecretKeyRef.Key]
+		}
+		out = append(out, e.Name+"="+v)
+	}
+	return out
+}
+
+func (r *rig) cleanup() {
+	r.mu.Lock()
+	procs := r.procs
+	r.mu.Unlock()
+	for _, cmd := range procs {
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		name := strings.Fields(sc.Text())
+		if len(name) > 0 && strings.HasPrefix(name[0], "mrw"+r.id) {
+			_ = exec.Command("ip", "netns", "pids", name[0]).Run()
+			if pids, _ := exec.Command("ip", "netns", "pids", name[0]).Output(); len(pids) > 0 {
+				for _, pid := range strings.Fields(string(pids)) {
+					_ = exec.Command("kill", "-9", pid).Run()
+				}
+			}
+			_ = exec.Command("ip", "netns", "del", name[0]).Run()
+			_ = os.RemoveAll(filepath.Join("/etc/netns", name[0]))
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitPort waits until addr accepts connections from inside pod from.
+func (p *pod) waitPort(port int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		_, err := p.runArgv(nil, []string{"bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port)}, 5*time.Second)
+		if err == nil {
+			return nil
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return fmt.Errorf("port %d of %s did not open within %v", port, p.name, timeout)
+}
