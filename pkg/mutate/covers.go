@@ -3,6 +3,8 @@ package mutate
 import (
 	"encoding/json"
 	"reflect"
+
+	"k8s.io/apimachinery/pkg/api/equality"
 )
 
 // covers reports whether have holds everything want sets, with the same
@@ -10,6 +12,9 @@ import (
 // not count as a difference, so a stored, defaulted object covers what the
 // webhook would inject and no warning is raised on every update.
 func covers(have, want any) bool {
+	if equality.Semantic.DeepEqual(have, want) {
+		return true
+	}
 	h, errH := toGeneric(have)
 	w, errW := toGeneric(want)
 	if errH != nil || errW != nil {

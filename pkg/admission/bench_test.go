@@ -1,0 +1,66 @@
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+func BenchmarkHandle(b *testing.B) {
+	m := newMutator()
+	req := request(admissionv1.Create, stsKind, minimalJSON(b), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp := m.Handle(context.Background(), req); !resp.Allowed {
+			b.Fatal(resp.Result)
+		}
+	}
+}
+
+func BenchmarkHandleInjected(b *testing.B) {
+	m := newMutator()
+	var sts appsv1.StatefulSet
+	if err := json.Unmarshal(minimalJSON(b), &sts); err != nil {
+		b.Fatal(err)
+	}
+	res, err := mutate.DefaultConfig().Inject(&sts, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := json.Marshal(res.StatefulSet)
+	req := request(admissionv1.Update, stsKind, raw, raw)
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp := m.Handle(context.Background(), req); !resp.Allowed || len(resp.Patches) > 0 {
+			b.Fatal(resp.Result)
+		}
+	}
+}
+
+func BenchmarkPatch1000Env(b *testing.B) {
+	var sts appsv1.StatefulSet
+	if err := json.Unmarshal(minimalJSON(b), &sts); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		sts.Spec.Template.Spec.Containers[0].Env = append(sts.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: fmt.Sprintf("V%d", i), Value: "x"})
+	}
+	raw, _ := json.Marshal(&sts)
+	res, err := mutate.DefaultConfig().Inject(&sts, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Patch(raw, &sts, res.StatefulSet); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package mutate
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func BenchmarkInject(b *testing.B) {
+	sts := plain("mysql")
+	cfg := DefaultConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cfg.Inject(sts, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkInject1000Env(b *testing.B) {
+	sts := plain("mysql")
+	for i := 0; i < 1000; i++ {
+		sts.Spec.Template.Spec.Containers[0].Env = append(sts.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: fmt.Sprintf("V%d", i), Value: "x"})
+	}
+	cfg := DefaultConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cfg.Inject(sts, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkInjectInjected(b *testing.B) {
+	cfg := DefaultConfig()
+	first, err := cfg.Inject(plain("mysql"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cfg.Inject(first.StatefulSet, first.StatefulSet); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuildCompanions(b *testing.B) {
+	sts := plain("mysql")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BuildCompanions(sts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
