@@ -1,9 +1,12 @@
 package admission
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -61,6 +64,31 @@ func BenchmarkPatch1000Env(b *testing.B) {
 	for b.Loop() {
 		if _, err := Patch(raw, &sts, res.StatefulSet); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServeHTTP includes the webhook's own AdmissionReview decoding
+// and response encoding.
+func BenchmarkServeHTTP(b *testing.B) {
+	hook := newMutator().Webhook()
+	obj := minimalJSON(b)
+	body, _ := json.Marshal(map[string]any{
+		"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+		"request": map[string]any{
+			"uid": "1", "operation": "CREATE", "namespace": "default",
+			"kind":   map[string]string{"group": "apps", "version": "v1", "kind": "StatefulSet"},
+			"object": json.RawMessage(obj),
+		},
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		hook.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
 		}
 	}
 }

@@ -9,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
@@ -26,15 +27,14 @@ const Path = "/mutate-apps-v1-statefulset"
 
 // StatefulSetMutator completes labeled StatefulSets on CREATE and UPDATE.
 type StatefulSetMutator struct {
-	Config  mutate.Config
-	decoder admission.Decoder
+	Config mutate.Config
 }
 
 var _ admission.Handler = (*StatefulSetMutator)(nil)
 
-// NewStatefulSetMutator returns a handler decoding with the given scheme.
-func NewStatefulSetMutator(scheme *runtime.Scheme, cfg mutate.Config) *StatefulSetMutator {
-	return &StatefulSetMutator{Config: cfg, decoder: admission.NewDecoder(scheme)}
+// NewStatefulSetMutator returns a handler completing with cfg.
+func NewStatefulSetMutator(cfg mutate.Config) *StatefulSetMutator {
+	return &StatefulSetMutator{Config: cfg}
 }
 
 // Webhook wraps the handler for the webhook server; a panic becomes an error
@@ -56,16 +56,16 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		return admission.Errored(http.StatusBadRequest, errors.New("the admission request carries no object"))
 	}
 	var sts appsv1.StatefulSet
-	if err := m.decoder.DecodeRaw(req.Object, &sts); err != nil {
+	if err := decode(req.Object.Raw, &sts); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the StatefulSet: %w", err))
 	}
 	if !mutate.Enabled(&sts) {
 		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", mutate.EnabledLabel, mutate.EnabledValue))
 	}
 	var old *appsv1.StatefulSet
-	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 && mutate.NeedsStored(&sts) {
 		old = &appsv1.StatefulSet{}
-		if err := m.decoder.DecodeRaw(req.OldObject, old); err != nil {
+		if err := decode(req.OldObject.Raw, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored StatefulSet: %w", err))
 		}
 	}
@@ -87,6 +87,19 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 	}
 	log.FromContext(ctx).V(1).Info("completed StatefulSet", "namespace", req.Namespace, "name", sts.Name, "operations", len(patch), "dryRun", req.DryRun != nil && *req.DryRun)
 	return admission.Patched("", patch...).WithWarnings(res.Warnings...)
+}
+
+// decode reads a StatefulSet as the API server's JSON serializer does (case
+// sensitive, integers kept), without first scanning the whole document for
+// its kind: the request already names it.
+func decode(raw []byte, sts *appsv1.StatefulSet) error {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, sts); err != nil {
+		return err
+	}
+	if sts.Kind != "" && sts.Kind != "StatefulSet" {
+		return fmt.Errorf("the object is a %s", sts.Kind)
+	}
+	return nil
 }
 
 // Patch returns the JSON patch that turns raw, the request's own bytes of
@@ -113,15 +126,17 @@ func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPa
 	if len(noise) == 0 {
 		return ops, nil
 	}
-	seen := make(map[string]bool, len(noise))
+	type key struct{ operation, path string }
+	seen := make(map[key]any, len(noise))
 	for _, op := range noise {
-		seen[op.Json()] = true
+		seen[key{op.Operation, op.Path}] = op.Value
 	}
 	kept := ops[:0]
 	for _, op := range ops {
-		if !seen[op.Json()] {
-			kept = append(kept, op)
+		if v, ok := seen[key{op.Operation, op.Path}]; ok && reflect.DeepEqual(v, op.Value) {
+			continue
 		}
+		kept = append(kept, op)
 	}
 	return kept, nil
 }

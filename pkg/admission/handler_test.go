@@ -15,7 +15,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
@@ -23,7 +22,7 @@ import (
 )
 
 func newMutator() *StatefulSetMutator {
-	return NewStatefulSetMutator(clientgoscheme.Scheme, mutate.DefaultConfig())
+	return NewStatefulSetMutator(mutate.DefaultConfig())
 }
 
 func minimalJSON(t testing.TB) []byte {

@@ -144,6 +144,16 @@ func (inj *injector) run() error {
 	return nil
 }
 
+// NeedsStored reports whether completing sts on UPDATE needs the stored
+// object: only for fields that cannot change after creation and that sts
+// leaves out (serviceName, the data claim).
+func NeedsStored(sts *appsv1.StatefulSet) bool {
+	spec := sts.Spec
+	return spec.ServiceName == "" ||
+		!slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == DataVolume }) &&
+			!slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume })
+}
+
 // serviceName defaults spec.serviceName to the StatefulSet's name, or keeps
 // the stored one on UPDATE (it cannot change).
 func (inj *injector) serviceName() error {

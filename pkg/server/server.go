@@ -82,7 +82,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register(admission.Path, admission.NewStatefulSetMutator(scheme, opts.Mutation).Webhook())
+	mgr.GetWebhookServer().Register(admission.Path, admission.NewStatefulSetMutator(opts.Mutation).Webhook())
 	mgr.GetWebhookServer().Register(admission.PodPath, admission.NewPodRoleLabeler(scheme).Webhook())
 
 	if !opts.DisableReconciler {
