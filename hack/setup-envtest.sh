@@ -66,7 +66,7 @@ package tools
 import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
     go mod tidy >/dev/null
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$DEST/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION" -o "$DEST/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   )
 fi
 
