@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -226,6 +227,28 @@ func show(ctx context.Context, c client.Client, sts *appsv1.StatefulSet) error {
 			return err
 		}
 	}
+	if !mutate.GeneratesCredentials(stored.Annotations) {
+		return nil
+	}
+	secret := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: stored.Namespace, Name: mutate.CredentialsSecretName(stored.Name, stored.Annotations)}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.Get(ctx, key, secret)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("Secret %s did not appear: %w", key.Name, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	keys := make([]string, 0, len(secret.Data))
+	for k, v := range secret.Data {
+		keys = append(keys, fmt.Sprintf("%s (%d characters)", k, len(v)))
+	}
+	slices.Sort(keys)
+	step("Secret %s/%s created by the reconciler, once: %s", secret.Namespace, secret.Name, strings.Join(keys, ", "))
 	return nil
 }
 
