@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The binary is built once and run as a user would run it.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "webhook")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestInjectCommand(t *testing.T) {
+	bin := build(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers: [{name: a}, {name: b}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		args       []string
+		stdin      string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		"file":            {args: []string{"inject", "-f", "../../config/samples/mysql.yaml"}, wantStdout: "kind: StatefulSet"},
+		"stdin":           {args: []string{"inject", "-f", "-"}, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n", wantStdout: "kind: Namespace"},
+		"no file given":   {args: []string{"inject"}, wantCode: 1, wantStderr: "-f FILE is required"},
+		"missing file":    {args: []string{"inject", "-f", "/nonexistent.yaml"}, wantCode: 1, wantStderr: "no such file"},
+		"bad statefulset": {args: []string{"inject", "-f", bad}, wantCode: 1, wantStderr: `none is named "mysql"`},
+		"unknown command": {args: []string{"frobnicate"}, wantCode: 2, wantStderr: "usage:"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Stdin = strings.NewReader(tc.stdin)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.wantCode, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.wantStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.wantStdout, stdout.String())
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr lacks %q: %s", tc.wantStderr, stderr.String())
+			}
+			if tc.wantCode == 1 && (strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 || stdout.Len() > 0) {
+				t.Errorf("want one line on stderr and nothing on stdout; stderr %q, stdout %q", stderr.String(), stdout.String())
+			}
+		})
+	}
+}
