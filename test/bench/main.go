@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +36,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
@@ -110,7 +110,7 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	if err := serving.WriteTo(certDir); err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := testnet.FreePort()
 	if err != nil {
 		return err
 	}
@@ -466,15 +466,6 @@ func rss() float64 {
 		}
 	}
 	return 0
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func machine() string {

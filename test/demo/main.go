@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/inject"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
@@ -78,7 +78,7 @@ func run(binary, samplesDir, webhookConfig string, keep bool) error {
 	}
 
 	wio := env.WebhookInstallOptions
-	probePort, err := freePort()
+	probePort, err := testnet.FreePort()
 	if err != nil {
 		return err
 	}
@@ -131,15 +131,6 @@ func run(binary, samplesDir, webhookConfig string, keep bool) error {
 	}
 	step("done")
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func waitReady(ctx context.Context, url string) error {

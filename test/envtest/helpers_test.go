@@ -3,7 +3,9 @@ package envtest
 import (
 	"sync"
 
+	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 func intstrFromInt(i int32) intstr.IntOrString { return intstr.FromInt32(i) }
@@ -24,4 +26,16 @@ func (r *recordingWarnings) messages() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.msgs...)
+}
+
+// createWithWarnings creates obj and returns the warnings the API server
+// answered with.
+func createWithWarnings(obj client.Object) *recordingWarnings {
+	warnings := &recordingWarnings{}
+	wcfg := *cfg
+	wcfg.WarningHandler = warnings
+	c, err := client.New(&wcfg, client.Options{Scheme: k8sClient.Scheme()})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(c.Create(ctx, obj)).To(Succeed())
+	return warnings
 }

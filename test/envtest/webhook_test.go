@@ -97,12 +97,7 @@ var _ = Describe("the mutating webhook", func() {
 	It("stores the tutorial's credentials with the insecure annotation, and warns", func() {
 		sts := minimal(ns)
 		sts.Annotations = map[string]string{mutate.InsecureTutorialAnnotation: "true"}
-		warnings := &recordingWarnings{}
-		wcfg := *cfg
-		wcfg.WarningHandler = warnings
-		wclient, err := client.New(&wcfg, client.Options{Scheme: k8sClient.Scheme()})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(wclient.Create(ctx, sts)).To(Succeed())
+		warnings := createWithWarnings(sts)
 		get(sts)
 		db := sts.Spec.Template.Spec.Containers[0]
 		Expect(db.Env).To(Equal([]corev1.EnvVar{{Name: "MYSQL_ALLOW_EMPTY_PASSWORD", Value: "1"}}))
@@ -142,12 +137,7 @@ var _ = Describe("the mutating webhook", func() {
 		db.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstrFromInt(3306)}}, PeriodSeconds: 20}
 		db.Env = []corev1.EnvVar{{Name: "MYSQL_ROOT_PASSWORD", Value: "secret"}}
 
-		warnings := &recordingWarnings{}
-		wcfg := *cfg
-		wcfg.WarningHandler = warnings
-		wclient, err := client.New(&wcfg, client.Options{Scheme: k8sClient.Scheme()})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(wclient.Create(ctx, sts)).To(Succeed())
+		warnings := createWithWarnings(sts)
 		get(sts)
 
 		db = &sts.Spec.Template.Spec.Containers[0]

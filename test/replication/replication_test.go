@@ -120,19 +120,7 @@ func container(cs []corev1.Container, name string) corev1.Container {
 }
 
 func newScenario(t *testing.T, f flavor, webhook string) *scenario {
-	plain := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "mysql", Annotations: f.annotations,
-			Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
-		Spec: appsv1.StatefulSetSpec{
-			ServiceName: "mysql",
-			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "mysql"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: f.image}}},
-			},
-		},
-	}
-	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(plain, nil)
+	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(plainStatefulSet(f.image, f.annotations), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +159,23 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	}
 	s.r = newRig(t, res.StatefulSet, config, secret, binDir)
 	return s
+}
+
+// plainStatefulSet is what a user writes: a StatefulSet named mysql with one
+// database container.
+func plainStatefulSet(image string, annotations map[string]string) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "mysql", Annotations: annotations,
+			Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+		Spec: appsv1.StatefulSetSpec{
+			ServiceName: "mysql",
+			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "mysql"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: image}}},
+			},
+		},
+	}
 }
 
 func randomWord(t *testing.T) string {

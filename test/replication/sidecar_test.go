@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -33,18 +29,7 @@ exit 0
 // sidecarScript renders the sidecar of a StatefulSet named mysql.
 func sidecarScript(t *testing.T, image string) string {
 	t.Helper()
-	sts := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "mysql", Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
-		Spec: appsv1.StatefulSetSpec{
-			ServiceName: "mysql",
-			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "mysql"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: image}}},
-			},
-		},
-	}
-	res, err := mutate.DefaultConfig().Inject(sts, nil)
+	res, err := mutate.DefaultConfig().Inject(plainStatefulSet(image, nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
