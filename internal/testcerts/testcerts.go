@@ -30,17 +30,19 @@ type Serving struct {
 	Serial          *big.Int
 }
 
-func serial() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+// keyAndSerial makes a P-256 key and a random serial number.
+func keyAndSerial() (*ecdsa.PrivateKey, *big.Int, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	sn, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	return key, sn, err
 }
 
 // NewCA makes a self-signed CA valid for a day.
 func NewCA(name string) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	sn, err := serial()
+	key, sn, err := keyAndSerial()
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +68,7 @@ func NewCA(name string) (*CA, error) {
 
 // Issue signs a serving certificate for localhost and 127.0.0.1.
 func (ca *CA) Issue() (*Serving, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	sn, err := serial()
+	key, sn, err := keyAndSerial()
 	if err != nil {
 		return nil, err
 	}
