@@ -99,9 +99,7 @@ func (inj *injector) run() error {
 	if errs := validation.IsDNS1123Label(sts.Name); len(errs) > 0 {
 		return inputErrorf("metadata.name %q cannot name pods, labels and Services: %s", sts.Name, strings.Join(errs, "; "))
 	}
-	if err := inj.serviceName(); err != nil {
-		return err
-	}
+	inj.serviceName()
 	spec := &sts.Spec.Template.Spec
 	main, err := mainContainer(spec.Containers)
 	if err != nil {
@@ -148,25 +146,26 @@ func (inj *injector) run() error {
 // object: only for fields that cannot change after creation and that sts
 // leaves out (serviceName, the data claim).
 func NeedsStored(sts *appsv1.StatefulSet) bool {
-	spec := sts.Spec
-	return spec.ServiceName == "" ||
-		!slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == DataVolume }) &&
-			!slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume })
+	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec)
+}
+
+// hasData reports whether the user gave a "data" claim or pod volume.
+func hasData(spec *appsv1.StatefulSetSpec) bool {
+	return slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == DataVolume }) ||
+		slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume })
 }
 
 // serviceName defaults spec.serviceName to the StatefulSet's name, or keeps
 // the stored one on UPDATE (it cannot change).
-func (inj *injector) serviceName() error {
+func (inj *injector) serviceName() {
 	spec := &inj.sts.Spec
-	if spec.ServiceName != "" {
-		return nil
-	}
-	if inj.old != nil && inj.old.Spec.ServiceName != "" {
+	switch {
+	case spec.ServiceName != "":
+	case inj.old != nil && inj.old.Spec.ServiceName != "":
 		spec.ServiceName = inj.old.Spec.ServiceName
-		return nil
+	default:
+		spec.ServiceName = inj.sts.Name
 	}
-	spec.ServiceName = inj.sts.Name
-	return nil
 }
 
 // mainContainer finds the container to complete: the one named "mysql", or
@@ -225,8 +224,7 @@ func imageRepository(image string) string {
 // after creation, so on UPDATE the stored claim is kept.
 func (inj *injector) dataClaim() error {
 	spec := &inj.sts.Spec
-	if slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == DataVolume }) ||
-		slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume }) {
+	if hasData(spec) {
 		return nil
 	}
 	if inj.old == nil {
