@@ -171,3 +171,33 @@ func TestServeHTTPAnswersGarbage(t *testing.T) {
 		})
 	}
 }
+
+// A field this webhook's API types do not know (a newer cluster's) must come
+// through the patch untouched: the patch holds the mutation and nothing else.
+func TestPatchKeepsFieldsItDoesNotKnow(t *testing.T) {
+	raw := []byte(`{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"db","labels":{"mysql-replication":"enabled"}},
+		"spec":{"futureField":{"a":1},"selector":{"matchLabels":{"app":"db"}},
+		"template":{"metadata":{"labels":{"app":"db"}},"spec":{"containers":[{"name":"mysql","image":"mysql:5.7","futureContainerField":true}]}}}}`)
+	resp := newMutator().Handle(context.Background(), request(admissionv1.Create, stsKind, raw, nil))
+	if !resp.Allowed || len(resp.Patches) == 0 {
+		t.Fatalf("not patched: %+v", resp.Result)
+	}
+	patched := applyPatch(t, raw, resp)
+	var generic map[string]any
+	if err := json.Unmarshal(patched, &generic); err != nil {
+		t.Fatal(err)
+	}
+	spec := generic["spec"].(map[string]any)
+	if _, ok := spec["futureField"]; !ok {
+		t.Error("spec.futureField was removed")
+	}
+	c := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	if c["futureContainerField"] != true {
+		t.Error("the container's unknown field was removed")
+	}
+	for _, op := range resp.Patches {
+		if op.Path == "/metadata/creationTimestamp" || op.Path == "/status" {
+			t.Errorf("re-encoding noise in the patch: %v", op)
+		}
+	}
+}
