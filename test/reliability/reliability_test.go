@@ -242,7 +242,7 @@ func TestCertificateRotation(t *testing.T) {
 	}
 	// As cert-manager's CA injector would: first the old and the new CA.
 	setCABundle(append(append([]byte{}, wio.LocalServingCAData...), ca.CertPEM...))
-	time.Sleep(5 * time.Second) // let the API server observe the new bundle before the swap
+	time.Sleep(8 * time.Second) // let the API server observe the new bundle before the swap
 
 	f := startFlow(ns, 4, func(int) bool { return true }, nil)
 	waitFor(t, "creates before the swap", func() bool { return f.ok.Load() >= 20 })
