@@ -1,14 +1,22 @@
 # Build: a static binary.
 FROM golang:1.26 AS builder
-WORKDIR /src
+ARG TARGETOS
+ARG TARGETARCH
+WORKDIR /workspace
+
+# Modules first, in their own layer: cached until go.mod or go.sum change.
 COPY go.mod go.sum ./
 RUN go mod download
+
 COPY cmd/ cmd/
 COPY pkg/ pkg/
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /webhook ./cmd/webhook
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
+    go build -trimpath -ldflags="-s -w" -o /webhook ./cmd/webhook
 
-# Run: distroless, non-root. The same image is the injected install-helper.
+# Run: distroless, non-root. The same image is the injected helper
+# (HELPER_IMAGE), so it holds nothing but the binary.
 FROM gcr.io/distroless/static:nonroot
+WORKDIR /
 COPY --from=builder /webhook /webhook
 USER 65532:65532
 ENTRYPOINT ["/webhook"]
