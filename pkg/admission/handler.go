@@ -4,6 +4,7 @@
 package admission
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,6 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	kjson "sigs.k8s.io/json"
@@ -78,12 +78,17 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		}
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	if equality.Semantic.DeepEqual(&sts, res.StatefulSet) {
+	// reflect.DeepEqual is stricter than semantic equality and much cheaper;
+	// what it calls different but is the same comes out as an empty patch.
+	if reflect.DeepEqual(&sts, res.StatefulSet) {
 		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
 	}
 	patch, err := Patch(req.Object.Raw, &sts, res.StatefulSet)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if len(patch) == 0 {
+		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
 	}
 	log.FromContext(ctx).V(1).Info("completed StatefulSet", "namespace", req.Namespace, "name", sts.Name, "operations", len(patch), "dryRun", req.DryRun != nil && *req.DryRun)
 	return admission.Patched("", patch...).WithWarnings(res.Warnings...)
@@ -118,6 +123,10 @@ func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPa
 	ops, err := jsonpatch.CreatePatch(raw, mutatedJSON)
 	if err != nil {
 		return nil, fmt.Errorf("computing the patch: %w", err)
+	}
+	if bytes.Equal(bytes.TrimSpace(raw), decodedJSON) {
+		// The API server encodes objects as this package does: no noise.
+		return ops, nil
 	}
 	noise, err := jsonpatch.CreatePatch(raw, decodedJSON)
 	if err != nil {

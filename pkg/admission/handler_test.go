@@ -13,6 +13,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -198,6 +199,47 @@ func TestPatchKeepsFieldsItDoesNotKnow(t *testing.T) {
 	for _, op := range resp.Patches {
 		if op.Path == "/metadata/creationTimestamp" || op.Path == "/status" {
 			t.Errorf("re-encoding noise in the patch: %v", op)
+		}
+	}
+}
+
+// The API server sends objects encoded as this package encodes them, and the
+// patch is then computed without a second diff; an object encoded otherwise
+// (keys sorted, no null creationTimestamp) must come out the same.
+func TestPatchSameForEveryEncoding(t *testing.T) {
+	sorted := minimalJSON(t)
+	var sts appsv1.StatefulSet
+	if err := json.Unmarshal(sorted, &sts); err != nil {
+		t.Fatal(err)
+	}
+	canonical, err := json.Marshal(&sts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(sorted, canonical) {
+		t.Fatal("the two encodings are the same; the test needs them to differ")
+	}
+	m := newMutator()
+	var stored []appsv1.StatefulSet
+	for name, raw := range map[string][]byte{"api server's": canonical, "sorted": sorted, "with a newline": append(canonical, '\n')} {
+		resp := m.Handle(context.Background(), request(admissionv1.Create, stsKind, raw, nil))
+		if !resp.Allowed || len(resp.Patches) == 0 {
+			t.Fatalf("%s: not patched: %+v", name, resp.Result)
+		}
+		for _, op := range resp.Patches {
+			if op.Path == "/metadata/creationTimestamp" || op.Path == "/status" {
+				t.Errorf("%s: re-encoding noise in the patch: %v", name, op)
+			}
+		}
+		var got appsv1.StatefulSet
+		if err := json.Unmarshal(applyPatch(t, raw, resp), &got); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, got)
+	}
+	for _, got := range stored[1:] {
+		if !equality.Semantic.DeepEqual(&stored[0], &got) {
+			t.Errorf("encodings give different objects:\n%v\n%v", &stored[0], &got)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"regexp"
+	"sync"
 	"text/template"
 )
 
@@ -113,8 +114,45 @@ func (p Params) values() (values, error) {
 	return v, nil
 }
 
-// Render renders the named script (InitMySQL, CloneMySQL or Sidecar).
+// rendered remembers scripts already rendered: a script depends only on its
+// name and Params, and a cluster has few distinct ones, so most admissions
+// render nothing. Bounded: it starts over when full.
+var rendered struct {
+	sync.Mutex
+	scripts map[renderKey]string
+}
+
+type renderKey struct {
+	name string
+	p    Params
+}
+
+const renderedLimit = 1024
+
+// Render renders the named script (InitMySQL, CloneMySQL, Sidecar or
+// Readiness).
 func Render(name string, p Params) (string, error) {
+	key := renderKey{name, p}
+	rendered.Lock()
+	script, ok := rendered.scripts[key]
+	rendered.Unlock()
+	if ok {
+		return script, nil
+	}
+	script, err := render(name, p)
+	if err != nil {
+		return "", err
+	}
+	rendered.Lock()
+	if rendered.scripts == nil || len(rendered.scripts) >= renderedLimit {
+		rendered.scripts = make(map[renderKey]string)
+	}
+	rendered.scripts[key] = script
+	rendered.Unlock()
+	return script, nil
+}
+
+func render(name string, p Params) (string, error) {
 	v, err := p.values()
 	if err != nil {
 		return "", err

@@ -1,10 +1,12 @@
 package scripts
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -118,5 +120,38 @@ func TestCredentialsStayOffCommandLines(t *testing.T) {
 	}
 	if _, err := Render(Sidecar, Params{StatefulSet: "db", Service: "db", Credentials: true, ReplicationUser: "x'y"}); err == nil {
 		t.Error("an unsafe replication user was rendered")
+	}
+}
+
+// Render remembers what it rendered: the answer is the same as rendering
+// afresh, from any number of goroutines, and the memory stays bounded.
+func TestRenderRemembers(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < renderedLimit/4; i++ {
+				p := Params{StatefulSet: fmt.Sprintf("db-%d", i), Service: "db", Flavor: flavors[i%2]}
+				for _, name := range Names() {
+					got, err := Render(name, p)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					want, err := render(name, p)
+					if err != nil || got != want {
+						t.Errorf("%s for %+v differs from a fresh render (%v)", name, p, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rendered.Lock()
+	defer rendered.Unlock()
+	if n := len(rendered.scripts); n > renderedLimit {
+		t.Errorf("%d scripts remembered, limit %d", n, renderedLimit)
 	}
 }
