@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -65,11 +68,24 @@ func main() {
 	rounds := flag.Int("rounds", 3, "alternating throughput rounds")
 	roundTime := flag.Duration("round-time", 3*time.Second, "duration of one throughput round")
 	creates := flag.Int("creates", 200, "StatefulSet creates per kind for the API server figures")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		out, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(out)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	logf.SetLogger(logr.Discard())
 	var f figures
 	if err := run(&f, *samplePath, *sequential, *rounds, *roundTime, *creates); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 	fmt.Println()
@@ -87,7 +103,11 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	if err := yaml.UnmarshalStrict(raw, &sample); err != nil {
 		return err
 	}
-	body, err := reviewBody(&sample)
+	sampleJSON, err := json.Marshal(&sample)
+	if err != nil {
+		return err
+	}
+	body, err := reviewBody(sampleJSON)
 	if err != nil {
 		return err
 	}
@@ -217,6 +237,22 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	fmt.Printf("mutate + patch, 1000 env vars: median %.3f ms (goal <= 10 ms)\n", m1000)
 	f.set("mutate_1000env_ms", "%.3f", m1000)
 
+	// What the answer for the sample carries.
+	answer := admission.NewStatefulSetMutator(mutate.DefaultConfig()).Handle(context.Background(), ctrladmission.Request{
+		AdmissionRequest: admissionv1.AdmissionRequest{
+			UID: "bench", Operation: admissionv1.Create, Namespace: "default",
+			Kind:   metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"},
+			Object: k8sruntime.RawExtension{Raw: sampleJSON},
+		},
+	})
+	patchJSON, err := json.Marshal(answer.Patches)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("patch for the sample: %d operations, %d bytes\n", len(answer.Patches), len(patchJSON))
+	f.set("patch_operations", "%d", len(answer.Patches))
+	f.set("patch_bytes", "%d", len(patchJSON))
+
 	// Allocation per admission, through the handler's HTTP code in-process.
 	hook := admission.NewStatefulSetMutator(mutate.DefaultConfig()).Webhook()
 	allocs := allocPerAdmission(hook, body, 2000)
@@ -232,11 +268,9 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	return apiserverFigures(f, &sample, creates)
 }
 
-func reviewBody(sts *appsv1.StatefulSet) ([]byte, error) {
-	obj, err := json.Marshal(sts)
-	if err != nil {
-		return nil, err
-	}
+// reviewBody wraps an object, encoded as the API server encodes it, in an
+// AdmissionReview.
+func reviewBody(obj []byte) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
 		"request": map[string]any{
