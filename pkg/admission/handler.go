@@ -80,12 +80,11 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 	}
 	// reflect.DeepEqual is stricter than semantic equality and much cheaper;
 	// what it calls different but is the same comes out as an empty patch.
-	if reflect.DeepEqual(&sts, res.StatefulSet) {
-		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
-	}
-	patch, err := Patch(req.Object.Raw, &sts, res.StatefulSet)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+	var patch []jsonpatch.JsonPatchOperation
+	if !reflect.DeepEqual(&sts, res.StatefulSet) {
+		if patch, err = Patch(req.Object.Raw, &sts, res.StatefulSet); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
 	}
 	if len(patch) == 0 {
 		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
