@@ -135,7 +135,8 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 		return err
 	}
 	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, TLSOpts: []func(*tls.Config){server.TLSOptions}})
-	srv.Register(admission.Path, admission.NewStatefulSetMutator(mutate.DefaultConfig()).Webhook())
+	mutator := admission.NewStatefulSetMutator(mutate.DefaultConfig())
+	srv.Register(admission.Path, mutator.Webhook())
 	srv.Register(noopPath, &ctrladmission.Webhook{Handler: ctrladmission.HandlerFunc(func(context.Context, ctrladmission.Request) ctrladmission.Response {
 		return ctrladmission.Allowed("")
 	})})
@@ -238,7 +239,7 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	f.set("mutate_1000env_ms", "%.3f", m1000)
 
 	// What the answer for the sample carries.
-	answer := admission.NewStatefulSetMutator(mutate.DefaultConfig()).Handle(context.Background(), ctrladmission.Request{
+	answer := mutator.Handle(context.Background(), ctrladmission.Request{
 		AdmissionRequest: admissionv1.AdmissionRequest{
 			UID: "bench", Operation: admissionv1.Create, Namespace: "default",
 			Kind:   metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"},
@@ -254,8 +255,7 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	f.set("patch_bytes", "%d", len(patchJSON))
 
 	// Allocation per admission, through the handler's HTTP code in-process.
-	hook := admission.NewStatefulSetMutator(mutate.DefaultConfig()).Webhook()
-	allocs := allocPerAdmission(hook, body, 2000)
+	allocs := allocPerAdmission(mutator.Webhook(), body, 2000)
 	fmt.Printf("allocated per admission: %.0f bytes\n", allocs)
 	f.set("alloc_bytes_per_admission", "%.0f", allocs)
 	fmt.Printf("RSS of this process under load: %.1f MB\n", rssMax)
