@@ -6,8 +6,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
 
 // Components named in the app.kubernetes.io/component label of companions.
@@ -61,28 +59,26 @@ func (c Companions) Objects() []client.Object {
 // a StatefulSet. When the StatefulSet has a UID (it is stored), each carries
 // a controller owner reference to it, so it goes away with the StatefulSet.
 func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
-	flavor := scripts.MySQL
 	spec := sts.Spec.Template.Spec
-	if i, err := mainContainer(spec.Containers); err == nil {
-		if flavor, err = flavorOf(sts, spec.Containers[i].Image); err != nil {
-			return Companions{}, err
-		}
+	i, err := mainContainer(spec.Containers)
+	if err != nil {
+		return Companions{}, err
+	}
+	prof, err := ProfileOf(sts, spec.Containers[i].Image)
+	if err != nil {
+		return Companions{}, err
 	}
 	selector := podSelector(sts)
 	if len(selector) == 0 {
 		return Companions{}, inputErrorf("StatefulSet %q has no pod labels to select its pods by: set spec.selector.matchLabels", sts.Name)
 	}
 
-	replicaConfig := "# Apply this config only on slaves.\n[mysqld]\nsuper-read-only\n"
-	if flavor == scripts.MariaDB {
-		replicaConfig = "# Apply this config only on slaves.\n[mysqld]\nread-only\n"
-	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: companionMeta(sts, ConfigMapName(sts), ComponentConfig),
 		Data: map[string]string{
-			PrimaryConfigKey: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
-			ReplicaConfigKey: replicaConfig,
+			PrimaryConfigKey: prof.PrimaryConfig,
+			ReplicaConfigKey: prof.ReplicaConfig,
 		},
 	}
 	port := []corev1.ServicePort{{Name: MySQLPortName, Port: MySQLPort, TargetPort: intstr.FromInt32(MySQLPort)}}
@@ -120,18 +116,29 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	}, nil
 }
 
-// BuildCredentialsSecret builds the generated credentials Secret of sts
-// with the given passwords; the caller makes them up, so this stays pure.
-func BuildCredentialsSecret(sts *appsv1.StatefulSet, rootPassword, replicationPassword string) *corev1.Secret {
+// PasswordKeys are the keys of a credentials Secret.
+func PasswordKeys() []string {
+	return []string{RootPasswordKey, ReplicationPasswordKey, ClonePasswordKey}
+}
+
+// BuildCredentialsSecret builds the generated credentials Secret of sts;
+// password makes up each password (the caller's randomness keeps this
+// pure).
+func BuildCredentialsSecret(sts *appsv1.StatefulSet, password func() (string, error)) (*corev1.Secret, error) {
+	data := map[string][]byte{}
+	for _, key := range PasswordKeys() {
+		p, err := password()
+		if err != nil {
+			return nil, err
+		}
+		data[key] = []byte(p)
+	}
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: companionMeta(sts, CredentialsSecretName(sts.Name, nil), ComponentSecret),
 		Type:       corev1.SecretTypeOpaque,
-		Data: map[string][]byte{
-			RootPasswordKey:        []byte(rootPassword),
-			ReplicationPasswordKey: []byte(replicationPassword),
-		},
-	}
+		Data:       data,
+	}, nil
 }
 
 // podSelector selects the StatefulSet's pods: its matchLabels when the

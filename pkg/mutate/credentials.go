@@ -16,6 +16,9 @@ const (
 	// ReplicationPasswordEnv carries the replication user's password into the
 	// sidecar, which creates the user on the primary and replicates with it.
 	ReplicationPasswordEnv = "REPLICATION_PASSWORD"
+	// ClonePasswordEnv carries the clone user's password into clone-mysql
+	// and the primary's sidecar of the clone-plugin profile.
+	ClonePasswordEnv = "CLONE_PASSWORD"
 )
 
 // credentials is how the pods authenticate.
@@ -79,10 +82,7 @@ func (inj *injector) credentials(db *corev1.Container) (credentials, error) {
 	i := slices.IndexFunc(db.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) })
 	switch {
 	case i < 0:
-		name := "MYSQL_ROOT_PASSWORD"
-		if inj.flavor == "mariadb" {
-			name = "MARIADB_ROOT_PASSWORD"
-		}
+		name := inj.prof.RootPasswordVariable
 		c.rootOnDatabase = &corev1.EnvVar{Name: name, ValueFrom: secretRef(c.secret, RootPasswordKey)}
 		c.root = corev1.EnvVar{Name: RootPasswordEnv, ValueFrom: secretRef(c.secret, RootPasswordKey)}
 	case slices.Contains(userRootVariables, db.Env[i].Name):

@@ -1,5 +1,7 @@
 package mutate
 
+import "github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
+
 // Label and annotation keys, and the names the webhook gives what it injects.
 const (
 	// EnabledLabel on a StatefulSet, with value EnabledValue, asks for injection.
@@ -10,8 +12,12 @@ const (
 	InjectorVersionAnnotation = "mysql-replication.io/injector-version"
 	// InjectorVersion is the value of InjectorVersionAnnotation.
 	InjectorVersion = "1"
-	// FlavorAnnotation overrides the flavour read from the image ("mysql" or "mariadb").
+	// FlavorAnnotation states the server family ("mysql" or "mariadb") where
+	// the image name does not tell.
 	FlavorAnnotation = "mysql-replication.io/flavor"
+	// ServerVersionAnnotation states the server version ("8.4", "10.11")
+	// where the image tag does not tell (a digest, a private image).
+	ServerVersionAnnotation = "mysql-replication.io/server-version"
 
 	// CredentialsSecretAnnotation names the user's own credentials Secret
 	// (keys RootPasswordKey and ReplicationPasswordKey) instead of the
@@ -40,9 +46,13 @@ const (
 	CredentialsSecretTail  = "-credentials"
 	RootPasswordKey        = "root-password"
 	ReplicationPasswordKey = "replication-password"
+	ClonePasswordKey       = "clone-password"
 	// ReplicationUser is the user replicas replicate as; it has only the
 	// replication privileges.
 	ReplicationUser = "replication"
+	// CloneUser is the user a replica of the clone-plugin profile clones
+	// as; it has only BACKUP_ADMIN.
+	CloneUser = "clone"
 )
 
 // Recommended labels of the companion objects.
@@ -68,15 +78,15 @@ const (
 	HelperVolume    = "helper"
 
 	MySQLPortName       = "mysql"
-	MySQLPort           = 3306
+	MySQLPort           = profile.MySQLPort
 	BackupPortName      = "xtrabackup"
 	ReadServiceTail     = "-read"
 	PrimaryServiceTail  = "-primary"
 	ReplicasServiceTail = "-replicas"
 
 	// PrimaryConfigKey and ReplicaConfigKey are the ConfigMap keys of the .cnf files.
-	PrimaryConfigKey = "master.cnf"
-	ReplicaConfigKey = "slave.cnf"
+	PrimaryConfigKey = profile.PrimaryConfigKey
+	ReplicaConfigKey = profile.ReplicaConfigKey
 )
 
 // Default images.

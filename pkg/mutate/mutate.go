@@ -5,6 +5,7 @@
 package mutate
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,15 +15,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
 
 // Config holds what the mutation needs beyond the StatefulSet itself.
 type Config struct {
-	// XtrabackupImage runs clone-mysql and the sidecar of the MySQL flavour.
+	// XtrabackupImage runs clone-mysql and the sidecar of the profiles
+	// that ask for it (MySQL 5.7).
 	XtrabackupImage string
-	// HelperImage carries this project's binary; the MariaDB flavour copies
-	// it into the pod to stream backups.
+	// HelperImage carries this project's binary; the profiles that stream
+	// backups with it (MariaDB) copy it into the pod.
 	HelperImage string
 }
 
@@ -82,7 +85,7 @@ func (c Config) withDefaults() Config {
 type injector struct {
 	cfg      Config
 	sts, old *appsv1.StatefulSet
-	flavor   scripts.Flavor
+	prof     profile.Profile
 	creds    credentials
 	warnings []string
 }
@@ -105,15 +108,18 @@ func (inj *injector) run() error {
 	if err != nil {
 		return err
 	}
-	if inj.flavor, err = flavorOf(sts, spec.Containers[main].Image); err != nil {
+	if inj.prof, err = ProfileOf(sts, spec.Containers[main].Image); err != nil {
+		return err
+	}
+	if err := inj.sameProfile(); err != nil {
 		return err
 	}
 	if inj.creds, err = inj.credentials(&spec.Containers[main]); err != nil {
 		return err
 	}
 	params := scripts.Params{
-		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Flavor: inj.flavor,
-		Credentials: !inj.creds.insecure, ReplicationUser: ReplicationUser,
+		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Profile: inj.prof,
+		Credentials: !inj.creds.insecure, ReplicationUser: ReplicationUser, CloneUser: CloneUser,
 	}
 	rendered := map[string]string{}
 	for _, name := range scripts.Names() {
@@ -192,31 +198,47 @@ func mainContainer(containers []corev1.Container) (int, error) {
 		len(names), strings.Join(names, ", "), MySQLContainer, MySQLContainer)
 }
 
-// flavorOf reads the flavour from the annotation, else from the image name:
-// "mariadb" images get MariaDB's tools, everything else MySQL's.
-func flavorOf(sts *appsv1.StatefulSet, image string) (scripts.Flavor, error) {
-	if v, ok := sts.Annotations[FlavorAnnotation]; ok {
-		switch f := scripts.Flavor(v); f {
-		case scripts.MySQL, scripts.MariaDB:
-			return f, nil
-		}
-		return "", inputErrorf("annotation %s=%q: use %q or %q", FlavorAnnotation, v, scripts.MySQL, scripts.MariaDB)
+// ProfileOf resolves the server profile of a StatefulSet from its database
+// image and the annotations that state the family and version where the
+// image cannot tell.
+func ProfileOf(sts *appsv1.StatefulSet, image string) (profile.Profile, error) {
+	stated := profile.Stated{Family: sts.Annotations[FlavorAnnotation], Version: sts.Annotations[ServerVersionAnnotation]}
+	p, err := profile.Resolve(image, stated)
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, profile.ErrUnknownFamily):
+		return p, inputErrorf("%v: name the server with annotations %s (%q or %q) and %s (for example \"8.4\")",
+			err, FlavorAnnotation, profile.MySQL, profile.MariaDB, ServerVersionAnnotation)
+	case errors.Is(err, profile.ErrUnknownVersion):
+		return p, inputErrorf("%v: state it with annotation %s (for example \"8.4\" or \"10.11\")", err, ServerVersionAnnotation)
+	case errors.Is(err, profile.ErrBadStatement):
+		return p, inputErrorf("annotation %s or %s: %v", FlavorAnnotation, ServerVersionAnnotation, err)
+	default:
+		return p, inputErrorf("%v", err)
 	}
-	if imageRepository(image) == "mariadb" {
-		return scripts.MariaDB, nil
-	}
-	return scripts.MySQL, nil
 }
 
-// imageRepository is the last path element of an image reference, without
-// tag or digest: "docker.io/library/mariadb:11@sha256:…" → "mariadb".
-func imageRepository(image string) string {
-	image, _, _ = strings.Cut(image, "@")
-	if i := strings.LastIndex(image, "/"); i >= 0 {
-		image = image[i+1:]
+// sameProfile refuses an UPDATE that moves a completed StatefulSet to
+// another profile: its data directories, users and replication were made
+// by the old one.
+func (inj *injector) sameProfile() error {
+	old := inj.old
+	if old == nil || old.Annotations[InjectorVersionAnnotation] == "" {
+		return nil
 	}
-	image, _, _ = strings.Cut(image, ":")
-	return image
+	i, err := mainContainer(old.Spec.Template.Spec.Containers)
+	if err != nil {
+		return nil
+	}
+	was, err := ProfileOf(old, old.Spec.Template.Spec.Containers[i].Image)
+	if err != nil || was.Name == inj.prof.Name {
+		return nil
+	}
+	return inputErrorf("StatefulSet %q runs the %s profile and this change moves it to %s: "+
+		"an existing cluster's data, users and replication cannot change servers in place; "+
+		"see \"Upgrades\" in the README (back up, create a new StatefulSet, restore)",
+		inj.sts.Name, was.Name, inj.prof.Name)
 }
 
 // dataClaim adds the "data" volumeClaimTemplate when the user gave neither a
@@ -262,7 +284,7 @@ func (inj *injector) volumes() {
 			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(inj.sts)},
 		}}},
 	}
-	if inj.flavor == scripts.MariaDB {
+	if inj.prof.StreamHelper {
 		want = append(want, corev1.Volume{Name: HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	}
 	for _, v := range want {
@@ -284,15 +306,26 @@ func keepOrAppend[T any](inj *injector, kind string, items []T, want T, name fun
 }
 
 var (
-	confMount      = corev1.VolumeMount{Name: ConfVolume, MountPath: "/etc/mysql/conf.d"}
-	dataMount      = corev1.VolumeMount{Name: DataVolume, MountPath: "/var/lib/mysql", SubPath: "mysql"}
-	helperMount    = corev1.VolumeMount{Name: HelperVolume, MountPath: helperDir()}
-	scriptCommand  = func(script string) []string { return []string{"bash", "-c", script} }
-	containerNamed = func(c corev1.Container) string { return c.Name }
+	confMount       = corev1.VolumeMount{Name: ConfVolume, MountPath: profile.ConfDir}
+	dataMount       = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataDir, SubPath: profile.DataSubPath}
+	dataVolumeMount = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataVolumeDir}
+	helperMount     = corev1.VolumeMount{Name: HelperVolume, MountPath: profile.HelperDir}
+	scriptCommand   = func(script string) []string { return []string{"bash", "-c", script} }
+	containerNamed  = func(c corev1.Container) string { return c.Name }
 )
 
-func helperDir() string {
-	return scripts.HelperPath[:strings.LastIndex(scripts.HelperPath, "/")]
+// image is the image the profile has an injected container run.
+func (inj *injector) image(source profile.ImageSource, dbImage string) string {
+	if source == profile.XtrabackupImage {
+		return inj.cfg.XtrabackupImage
+	}
+	return dbImage
+}
+
+// passwordEnv is a variable of an injected container from a key of the
+// credentials Secret.
+func (inj *injector) passwordEnv(name, key string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: secretRef(inj.creds.secret, key)}
 }
 
 // initContainers puts init-mysql, (install-helper,) clone-mysql first, in
@@ -304,31 +337,37 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 		Image:   dbImage,
 		Command: scriptCommand(rendered[scripts.InitMySQL]),
 		VolumeMounts: []corev1.VolumeMount{
-			{Name: ConfVolume, MountPath: "/mnt/conf.d"},
-			{Name: ConfigMapVolume, MountPath: "/mnt/config-map"},
+			{Name: ConfVolume, MountPath: profile.InitConfDir},
+			{Name: ConfigMapVolume, MountPath: profile.ConfigMapDir},
 		},
 	}}
 	if !inj.creds.insecure {
 		want[0].Env = []corev1.EnvVar{inj.creds.root}
 	}
-	cloneImage := inj.cfg.XtrabackupImage
-	cloneMounts := []corev1.VolumeMount{dataMount, confMount}
-	if inj.flavor == scripts.MariaDB {
+	clone := corev1.Container{
+		Name:         CloneMySQLContainer,
+		Image:        inj.image(inj.prof.CloneImage, dbImage),
+		Command:      scriptCommand(rendered[scripts.CloneMySQL]),
+		VolumeMounts: []corev1.VolumeMount{dataMount, confMount},
+	}
+	if inj.prof.StreamHelper {
 		want = append(want, corev1.Container{
 			Name:         HelperInitContainer,
 			Image:        inj.cfg.HelperImage,
-			Command:      []string{"/webhook", "install-helper", scripts.HelperPath},
+			Command:      []string{"/webhook", "install-helper", profile.HelperPath},
 			VolumeMounts: []corev1.VolumeMount{helperMount},
 		})
-		cloneImage = dbImage
-		cloneMounts = append(cloneMounts, helperMount)
+		clone.VolumeMounts = append(clone.VolumeMounts, helperMount)
 	}
-	want = append(want, corev1.Container{
-		Name:         CloneMySQLContainer,
-		Image:        cloneImage,
-		Command:      scriptCommand(rendered[scripts.CloneMySQL]),
-		VolumeMounts: cloneMounts,
-	})
+	if inj.prof.Clone == profile.ClonePlugin {
+		// The clone is staged beside the data directory and moved into
+		// place: clone-mysql sees the whole volume.
+		clone.VolumeMounts = []corev1.VolumeMount{dataVolumeMount}
+		if !inj.creds.insecure {
+			clone.Env = []corev1.EnvVar{inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey)}
+		}
+	}
+	want = append(want, clone)
 
 	spec := &inj.sts.Spec.Template.Spec
 	result := make([]corev1.Container, 0, len(want)+len(spec.InitContainers))
@@ -361,10 +400,7 @@ var passwordVariables = []string{
 }
 
 func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
-	admin, allowEmpty := "mysqladmin", "MYSQL_ALLOW_EMPTY_PASSWORD"
-	if inj.flavor == scripts.MariaDB {
-		admin, allowEmpty = "mariadb-admin", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
-	}
+	admin, allowEmpty := inj.prof.Admin, inj.prof.AllowEmptyPasswordVariable
 	switch {
 	case inj.creds.rootOnDatabase != nil:
 		c.Env = append(c.Env, *inj.creds.rootOnDatabase)
@@ -388,7 +424,7 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	readiness := execProbe(scriptCommand(readinessScript), 5, 2, 1)
 	liveness := execProbe([]string{admin, "ping"}, 30, 10, 5)
 	if !inj.creds.insecure {
-		liveness = execProbe([]string{admin, "--defaults-extra-file=" + scripts.ClientOptionFile, "ping"}, 30, 10, 5)
+		liveness = execProbe([]string{admin, "--defaults-extra-file=" + profile.ClientOptionFile, "ping"}, 30, 10, 5)
 	}
 	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, liveness)
 	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, readiness)
@@ -430,25 +466,33 @@ func execProbe(command []string, initialDelay, period, timeout int32) *corev1.Pr
 }
 
 func (inj *injector) sidecar(dbImage, script string) {
-	image := inj.cfg.XtrabackupImage
-	mounts := []corev1.VolumeMount{dataMount, confMount}
-	if inj.flavor == scripts.MariaDB {
-		image = dbImage
-		mounts = append(mounts, helperMount)
-	}
 	want := corev1.Container{
 		Name:         SidecarContainer,
-		Image:        image,
-		Ports:        []corev1.ContainerPort{{Name: BackupPortName, ContainerPort: scripts.BackupPort}},
+		Image:        inj.image(inj.prof.SidecarImage, dbImage),
 		Command:      scriptCommand(script),
-		VolumeMounts: mounts,
+		VolumeMounts: []corev1.VolumeMount{dataMount, confMount},
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU:    resource.MustParse("100m"),
 			corev1.ResourceMemory: resource.MustParse("100Mi"),
 		}},
 	}
 	if !inj.creds.insecure {
-		want.Env = []corev1.EnvVar{{Name: ReplicationPasswordEnv, ValueFrom: secretRef(inj.creds.secret, ReplicationPasswordKey)}}
+		want.Env = []corev1.EnvVar{inj.passwordEnv(ReplicationPasswordEnv, ReplicationPasswordKey)}
+	}
+	switch inj.prof.Clone {
+	case profile.CloneBackupStream:
+		// It serves backups to the next pod.
+		want.Ports = []corev1.ContainerPort{{Name: BackupPortName, ContainerPort: profile.BackupPort}}
+		if inj.prof.StreamHelper {
+			want.VolumeMounts = append(want.VolumeMounts, helperMount)
+		}
+	case profile.ClonePlugin:
+		// Replicas clone over the MySQL port; it only needs the client
+		// options, and on the primary the clone user's password.
+		want.VolumeMounts = []corev1.VolumeMount{confMount}
+		if !inj.creds.insecure {
+			want.Env = append(want.Env, inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey))
+		}
 	}
 	spec := &inj.sts.Spec.Template.Spec
 	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)

@@ -26,6 +26,15 @@ func plain(name string, containers ...corev1.Container) *appsv1.StatefulSet {
 	}
 }
 
+// injected is sts as the webhook stored it.
+func injected(sts *appsv1.StatefulSet) *appsv1.StatefulSet {
+	r, err := DefaultConfig().Inject(sts, nil)
+	if err != nil {
+		panic(err)
+	}
+	return r.StatefulSet
+}
+
 func TestInjectErrors(t *testing.T) {
 	created := plain("db")
 	created.Spec.VolumeClaimTemplates = nil
@@ -72,6 +81,36 @@ func TestInjectErrors(t *testing.T) {
 			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mysql:8", Env: []corev1.EnvVar{{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}}}),
 			wantErr: "hides the root password",
 		},
+		"private image, nothing stated": {
+			sts:     plain("db", corev1.Container{Name: "mysql", Image: "registry.corp/db:v3"}),
+			wantErr: `name the server with annotations mysql-replication.io/flavor ("mysql" or "mariadb") and mysql-replication.io/server-version`,
+		},
+		"digest without a stated version": {
+			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mysql@sha256:0123"}),
+			wantErr: "state it with annotation mysql-replication.io/server-version",
+		},
+		"bad stated version": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql@sha256:0123"})
+				s.Annotations = map[string]string{ServerVersionAnnotation: "eight"}
+				return s
+			}(),
+			wantErr: "annotation mysql-replication.io/flavor or mysql-replication.io/server-version",
+		},
+		"MySQL 8.0 before 8.0.23": {
+			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.0.22"}),
+			wantErr: "supported: MySQL 5.7, MySQL 8.0.23 and later (8.4 LTS, 9.x), MariaDB 10.5 and later",
+		},
+		"5.7 to 8.4 on UPDATE": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}),
+			old: injected(plain("db")),
+			wantErr: `runs the mysql-5.7 profile and this change moves it to mysql-8`,
+		},
+		"MySQL to MariaDB on UPDATE": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mariadb:11.4"}),
+			old: injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})),
+			wantErr: `see "Upgrades" in the README`,
+		},
 		"labeled after creation without a data claim": {
 			sts: plain("db"), old: created,
 			wantErr: "volumeClaimTemplates cannot change after creation",
@@ -110,6 +149,30 @@ func TestInjectChoices(t *testing.T) {
 				c := r.StatefulSet.Spec.Template.Spec.Containers[0]
 				if c.Name != "database" || c.ReadinessProbe == nil || len(c.Ports) != 1 {
 					t.Errorf("container not completed: %+v", c)
+				}
+			},
+		},
+		"an upgrade within a profile goes through": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"}),
+			old: injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"})),
+			check: func(t *testing.T, r *Result) {
+				if got := r.StatefulSet.Spec.Template.Spec.InitContainers[1].Image; got != "mysql:9.7" {
+					t.Errorf("clone-mysql runs %q", got)
+				}
+			},
+		},
+		"a digest with a stated version": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql@sha256:0123"})
+				s.Annotations = map[string]string{ServerVersionAnnotation: "8.4.3"}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				spec := r.StatefulSet.Spec.Template.Spec
+				for _, c := range append(spec.InitContainers, spec.Containers...) {
+					if c.Image != "mysql@sha256:0123" {
+						t.Errorf("%s runs %q, not the database image", c.Name, c.Image)
+					}
 				}
 			},
 		},
@@ -187,7 +250,7 @@ func TestInjectChoices(t *testing.T) {
 		"flavor annotation wins over the image": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db", corev1.Container{Name: "mysql", Image: "registry/custom-db:1"})
-				s.Annotations = map[string]string{FlavorAnnotation: "mariadb"}
+				s.Annotations = map[string]string{FlavorAnnotation: "mariadb", ServerVersionAnnotation: "11.4"}
 				return s
 			}(),
 			check: func(t *testing.T, r *Result) {
@@ -205,21 +268,6 @@ func TestInjectChoices(t *testing.T) {
 			}
 			tc.check(t, r)
 		})
-	}
-}
-
-func TestImageRepository(t *testing.T) {
-	for image, want := range map[string]string{
-		"mysql:5.7":                       "mysql",
-		"mariadb":                         "mariadb",
-		"docker.io/library/mariadb:10.11": "mariadb",
-		"localhost:5000/mariadb:11":       "mariadb",
-		"quay.io/x/mariadb@sha256:0123":   "mariadb",
-		"":                                "",
-	} {
-		if got := imageRepository(image); got != want {
-			t.Errorf("imageRepository(%q) = %q, want %q", image, got, want)
-		}
 	}
 }
 

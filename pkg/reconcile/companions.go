@@ -107,15 +107,10 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 // ever creates: an existing Secret of that name, generated or the user's,
 // is never read, changed or rotated (RBAC allows create only).
 func (r *CompanionReconciler) ensureCredentials(ctx context.Context, sts *appsv1.StatefulSet) error {
-	root, err := RandomPassword()
+	secret, err := mutate.BuildCredentialsSecret(sts, RandomPassword)
 	if err != nil {
 		return err
 	}
-	replication, err := RandomPassword()
-	if err != nil {
-		return err
-	}
-	secret := mutate.BuildCredentialsSecret(sts, root, replication)
 	if err := r.Client.Create(ctx, secret); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil

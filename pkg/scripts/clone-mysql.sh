@@ -5,7 +5,7 @@
 # partial data and clones again instead of starting on half a database.
 set -euo pipefail
 
-data=/var/lib/mysql
+data={{.DataDir}}
 marker=$data/.clone-in-progress
 
 if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then

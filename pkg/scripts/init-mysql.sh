@@ -15,12 +15,12 @@ ordinal=$((10#${BASH_REMATCH[1]}))
 {
   echo "[mysqld]"
   echo "server-id=$((100 + ordinal))"
-} >/mnt/conf.d/server-id.cnf
+} >{{.InitConfDir}}/server-id.cnf
 
 if [[ $ordinal -eq 0 ]]; then
-  cp /mnt/config-map/master.cnf /mnt/conf.d/
+  cp {{.ConfigMapDir}}/{{.PrimaryConfigKey}} {{.InitConfDir}}/
 else
-  cp /mnt/config-map/slave.cnf /mnt/conf.d/
+  cp {{.ConfigMapDir}}/{{.ReplicaConfigKey}} {{.InitConfDir}}/
 fi
 echo "init-mysql: ordinal $ordinal, server-id $((100 + ordinal))"
 {{- if .Credentials}}
@@ -32,6 +32,6 @@ umask 077
 password=${ROOT_PASSWORD//\\/\\\\}
 password=${password//\"/\\\"}
 printf '[client]\nuser=root\npassword="%s"\n[xtrabackup]\nuser=root\npassword="%s"\n' \
-  "$password" "$password" >/mnt/conf.d/client.opt.tmp
-mv /mnt/conf.d/client.opt.tmp /mnt/conf.d/client.opt
+  "$password" "$password" >{{.InitOptionFile}}.tmp
+mv {{.InitOptionFile}}.tmp {{.InitOptionFile}}
 {{- end}}

@@ -11,8 +11,8 @@ fi
 if ((10#${BASH_REMATCH[1]} == 0)); then
   exec {{.Client}}{{.ClientAuth}} -h 127.0.0.1 -e "SELECT 1"
 fi
-status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 -e 'SHOW SLAVE STATUS\G') || exit 1
-if [[ $status =~ Slave_IO_Running:\ Yes && $status =~ Slave_SQL_Running:\ Yes ]]; then
+status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}}) || exit 1
+if [[ $status =~ {{.Replication.IORunning}}:\ Yes && $status =~ {{.Replication.SQLRunning}}:\ Yes ]]; then
   exit 0
 fi
 echo "readiness: replication is not running" >&2

@@ -1,6 +1,7 @@
 // Package scripts holds the shell scripts the webhook injects into a MySQL
-// StatefulSet (init-mysql, clone-mysql and the xtrabackup sidecar) as real .sh
-// files, and renders them with the names derived from the StatefulSet.
+// StatefulSet (init-mysql, clone-mysql, the xtrabackup sidecar and the
+// readiness probe) as real .sh files, and renders them with the names derived
+// from the StatefulSet, the pod contract and the server's profile.
 package scripts
 
 import (
@@ -10,6 +11,8 @@ import (
 	"regexp"
 	"sync"
 	"text/template"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
 //go:embed *.sh
@@ -17,7 +20,7 @@ var files embed.FS
 
 var templates = template.Must(template.New("scripts").Option("missingkey=error").ParseFS(files, "*.sh"))
 
-// Script file names.
+// Script names; Render picks the file of the profile's clone method.
 const (
 	InitMySQL  = "init-mysql.sh"
 	CloneMySQL = "clone-mysql.sh"
@@ -25,53 +28,61 @@ const (
 	Readiness  = "readiness.sh"
 )
 
-// ClientOptionFile is where init-mysql writes the root credentials for the
-// clients of the other containers (a .opt file: the server reads only *.cnf).
-const ClientOptionFile = "/etc/mysql/conf.d/client.opt"
+// files of the clone-plugin profile where they differ.
+var clonePluginFiles = map[string]string{
+	CloneMySQL: "clone-plugin.sh",
+	Sidecar:    "replication-gtid.sh",
+}
 
-// BackupPort is the port on which every pod serves backups to the next one.
-const BackupPort = 3307
-
-// HelperPath is where the MariaDB flavour finds the webhook binary, copied in
-// by an init container, that streams backups in place of ncat.
-const HelperPath = "/opt/mysql-replication/bin/webhook"
-
-// Flavor selects the database tools the scripts call.
-type Flavor string
-
-// The supported flavours.
+// Re-exported from the pod contract for the callers of this package.
 const (
-	MySQL   Flavor = "mysql"
-	MariaDB Flavor = "mariadb"
+	ClientOptionFile = profile.ClientOptionFile
+	BackupPort       = profile.BackupPort
+	HelperPath       = profile.HelperPath
 )
 
-// Params are the names a script is rendered with.
+// Params are what a script is rendered with.
 type Params struct {
 	// StatefulSet is the StatefulSet's name; pods are <StatefulSet>-<ordinal>.
 	StatefulSet string
 	// Service is the headless Service giving pods their DNS names.
 	Service string
-	// Flavor picks the client, backup and stream tools.
-	Flavor Flavor
-	// Credentials makes the scripts authenticate with the root password and
-	// replicate as ReplicationUser; without it they use the tutorial's empty
-	// root password.
+	// Profile holds the server's tools, statements and clone method.
+	Profile profile.Profile
+	// Credentials makes the scripts authenticate with the root password,
+	// replicate as ReplicationUser and clone as CloneUser; without it they
+	// use the tutorial's empty root password.
 	Credentials bool
-	// ReplicationUser is the user replicas replicate as, with Credentials.
-	ReplicationUser string
+	// ReplicationUser is the user replicas replicate as, and CloneUser the
+	// user a clone-plugin replica clones as, with Credentials.
+	ReplicationUser, CloneUser string
 }
 
+// values are what the templates see: the pod contract, the profile and the
+// names.
 type values struct {
-	StatefulSet, Service           string
-	BackupPort                     int
-	Client, BackupTool, StreamTool string
-	ReceiveBackup, ServeBackup     string
+	StatefulSet, Service string
+	BackupPort, Port     int
+	DataDir, DataSubPath string
+	DataVolumeDir        string
+	InitConfDir          string
+	ConfigMapDir         string
+	PrimaryConfigKey     string
+	ReplicaConfigKey     string
+	Client, Admin        string
+	BackupTool           string
+	StreamTool           string
+	ReceiveBackup        string
+	ServeBackup          string
 	// ClientAuth, with its leading space, is the option that must come first
 	// on a client's command line to authenticate ("" without credentials).
 	ClientAuth      string
 	Credentials     bool
 	ReplicationUser string
+	CloneUser       string
 	OptionFile      string
+	InitOptionFile  string
+	Replication     profile.Replication
 }
 
 // dnsName is what a StatefulSet or Service name may look like; it keeps
@@ -84,32 +95,45 @@ func (p Params) values() (values, error) {
 			return values{}, fmt.Errorf("%s %q is not a valid DNS name (lower case letters, digits, '-' and '.')", what, name)
 		}
 	}
-	v := values{StatefulSet: p.StatefulSet, Service: p.Service, BackupPort: BackupPort, OptionFile: ClientOptionFile}
+	prof := p.Profile
+	if prof.Name == "" {
+		return values{}, fmt.Errorf("no server profile given")
+	}
+	v := values{
+		StatefulSet: p.StatefulSet, Service: p.Service,
+		BackupPort: profile.BackupPort, Port: profile.MySQLPort,
+		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir,
+		InitConfDir: profile.InitConfDir, ConfigMapDir: profile.ConfigMapDir,
+		PrimaryConfigKey: profile.PrimaryConfigKey, ReplicaConfigKey: profile.ReplicaConfigKey,
+		OptionFile: profile.ClientOptionFile, InitOptionFile: profile.InitConfDir + "/" + profile.ClientOptionName,
+		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
+		Replication: prof.Replication,
+	}
 	if p.Credentials {
-		if !dnsName.MatchString(p.ReplicationUser) {
-			return values{}, fmt.Errorf("replication user %q is not a plain name", p.ReplicationUser)
+		for what, user := range map[string]string{"replication user": p.ReplicationUser, "clone user": p.CloneUser} {
+			if !dnsName.MatchString(user) {
+				return values{}, fmt.Errorf("%s %q is not a plain name", what, user)
+			}
 		}
-		v.Credentials, v.ReplicationUser = true, p.ReplicationUser
-		v.ClientAuth = " --defaults-extra-file=" + ClientOptionFile
+		v.Credentials, v.ReplicationUser, v.CloneUser = true, p.ReplicationUser, p.CloneUser
+		v.ClientAuth = " --defaults-extra-file=" + profile.ClientOptionFile
+	}
+	if prof.Clone != profile.CloneBackupStream {
+		return v, nil
 	}
 	backupArgs := "--backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root"
 	if p.Credentials {
 		// --defaults-extra-file must come first; it also names the user.
-		backupArgs = "--defaults-extra-file=" + ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
+		backupArgs = "--defaults-extra-file=" + profile.ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
 	}
-	switch p.Flavor {
-	case MySQL, "":
-		v.Client, v.BackupTool, v.StreamTool = "mysql", "xtrabackup", "xbstream"
-		v.ReceiveBackup = fmt.Sprintf(`ncat --recv-only "$source_host" %d`, BackupPort)
-		v.ServeBackup = fmt.Sprintf(`exec ncat --listen --keep-open --send-only --max-conns=1 %d -c \
-  "xtrabackup %s"`, BackupPort, backupArgs)
-	case MariaDB:
-		v.Client, v.BackupTool, v.StreamTool = "mariadb", "mariadb-backup", "mbstream"
-		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup "$source_host:%d"`, HelperPath, BackupPort)
+	if prof.StreamHelper {
+		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup "$source_host:%d"`, profile.HelperPath, profile.BackupPort)
 		v.ServeBackup = fmt.Sprintf(`exec %s serve-backup --port %d -- \
-  mariadb-backup %s`, HelperPath, BackupPort, backupArgs)
-	default:
-		return values{}, fmt.Errorf("unknown flavor %q", p.Flavor)
+  %s %s`, profile.HelperPath, profile.BackupPort, prof.BackupTool, backupArgs)
+	} else {
+		v.ReceiveBackup = fmt.Sprintf(`ncat --recv-only "$source_host" %d`, profile.BackupPort)
+		v.ServeBackup = fmt.Sprintf(`exec ncat --listen --keep-open --send-only --max-conns=1 %d -c \
+  "%s %s"`, profile.BackupPort, prof.BackupTool, backupArgs)
 	}
 	return v, nil
 }
@@ -157,8 +181,12 @@ func render(name string, p Params) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	file := name
+	if f, ok := clonePluginFiles[name]; ok && p.Profile.Clone == profile.ClonePlugin {
+		file = f
+	}
 	var out bytes.Buffer
-	if err := templates.ExecuteTemplate(&out, name, v); err != nil {
+	if err := templates.ExecuteTemplate(&out, file, v); err != nil {
 		return "", fmt.Errorf("rendering %s: %w", name, err)
 	}
 	return out.String(), nil

@@ -8,17 +8,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
-var flavors = []Flavor{MySQL, MariaDB}
+var profiles = profile.Profiles()
 
-// variants are every flavour with and without credentials.
+// variants are every profile with and without credentials.
 func variants(name, service string) []Params {
 	var out []Params
-	for _, f := range flavors {
+	for _, prof := range profiles {
 		out = append(out,
-			Params{StatefulSet: name, Service: service, Flavor: f},
-			Params{StatefulSet: name, Service: service, Flavor: f, Credentials: true, ReplicationUser: "replication"})
+			Params{StatefulSet: name, Service: service, Profile: prof},
+			Params{StatefulSet: name, Service: service, Profile: prof, Credentials: true, ReplicationUser: "replication", CloneUser: "clone"})
 	}
 	return out
 }
@@ -38,7 +40,7 @@ func renderAll(t *testing.T, p Params) map[string]string {
 
 func TestRenderDerivesNames(t *testing.T) {
 	for _, p := range variants("orders-db", "orders") {
-		f := p.Flavor
+		f := p.Profile.Name
 		got := renderAll(t, p)
 		if !strings.Contains(got[CloneMySQL], `source_host="orders-db-$((ordinal - 1)).orders"`) {
 			t.Errorf("%s: clone source not derived:\n%s", f, got[CloneMySQL])
@@ -56,11 +58,12 @@ func TestRenderDerivesNames(t *testing.T) {
 
 func TestRenderRejectsUnsafeNames(t *testing.T) {
 	for _, p := range []Params{
-		{StatefulSet: "a'b", Service: "s"},
-		{StatefulSet: "a", Service: "$(reboot)"},
-		{StatefulSet: "A", Service: "s"},
-		{StatefulSet: "", Service: "s"},
-		{StatefulSet: "a", Service: "s", Flavor: "postgres"},
+		{StatefulSet: "a'b", Service: "s", Profile: profile.MySQL57},
+		{StatefulSet: "a", Service: "$(reboot)", Profile: profile.MySQL57},
+		{StatefulSet: "A", Service: "s", Profile: profile.MySQL57},
+		{StatefulSet: "", Service: "s", Profile: profile.MySQL57},
+		{StatefulSet: "a", Service: "s"},
+		{StatefulSet: "a", Service: "s", Profile: profile.MySQL8, Credentials: true, ReplicationUser: "replication", CloneUser: "c'lone"},
 	} {
 		if _, err := Render(Sidecar, p); err == nil {
 			t.Errorf("%+v: rendered", p)
@@ -73,7 +76,7 @@ func TestRenderRejectsUnsafeNames(t *testing.T) {
 func TestScriptsSurviveKubernetesExpansion(t *testing.T) {
 	reference := regexp.MustCompile(`\$\([A-Za-z_][A-Za-z0-9_]*\)`)
 	for _, p := range variants("mysql", "mysql") {
-		f := p.Flavor
+		f := p.Profile.Name
 		for name, s := range renderAll(t, p) {
 			if strings.Contains(s, "$$") {
 				t.Errorf("%s/%s contains $$", f, name)
@@ -94,7 +97,7 @@ func TestShellcheck(t *testing.T) {
 		t.Skip("SKIPPED: shellcheck is not installed; make test installs it")
 	}
 	for _, p := range variants("mysql", "mysql") {
-		f := p.Flavor
+		f := p.Profile.Name
 		for name, s := range renderAll(t, p) {
 			cmd := exec.Command(shellcheck, "--shell=bash", "--severity=style", "-")
 			cmd.Stdin = strings.NewReader(s)
@@ -106,19 +109,29 @@ func TestShellcheck(t *testing.T) {
 }
 
 func TestCredentialsStayOffCommandLines(t *testing.T) {
-	for _, f := range flavors {
-		got := renderAll(t, Params{StatefulSet: "db", Service: "db", Flavor: f, Credentials: true, ReplicationUser: "replication"})
-		if strings.Contains(got[Sidecar], "--user=root") || strings.Contains(got[Sidecar], "MASTER_USER='root'") {
+	for _, prof := range profiles {
+		f := prof.Name
+		got := renderAll(t, Params{StatefulSet: "db", Service: "db", Profile: prof, Credentials: true, ReplicationUser: "replication", CloneUser: "clone"})
+		user := prof.Replication.User
+		if strings.Contains(got[Sidecar], "--user=root") || strings.Contains(got[Sidecar], user+"='root'") {
 			t.Errorf("%s: the sidecar still uses root without a password", f)
 		}
-		if !strings.Contains(got[Sidecar], "MASTER_USER='replication'") || !strings.Contains(got[InitMySQL], "client.opt") {
+		if !strings.Contains(got[Sidecar], user+"='replication'") || !strings.Contains(got[InitMySQL], "client.opt") {
 			t.Errorf("%s: credentials not used", f)
 		}
-		if !strings.Contains(got[Sidecar], "--defaults-extra-file="+ClientOptionFile+" --backup") {
-			t.Errorf("%s: the backup does not read the option file first", f)
+		switch prof.Clone {
+		case profile.CloneBackupStream:
+			if !strings.Contains(got[Sidecar], "--defaults-extra-file="+ClientOptionFile+" --backup") {
+				t.Errorf("%s: the backup does not read the option file first", f)
+			}
+		case profile.ClonePlugin:
+			if !strings.Contains(got[CloneMySQL], "CLONE INSTANCE FROM '$clone_user'") || !strings.Contains(got[CloneMySQL], "clone_user=clone") ||
+				!strings.Contains(got[CloneMySQL], "<<SQL") {
+				t.Errorf("%s: the clone does not authenticate as the clone user through standard input", f)
+			}
 		}
 	}
-	if _, err := Render(Sidecar, Params{StatefulSet: "db", Service: "db", Credentials: true, ReplicationUser: "x'y"}); err == nil {
+	if _, err := Render(Sidecar, Params{StatefulSet: "db", Service: "db", Profile: profile.MySQL57, Credentials: true, ReplicationUser: "x'y", CloneUser: "clone"}); err == nil {
 		t.Error("an unsafe replication user was rendered")
 	}
 }
@@ -132,7 +145,7 @@ func TestRenderRemembers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < renderedLimit/4; i++ {
-				p := Params{StatefulSet: fmt.Sprintf("db-%d", i), Service: "db", Flavor: flavors[i%2]}
+				p := Params{StatefulSet: fmt.Sprintf("db-%d", i), Service: "db", Profile: profiles[i%len(profiles)]}
 				for _, name := range Names() {
 					got, err := Render(name, p)
 					if err != nil {

@@ -6,7 +6,7 @@
 set -euo pipefail
 shopt -s extglob nocasematch
 
-cd /var/lib/mysql
+cd {{.DataDir}}
 primary_host="{{.StatefulSet}}-0.{{.Service}}"
 if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
   echo "xtrabackup: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
@@ -40,7 +40,7 @@ if [[ $ordinal -eq 0 ]]; then
   sql <<SQL
 CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
 ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
-GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{{.ReplicationUser}}'@'%';
+GRANT {{.Replication.Grant}} ON *.* TO '{{.ReplicationUser}}'@'%';
 SQL
   echo "xtrabackup: replication user {{.ReplicationUser}} is in place"
 fi
@@ -81,17 +81,17 @@ fi
 
 if [[ -f change_master_to.sql.in ]]; then
   wait_for_mysqld
-  if [[ -n "$(sql -N -e 'SHOW SLAVE STATUS')" ]]; then
+  if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
     echo "xtrabackup: replication is already configured; leaving it as it is"
   else
     echo "xtrabackup: starting replication from $primary_host"
     sql <<SQL
 {{- if .Credentials}}
-$(<change_master_to.sql.in), MASTER_HOST='$primary_host', MASTER_USER='{{.ReplicationUser}}', MASTER_PASSWORD='$replication_password', MASTER_CONNECT_RETRY=10;
+$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', {{.Replication.ConnectRetry}}=10;
 {{- else}}
-$(<change_master_to.sql.in), MASTER_HOST='$primary_host', MASTER_USER='root', MASTER_PASSWORD='', MASTER_CONNECT_RETRY=10;
+$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='root', {{.Replication.Password}}='', {{.Replication.ConnectRetry}}=10;
 {{- end}}
-START SLAVE;
+{{.Replication.Start}};
 SQL
   fi
   # At most once, also across container restarts.

@@ -1,0 +1,42 @@
+package profile
+
+// The pod contract: where the injected containers find the volumes, which
+// ports they use and which ConfigMap keys hold the .cnf files. It is the
+// same in every profile; the scripts are rendered with these values.
+const (
+	// DataDir is where the database containers mount the data volume
+	// (its DataSubPath directory).
+	DataDir     = "/var/lib/mysql"
+	DataSubPath = "mysql"
+	// DataVolumeDir is where clone-mysql of the clone-plugin profile
+	// mounts the whole data volume, so a clone staged beside DataSubPath is
+	// moved into place with one rename.
+	DataVolumeDir = "/mnt/data"
+	// ConfDir is the conf emptyDir in the database and sidecar containers,
+	// which the images include in their configuration.
+	ConfDir = "/etc/mysql/conf.d"
+	// InitConfDir and ConfigMapDir are the conf emptyDir and the ConfigMap
+	// in init-mysql.
+	InitConfDir  = "/mnt/conf.d"
+	ConfigMapDir = "/mnt/config-map"
+	// ClientOptionFile is where init-mysql writes the root credentials for
+	// the clients of the other containers (a .opt file: the server reads
+	// only *.cnf).
+	ClientOptionFile = ConfDir + "/" + ClientOptionName
+	ClientOptionName = "client.opt"
+
+	// MySQLPort is the database's client port; BackupPort is where the
+	// backup-stream profiles serve backups to the next pod.
+	MySQLPort  = 3306
+	BackupPort = 3307
+
+	// PrimaryConfigKey and ReplicaConfigKey are the ConfigMap keys of the
+	// primary's and the replicas' .cnf files.
+	PrimaryConfigKey = "master.cnf"
+	ReplicaConfigKey = "slave.cnf"
+
+	// HelperDir and HelperPath are where the profiles that need it find
+	// this project's binary, copied in by an init container.
+	HelperDir  = "/opt/mysql-replication/bin"
+	HelperPath = HelperDir + "/webhook"
+)

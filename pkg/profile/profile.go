@@ -1,0 +1,250 @@
+// Package profile holds everything that differs between the database servers
+// the webhook completes StatefulSets for: one Profile per server family and
+// version range, resolved once per StatefulSet from the database image (and
+// what the user states where the image cannot tell). It also defines the pod
+// contract every profile shares. Other packages read a Profile's fields;
+// none compares server names or versions.
+package profile
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Family is a server family.
+type Family string
+
+// The families.
+const (
+	MySQL   Family = "mysql"
+	MariaDB Family = "mariadb"
+)
+
+// CloneMethod is how a new replica gets its copy of the data.
+type CloneMethod string
+
+const (
+	// CloneBackupStream streams a physical backup (xtrabackup,
+	// mariadb-backup) from the previous pod's backup port and prepares it.
+	CloneBackupStream CloneMethod = "backup-stream"
+	// ClonePlugin runs MySQL's CLONE INSTANCE against the previous pod over
+	// the MySQL protocol.
+	ClonePlugin CloneMethod = "clone-plugin"
+)
+
+// ImageSource names which image an injected container runs.
+type ImageSource string
+
+const (
+	// DatabaseImage is the image of the user's database container.
+	DatabaseImage ImageSource = "database"
+	// XtrabackupImage is the configured xtrabackup image.
+	XtrabackupImage ImageSource = "xtrabackup"
+)
+
+// Replication holds the statements and status fields of a replication
+// dialect.
+type Replication struct {
+	// ChangeSource starts the statement pointing a replica at its source;
+	// Host, User, Password, ConnectRetry and AutoPosition are its options.
+	ChangeSource, Host, User, Password, ConnectRetry string
+	// Start and Stop start and stop the replication threads.
+	Start, Stop string
+	// Status is the status statement; StatusArgs are the client arguments
+	// that print it one field a line.
+	Status, StatusArgs string
+	// IORunning and SQLRunning are the status fields of the two threads.
+	IORunning, SQLRunning string
+	// Grant is what the replication user is granted.
+	Grant string
+	// GTID replicas position themselves by GTID (auto-position); others by
+	// the binary log file and position of their clone.
+	GTID bool
+}
+
+// Profile is what a server family and version range needs.
+type Profile struct {
+	// Name identifies the profile in messages and in the StatefulSet's
+	// profile annotation.
+	Name   string
+	Family Family
+	// Client and Admin are the command-line client and admin tool.
+	Client, Admin string
+	// Clone is how replicas clone; BackupTool and StreamTool are the
+	// backup-stream tools.
+	Clone                  CloneMethod
+	BackupTool, StreamTool string
+	// StreamHelper serves and receives backups with this project's binary,
+	// copied into the pod, instead of ncat.
+	StreamHelper bool
+	// CloneImage and SidecarImage are the images of clone-mysql and the
+	// sidecar.
+	CloneImage, SidecarImage ImageSource
+	// RootPasswordVariable and AllowEmptyPasswordVariable are the image's
+	// variables for the root password.
+	RootPasswordVariable, AllowEmptyPasswordVariable string
+	// PrimaryConfig and ReplicaConfig are the .cnf files of the ConfigMap.
+	PrimaryConfig, ReplicaConfig string
+	Replication                  Replication
+}
+
+var legacyReplication = Replication{
+	ChangeSource: "CHANGE MASTER TO", Host: "MASTER_HOST", User: "MASTER_USER", Password: "MASTER_PASSWORD",
+	ConnectRetry: "MASTER_CONNECT_RETRY",
+	Start:        "START SLAVE", Stop: "STOP SLAVE",
+	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
+	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running",
+	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
+}
+
+// The profiles.
+var (
+	// MySQL57 is the tutorial's MySQL 5.7: xtrabackup streamed with ncat,
+	// binary log positions.
+	MySQL57 = Profile{
+		Name: "mysql-5.7", Family: MySQL,
+		Client: "mysql", Admin: "mysqladmin",
+		Clone: CloneBackupStream, BackupTool: "xtrabackup", StreamTool: "xbstream",
+		CloneImage: XtrabackupImage, SidecarImage: XtrabackupImage,
+		RootPasswordVariable: "MYSQL_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MYSQL_ALLOW_EMPTY_PASSWORD",
+		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
+		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nsuper-read-only\n",
+		Replication:   legacyReplication,
+	}
+	// MySQL8 is MySQL 8.0.23 and later (8.4 LTS, 9.x): the CLONE plugin
+	// over the MySQL protocol, GTID auto-positioning.
+	MySQL8 = Profile{
+		Name: "mysql-8", Family: MySQL,
+		Client: "mysql", Admin: "mysqladmin",
+		Clone:      ClonePlugin,
+		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
+		RootPasswordVariable: "MYSQL_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MYSQL_ALLOW_EMPTY_PASSWORD",
+		PrimaryConfig: "# Apply this config only on the primary.\n[mysqld]\nlog-bin\n" + modernServerConfig,
+		ReplicaConfig: "# Apply this config only on replicas.\n[mysqld]\nsuper_read_only=ON\n" + modernServerConfig,
+		Replication: Replication{
+			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
+			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",
+			Start: "START REPLICA", Stop: "STOP REPLICA",
+			Status: "SHOW REPLICA STATUS", StatusArgs: `--vertical -e 'SHOW REPLICA STATUS'`,
+			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running",
+			Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
+			GTID:  true,
+		},
+	}
+	// MariaDBProfile is MariaDB 10.5 and later: mariadb-backup streamed by
+	// this project's helper, binary log positions.
+	MariaDBProfile = Profile{
+		Name: "mariadb", Family: MariaDB,
+		Client: "mariadb", Admin: "mariadb-admin",
+		Clone: CloneBackupStream, BackupTool: "mariadb-backup", StreamTool: "mbstream", StreamHelper: true,
+		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
+		RootPasswordVariable: "MARIADB_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
+		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nread-only\n",
+		Replication:   legacyReplication,
+	}
+)
+
+// modernServerConfig is what every server of the MySQL8 profile needs:
+// GTIDs for auto-positioning and the CLONE plugin (loaded from the
+// configuration: INSTALL PLUGIN fails on a super_read_only server).
+const modernServerConfig = "gtid_mode=ON\nenforce_gtid_consistency=ON\nplugin_load_add=mysql_clone.so\n"
+
+// Profiles lists every profile.
+func Profiles() []Profile { return []Profile{MySQL57, MySQL8, MariaDBProfile} }
+
+// Errors of Resolve; the messages of the returned errors say more.
+var (
+	// ErrUnknownFamily: the image name does not tell the server family.
+	ErrUnknownFamily = errors.New("the image does not tell which server it runs")
+	// ErrUnknownVersion: neither the image tag nor the stated version tells
+	// the server version.
+	ErrUnknownVersion = errors.New("the image does not tell the server version")
+	// ErrUnsupported: the version has no profile.
+	ErrUnsupported = errors.New("unsupported server version")
+	// ErrBadStatement: a stated family or version cannot be read.
+	ErrBadStatement = errors.New("cannot read the stated server")
+)
+
+// Supported says which versions have a profile, for messages.
+const Supported = "MySQL 5.7, MySQL 8.0.23 and later (8.4 LTS, 9.x), MariaDB 10.5 and later"
+
+// Stated is what the user says about the server where the image cannot
+// tell: a family ("mysql" or "mariadb") and a version ("8.4", "9.7.4").
+// Empty fields say nothing.
+type Stated struct {
+	Family  string
+	Version string
+}
+
+// knownNames maps the last path element of well-known images to their
+// family.
+var knownNames = map[string]Family{
+	"mysql":             MySQL,
+	"mysql-server":      MySQL,
+	"community-server":  MySQL,
+	"enterprise-server": MySQL,
+	"percona":           MySQL,
+	"percona-server":    MySQL,
+	"mariadb":           MariaDB,
+}
+
+// Resolve picks the profile of a database image. The family comes from the
+// stated family, else from the image name; the version from the stated
+// version, else from the image tag (a known image without a tag, or with a
+// word for a tag such as "latest" or "lts", is the newest release).
+func Resolve(image string, stated Stated) (Profile, error) {
+	ref := ParseImage(image)
+	family, known := knownNames[ref.Name]
+	switch Family(stated.Family) {
+	case "":
+		if !known {
+			return Profile{}, fmt.Errorf("%w: image %q", ErrUnknownFamily, image)
+		}
+	case MySQL, MariaDB:
+		family = Family(stated.Family)
+	default:
+		return Profile{}, fmt.Errorf("%w: family %q (use %q or %q)", ErrBadStatement, stated.Family, MySQL, MariaDB)
+	}
+
+	var v Version
+	switch {
+	case stated.Version != "":
+		var ok bool
+		if v, ok = ParseVersion(stated.Version); !ok || v.Newest {
+			return Profile{}, fmt.Errorf("%w: version %q (use a release number such as 8.4 or 10.11.6)", ErrBadStatement, stated.Version)
+		}
+	case known && ref.Tag != "":
+		var ok bool
+		if v, ok = ParseVersion(ref.Tag); !ok {
+			return Profile{}, fmt.Errorf("%w: tag %q of image %q", ErrUnknownVersion, ref.Tag, image)
+		}
+	case known && ref.Digest == "":
+		v = Version{Newest: true}
+	default:
+		return Profile{}, fmt.Errorf("%w: image %q", ErrUnknownVersion, image)
+	}
+
+	p, ok := forVersion(family, v)
+	if !ok {
+		return Profile{}, fmt.Errorf("%w: %s %s (supported: %s)", ErrUnsupported, family, v, Supported)
+	}
+	return p, nil
+}
+
+func forVersion(family Family, v Version) (Profile, bool) {
+	switch family {
+	case MySQL:
+		switch {
+		case v.Newest, v.AtLeast(8, 0, 23):
+			return MySQL8, true
+		case v.Major == 5 && (v.Minor == 7 || v.Minor < 0):
+			return MySQL57, true
+		}
+	case MariaDB:
+		if v.Newest || v.AtLeast(10, 5, 0) {
+			return MariaDBProfile, true
+		}
+	}
+	return Profile{}, false
+}

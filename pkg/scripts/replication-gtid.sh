@@ -1,0 +1,74 @@
+#!/bin/bash
+# xtrabackup sidecar of StatefulSet {{.StatefulSet}} (CLONE plugin, GTID): on
+# the primary, keeps the replication and clone users in place; on a replica
+# without replication, points it at the primary with GTID auto-positioning
+# (a configured replica is left alone, also across restarts). Replicas clone
+# over the MySQL port, so no backup port is served; the container stays up so
+# that its log tells what it did.
+set -euo pipefail
+
+primary_host="{{.StatefulSet}}-0.{{.Service}}"
+if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
+  echo "xtrabackup: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
+  exit 1
+fi
+ordinal=$((10#${BASH_REMATCH[1]}))
+echo "xtrabackup: ordinal $ordinal, primary $primary_host"
+
+sql() {
+  {{.Client}}{{.ClientAuth}} -h 127.0.0.1{{if not .Credentials}} --user=root{{end}} "$@"
+}
+
+# Containers of a pod start in no order: wait for mysqld.
+wait_for_mysqld() {
+  echo "xtrabackup: waiting for mysqld"
+  until sql -e "SELECT 1" >/dev/null 2>&1; do sleep 1; done
+}
+{{- if .Credentials}}
+
+# sql_quote escapes a value for a single-quoted SQL string.
+sql_quote() {
+  local s=${1//\\/\\\\}
+  printf '%s' "${s//\'/\\\'}"
+}
+replication_password=$(sql_quote "${REPLICATION_PASSWORD:?the credentials Secret has no replication-password}")
+{{- end}}
+
+wait_for_mysqld
+if [[ $ordinal -eq 0 ]]; then
+{{- if .Credentials}}
+  # The replication user has only the replication privileges, the clone
+  # user only BACKUP_ADMIN; replicas get both with the data.
+  clone_password=$(sql_quote "${CLONE_PASSWORD:?the credentials Secret has no clone-password}")
+  sql <<SQL
+CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
+ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
+GRANT {{.Replication.Grant}} ON *.* TO '{{.ReplicationUser}}'@'%';
+CREATE USER IF NOT EXISTS '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password';
+ALTER USER '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password';
+GRANT BACKUP_ADMIN ON *.* TO '{{.CloneUser}}'@'%';
+SQL
+  echo "xtrabackup: replication user {{.ReplicationUser}} and clone user {{.CloneUser}} are in place"
+{{- else}}
+  echo "xtrabackup: ordinal 0 is the primary"
+{{- end}}
+elif [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
+  echo "xtrabackup: replication is already configured; leaving it as it is"
+else
+  echo "xtrabackup: starting replication from $primary_host with GTID auto-positioning"
+  sql <<SQL
+{{- if .Credentials}}
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.Port}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
+{{- else}}
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.Port}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
+{{- end}}
+{{.Replication.Start}};
+SQL
+fi
+
+echo "xtrabackup: replicas clone over port {{.Port}}; nothing to serve"
+trap 'exit 0' TERM INT
+while :; do
+  sleep 3600 &
+  wait $!
+done
