@@ -15,6 +15,7 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	kjson "sigs.k8s.io/json"
@@ -63,10 +64,23 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", mutate.EnabledLabel, mutate.EnabledValue))
 	}
 	var old *appsv1.StatefulSet
-	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 && mutate.NeedsStored(&sts) {
-		old = &appsv1.StatefulSet{}
-		if err := decode(req.OldObject.Raw, old); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored StatefulSet: %w", err))
+	if req.Operation == admissionv1.Update {
+		// An object being deleted is left as it is, whatever it holds: the
+		// removal of its last finalizer must go through, or deletion hangs.
+		if sts.DeletionTimestamp != nil {
+			return admission.Allowed("being deleted: left as it is")
+		}
+		if len(req.OldObject.Raw) > 0 {
+			stored := &appsv1.StatefulSet{}
+			if err := decode(req.OldObject.Raw, stored); err != nil {
+				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored StatefulSet: %w", err))
+			}
+			if unchanged(stored, &sts) {
+				return admission.Allowed("no change to what the mutation reads: left as it is")
+			}
+			if mutate.NeedsStored(&sts) {
+				old = stored
+			}
 		}
 	}
 
@@ -91,6 +105,16 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 	}
 	log.FromContext(ctx).V(1).Info("completed StatefulSet", "namespace", req.Namespace, "name", sts.Name, "operations", len(patch), "dryRun", req.DryRun != nil && *req.DryRun)
 	return admission.Patched("", patch...).WithWarnings(res.Warnings...)
+}
+
+// unchanged reports whether an UPDATE leaves the spec, the labels and the
+// annotations as stored: it changes only what the mutation does not read
+// (finalizers, owner references, status), so it passes as it is, even for
+// an object the webhook could not complete.
+func unchanged(old, sts *appsv1.StatefulSet) bool {
+	return equality.Semantic.DeepEqual(old.Spec, sts.Spec) &&
+		equality.Semantic.DeepEqual(old.Labels, sts.Labels) &&
+		equality.Semantic.DeepEqual(old.Annotations, sts.Annotations)
 }
 
 // decode reads a StatefulSet as the API server's JSON serializer does (case

@@ -74,6 +74,19 @@ func TestHandle(t *testing.T) {
 	unlabeled := bytes.Replace(minimal, []byte(`"mysql-replication":"enabled"`), []byte(`"x":"y"`), 1)
 	ambiguous := []byte(`{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"a","labels":{"mysql-replication":"enabled"}},
 		"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"x","image":"i"},{"name":"y","image":"i"}]}}}}`)
+	// Stored without the webhook, labeled, with no data claim: it cannot be
+	// completed, and an UPDATE that completes it is denied.
+	noData := []byte(`{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"a","uid":"u","labels":{"mysql-replication":"enabled"},"finalizers":["example.com/keep"]},
+		"spec":{"serviceName":"a","selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"mysql","image":"mysql:5.7"}]}}}}`)
+	edit := func(raw []byte, pairs ...string) []byte {
+		return []byte(strings.NewReplacer(pairs...).Replace(string(raw)))
+	}
+	noDataDeleting := edit(noData, `"uid":"u"`, `"uid":"u","deletionTimestamp":"2025-01-01T00:00:00Z"`)
+	noDataFinalized := edit(noDataDeleting, `"finalizers":["example.com/keep"]`, `"finalizers":[]`)
+	noDataAnotherFinalizer := edit(noData, `["example.com/keep"]`, `["example.com/keep","example.com/other"]`)
+	noDataStatus := edit(noData, `"spec":`, `"status":{"replicas":3,"readyReplicas":3},"spec":`)
+	noDataScaled := edit(noData, `"serviceName":"a"`, `"serviceName":"a","replicas":5`)
+	noDataAnnotated := edit(noData, `"uid":"u"`, `"uid":"u","annotations":{"mysql-replication.io/flavor":"mariadb"}`)
 	tests := map[string]struct {
 		req         admission.Request
 		wantAllowed bool
@@ -90,7 +103,25 @@ func TestHandle(t *testing.T) {
 			wantCode: http.StatusBadRequest, wantMessage: "StatefulSets only",
 		},
 		"malformed object": {req: request(admissionv1.Create, stsKind, []byte(`{"spec":`), nil), wantCode: http.StatusBadRequest, wantMessage: "decoding"},
-		"no object":        {req: request(admissionv1.Create, stsKind, nil, nil), wantCode: http.StatusBadRequest, wantMessage: "no object"},
+		"update of an object being deleted": {
+			req: request(admissionv1.Update, stsKind, noDataFinalized, noDataDeleting), wantAllowed: true, wantMessage: "being deleted",
+		},
+		"update that only adds a finalizer": {
+			req: request(admissionv1.Update, stsKind, noDataAnotherFinalizer, noData), wantAllowed: true, wantMessage: "no change",
+		},
+		"update of the status only": {
+			req: request(admissionv1.Update, stsKind, noDataStatus, noData), wantAllowed: true, wantMessage: "no change",
+		},
+		"update that changes the spec": {
+			req: request(admissionv1.Update, stsKind, noDataScaled, noData), wantCode: http.StatusForbidden, wantMessage: "volumeClaimTemplate",
+		},
+		"update that changes an annotation the mutation reads": {
+			req: request(admissionv1.Update, stsKind, noDataAnnotated, noData), wantCode: http.StatusForbidden, wantMessage: "volumeClaimTemplate",
+		},
+		"update with a malformed stored object": {
+			req: request(admissionv1.Update, stsKind, noData, []byte(`{"spec":`)), wantCode: http.StatusBadRequest, wantMessage: "decoding the stored",
+		},
+		"no object": {req: request(admissionv1.Create, stsKind, nil, nil), wantCode: http.StatusBadRequest, wantMessage: "no object"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
