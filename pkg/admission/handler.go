@@ -63,28 +63,43 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 	if !mutate.Enabled(&sts) {
 		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", mutate.EnabledLabel, mutate.EnabledValue))
 	}
-	var old *appsv1.StatefulSet
-	if req.Operation == admissionv1.Update {
+	if req.Operation == admissionv1.Update && sts.DeletionTimestamp != nil {
 		// An object being deleted is left as it is, whatever it holds: the
 		// removal of its last finalizer must go through, or deletion hangs.
-		if sts.DeletionTimestamp != nil {
-			return admission.Allowed("being deleted: left as it is")
+		return admission.Allowed("being deleted: left as it is")
+	}
+	// The stored object is decoded only when it is needed: to complete the
+	// fields that cannot change after creation, or to let through an UPDATE
+	// the mutation would change or deny but that changes nothing it reads.
+	var stored *appsv1.StatefulSet
+	readStored := func() error {
+		if stored != nil || req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
+			return nil
 		}
-		if len(req.OldObject.Raw) > 0 {
-			stored := &appsv1.StatefulSet{}
-			if err := decode(req.OldObject.Raw, stored); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored StatefulSet: %w", err))
-			}
-			if unchanged(stored, &sts) {
-				return admission.Allowed("no change to what the mutation reads: left as it is")
-			}
-			if mutate.NeedsStored(&sts) {
-				old = stored
-			}
+		stored = &appsv1.StatefulSet{}
+		if err := decode(req.OldObject.Raw, stored); err != nil {
+			return fmt.Errorf("decoding the stored StatefulSet: %w", err)
+		}
+		return nil
+	}
+	if mutate.NeedsStored(&sts) {
+		if err := readStored(); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
 		}
 	}
 
-	res, err := m.Config.Inject(&sts, old)
+	res, err := m.Config.Inject(&sts, stored)
+	// reflect.DeepEqual is stricter than semantic equality and much cheaper;
+	// what it calls different but is the same comes out as an empty patch.
+	if err == nil && reflect.DeepEqual(&sts, res.StatefulSet) {
+		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
+	}
+	if err := readStored(); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if stored != nil && unchanged(stored, &sts) {
+		return admission.Allowed("no change to what the mutation reads: left as it is")
+	}
 	if err != nil {
 		var inputErr *mutate.InputError
 		if errors.As(err, &inputErr) {
@@ -92,13 +107,9 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		}
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	// reflect.DeepEqual is stricter than semantic equality and much cheaper;
-	// what it calls different but is the same comes out as an empty patch.
-	var patch []jsonpatch.JsonPatchOperation
-	if !reflect.DeepEqual(&sts, res.StatefulSet) {
-		if patch, err = Patch(req.Object.Raw, &sts, res.StatefulSet); err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
-		}
+	patch, err := Patch(req.Object.Raw, &sts, res.StatefulSet)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	if len(patch) == 0 {
 		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
@@ -112,9 +123,8 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 // (finalizers, owner references, status), so it passes as it is, even for
 // an object the webhook could not complete.
 func unchanged(old, sts *appsv1.StatefulSet) bool {
-	return equality.Semantic.DeepEqual(old.Spec, sts.Spec) &&
-		equality.Semantic.DeepEqual(old.Labels, sts.Labels) &&
-		equality.Semantic.DeepEqual(old.Annotations, sts.Annotations)
+	same := func(a, b any) bool { return reflect.DeepEqual(a, b) || equality.Semantic.DeepEqual(a, b) }
+	return same(&old.Spec, &sts.Spec) && same(old.Labels, sts.Labels) && same(old.Annotations, sts.Annotations)
 }
 
 // decode reads a StatefulSet as the API server's JSON serializer does (case
