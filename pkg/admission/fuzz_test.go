@@ -7,12 +7,16 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
 // FuzzHandle sends arbitrary bytes as the body of an admission request: the
 // answer is always a well-formed AdmissionReview with a response, and never
-// a panic.
+// a panic; a patch applies to the request's object and completes it.
 func FuzzHandle(f *testing.F) {
 	minimal := minimalJSON(f)
 	review := func(op string, obj []byte) []byte {
@@ -45,6 +49,28 @@ func FuzzHandle(f *testing.F) {
 		}
 		if len(out.Response.Patch) > 0 && !out.Response.Allowed {
 			t.Fatalf("a denial carries a patch")
+		}
+		if len(out.Response.Patch) == 0 {
+			return
+		}
+		var in admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &in); err != nil || in.Request == nil {
+			t.Fatalf("a patch for a request that does not decode: %v", err)
+		}
+		patch, err := jsonpatch.DecodePatch(out.Response.Patch)
+		if err != nil {
+			t.Fatalf("the patch does not decode: %v", err)
+		}
+		patched, err := patch.Apply(in.Request.Object.Raw)
+		if err != nil {
+			t.Fatalf("the patch does not apply: %v", err)
+		}
+		var sts appsv1.StatefulSet
+		if err := decode(patched, &sts); err != nil {
+			t.Fatalf("the patched object does not decode: %v", err)
+		}
+		if !mutate.Enabled(&sts) || sts.Annotations[mutate.InjectorVersionAnnotation] == "" {
+			t.Fatalf("the patched object is not completed: %s", patched)
 		}
 	})
 }

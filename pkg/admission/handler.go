@@ -4,15 +4,12 @@
 package admission
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
 
-	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -138,47 +135,4 @@ func decode(raw []byte, sts *appsv1.StatefulSet) error {
 		return fmt.Errorf("the object is a %s", sts.Kind)
 	}
 	return nil
-}
-
-// Patch returns the JSON patch that turns raw, the request's own bytes of
-// decoded, into mutated. Operations that only come from re-encoding (a null
-// creationTimestamp, an empty status) are left out: the patch holds the
-// mutation and nothing else.
-func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPatchOperation, error) {
-	mutatedJSON, err := json.Marshal(mutated)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the completed StatefulSet: %w", err)
-	}
-	decodedJSON, err := json.Marshal(decoded)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
-	}
-	ops, err := jsonpatch.CreatePatch(raw, mutatedJSON)
-	if err != nil {
-		return nil, fmt.Errorf("computing the patch: %w", err)
-	}
-	if bytes.Equal(bytes.TrimSpace(raw), decodedJSON) {
-		// The API server encodes objects as this package does: no noise.
-		return ops, nil
-	}
-	noise, err := jsonpatch.CreatePatch(raw, decodedJSON)
-	if err != nil {
-		return nil, fmt.Errorf("computing the patch: %w", err)
-	}
-	if len(noise) == 0 {
-		return ops, nil
-	}
-	type key struct{ operation, path string }
-	seen := make(map[key]any, len(noise))
-	for _, op := range noise {
-		seen[key{op.Operation, op.Path}] = op.Value
-	}
-	kept := ops[:0]
-	for _, op := range ops {
-		if v, ok := seen[key{op.Operation, op.Path}]; ok && reflect.DeepEqual(v, op.Value) {
-			continue
-		}
-		kept = append(kept, op)
-	}
-	return kept, nil
 }

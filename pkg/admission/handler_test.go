@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -272,5 +273,64 @@ func TestPatchSameForEveryEncoding(t *testing.T) {
 		if !equality.Semantic.DeepEqual(&stored[0], &got) {
 			t.Errorf("encodings give different objects:\n%v\n%v", &stored[0], &got)
 		}
+	}
+}
+
+// Init containers and volumes are injected before the user's: a field this
+// webhook does not know stays on the item it came with, not on whatever the
+// patch puts at its index.
+func TestPatchKeepsUnknownFieldsOnTheirItems(t *testing.T) {
+	raw := []byte(`{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"db","labels":{"mysql-replication":"enabled"}},
+		"spec":{"serviceName":"db","selector":{"matchLabels":{"app":"db"}},"template":{"metadata":{"labels":{"app":"db"}},"spec":{
+		"initContainers":[{"name":"migrate","image":"busybox","futureField":"migrate's"}],
+		"containers":[{"name":"mysql","image":"mysql:5.7","futureField":"mysql's","env":[{"name":"TZ","value":"UTC","futureField":"TZ's"}]}],
+		"volumes":[{"name":"extra","emptyDir":{},"futureField":"extra's"}]}}}}`)
+	resp := newMutator().Handle(context.Background(), request(admissionv1.Create, stsKind, raw, nil))
+	if !resp.Allowed || len(resp.Patches) == 0 {
+		t.Fatalf("not patched: %+v", resp.Result)
+	}
+	var got struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					InitContainers, Containers, Volumes []map[string]any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(applyPatch(t, raw, resp), &got); err != nil {
+		t.Fatal(err)
+	}
+	pod := got.Spec.Template.Spec
+	owners := map[string]string{}
+	collect := func(list string, items []map[string]any) {
+		for _, item := range items {
+			if f, ok := item["futureField"]; ok {
+				owners[list+"/"+item["name"].(string)] = f.(string)
+			}
+			if env, ok := item["env"].([]any); ok {
+				for _, e := range env {
+					e := e.(map[string]any)
+					if f, ok := e["futureField"]; ok {
+						owners[list+"/"+item["name"].(string)+"/env/"+e["name"].(string)] = f.(string)
+					}
+				}
+			}
+		}
+	}
+	collect("initContainers", pod.InitContainers)
+	collect("containers", pod.Containers)
+	collect("volumes", pod.Volumes)
+	want := map[string]string{
+		"initContainers/migrate":  "migrate's",
+		"containers/mysql":        "mysql's",
+		"containers/mysql/env/TZ": "TZ's",
+		"volumes/extra":           "extra's",
+	}
+	if diff := cmp.Diff(want, owners); diff != "" {
+		t.Errorf("unknown fields not on their items (-want +got):\n%s", diff)
+	}
+	if len(pod.InitContainers) < 2 || pod.InitContainers[len(pod.InitContainers)-1]["name"] != "migrate" {
+		t.Errorf("init containers %v: want the injected ones before migrate", pod.InitContainers)
 	}
 }

@@ -1,0 +1,298 @@
+package admission
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// Patch returns the JSON patch that turns raw, the request's own bytes of
+// decoded, into mutated.
+//
+// It does not diff raw against mutated's encoding, which knows only the
+// fields of this webhook's API types: mutated is laid over raw instead.
+// What the mutation left as decoded keeps raw's bytes (fields a newer API
+// server knows, and what only re-encoding would change: a null
+// creationTimestamp, an empty status); list items are matched by name (or
+// another key they share), so an unknown field stays on the container or
+// volume it came with when the mutation inserts items before it. The patch
+// then holds the mutation and nothing else.
+func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPatchOperation, error) {
+	rawValue, err := decodeGeneric(raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading the StatefulSet: %w", err)
+	}
+	mutatedValue, err := encodeGeneric(mutated)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the completed StatefulSet: %w", err)
+	}
+	decodedJSON, err := json.Marshal(decoded)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+	}
+	decodedValue := rawValue
+	if !bytes.Equal(bytes.TrimSpace(raw), decodedJSON) {
+		// Otherwise the API server encoded it as this package does.
+		if decodedValue, err = decodeGeneric(decodedJSON); err != nil {
+			return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+		}
+	}
+	merged := overlay(rawValue, decodedValue, mutatedValue)
+	return diff(rawValue, merged, "", nil), nil
+}
+
+func decodeGeneric(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func encodeGeneric(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return decodeGeneric(b)
+}
+
+// overlay returns mutated laid over raw: where the mutation left decoded
+// (raw as this webhook's types read it) as it was, raw; elsewhere mutated,
+// with raw's unknown fields kept on the objects they belong to.
+func overlay(raw, decoded, mutated any) any {
+	if reflect.DeepEqual(decoded, mutated) {
+		return raw
+	}
+	switch m := mutated.(type) {
+	case map[string]any:
+		r, ok := raw.(map[string]any)
+		if !ok {
+			return mutated
+		}
+		d, _ := decoded.(map[string]any)
+		out := make(map[string]any, len(m)+len(r))
+		for k, rv := range r {
+			if _, known := d[k]; !known {
+				out[k] = rv // unknown to this webhook, or left out by its encoding
+			}
+		}
+		for k, mv := range m {
+			dv, inDecoded := d[k]
+			rv, inRaw := r[k]
+			switch {
+			case inRaw:
+				out[k] = overlay(rv, dv, mv)
+			case inDecoded && reflect.DeepEqual(dv, mv):
+				// Only this webhook's encoding writes it; raw leaves it out.
+			default:
+				out[k] = mv
+			}
+		}
+		return out
+	case []any:
+		r, ok := raw.([]any)
+		d, _ := decoded.([]any)
+		if !ok || len(r) != len(d) {
+			return mutated
+		}
+		return overlayList(r, d, m)
+	default:
+		return mutated
+	}
+}
+
+// overlayList lays the items of mutated over those of raw they stand for:
+// the item with the same key, else an unchanged item, else (when no item was
+// added or removed) the item at the same index.
+func overlayList(raw, decoded, mutated []any) []any {
+	out := make([]any, len(mutated))
+	if key := listKey(decoded, mutated); key != nil {
+		index := make(map[string]int, len(decoded))
+		for i, d := range decoded {
+			index[key(d)] = i
+		}
+		for j, m := range mutated {
+			if i, ok := index[key(m)]; ok {
+				out[j] = overlay(raw[i], decoded[i], m)
+			} else {
+				out[j] = m
+			}
+		}
+		return out
+	}
+	if len(decoded) == len(mutated) {
+		for i, m := range mutated {
+			out[i] = overlay(raw[i], decoded[i], m)
+		}
+		return out
+	}
+	used := make([]bool, len(decoded))
+	for j, m := range mutated {
+		out[j] = m
+		for i, d := range decoded {
+			if !used[i] && reflect.DeepEqual(d, m) {
+				used[i], out[j] = true, raw[i]
+				break
+			}
+		}
+	}
+	return out
+}
+
+// listKeys are the fields that name the items of the lists of a
+// StatefulSet: containers, volumes, env by name, mounts by path, ports by
+// number, claim templates by their metadata's name.
+var listKeys = [][]string{{"name"}, {"mountPath"}, {"containerPort"}, {"metadata", "name"}}
+
+// listKey returns the first key that every item of both lists has, once in
+// each list; nil if none does.
+func listKey(lists ...[]any) func(any) string {
+	for _, path := range listKeys {
+		key := func(item any) string {
+			v := item
+			for _, field := range path {
+				m, ok := v.(map[string]any)
+				if !ok {
+					return ""
+				}
+				v = m[field]
+			}
+			switch s := v.(type) {
+			case string:
+				return s
+			case json.Number:
+				return s.String()
+			}
+			return ""
+		}
+		if uniqueKeys(key, lists...) {
+			return key
+		}
+	}
+	return nil
+}
+
+func uniqueKeys(key func(any) string, lists ...[]any) bool {
+	for _, list := range lists {
+		seen := make(map[string]bool, len(list))
+		for _, item := range list {
+			k := key(item)
+			if k == "" || seen[k] {
+				return false
+			}
+			seen[k] = true
+		}
+	}
+	return true
+}
+
+// diff appends the operations that turn a into b, in a fixed order. A list
+// that b only adds items to gets an add for each; any other changed list is
+// compared index by index.
+func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPatchOperation {
+	if identical(a, b) {
+		return ops
+	}
+	switch bt := b.(type) {
+	case map[string]any:
+		at, ok := a.(map[string]any)
+		if !ok {
+			return append(ops, jsonpatch.NewOperation("replace", path, b))
+		}
+		for _, k := range sortedKeys(bt) {
+			p := path + "/" + escape(k)
+			if av, ok := at[k]; ok {
+				ops = diff(av, bt[k], p, ops)
+			} else {
+				ops = append(ops, jsonpatch.NewOperation("add", p, bt[k]))
+			}
+		}
+		for _, k := range sortedKeys(at) {
+			if _, ok := bt[k]; !ok {
+				ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+escape(k), nil))
+			}
+		}
+		return ops
+	case []any:
+		at, ok := a.([]any)
+		if !ok {
+			return append(ops, jsonpatch.NewOperation("replace", path, b))
+		}
+		if added, ok := insertions(at, bt); ok {
+			for _, j := range added {
+				ops = append(ops, jsonpatch.NewOperation("add", path+"/"+strconv.Itoa(j), bt[j]))
+			}
+			return ops
+		}
+		n := min(len(at), len(bt))
+		for i := len(at) - 1; i >= n; i-- {
+			ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+strconv.Itoa(i), nil))
+		}
+		for i := 0; i < n; i++ {
+			ops = diff(at[i], bt[i], path+"/"+strconv.Itoa(i), ops)
+		}
+		for i := n; i < len(bt); i++ {
+			ops = append(ops, jsonpatch.NewOperation("add", path+"/"+strconv.Itoa(i), bt[i]))
+		}
+		return ops
+	default:
+		if reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.DeepEqual(a, b) {
+			return append(ops, jsonpatch.NewOperation("replace", path, b))
+		}
+		return ops
+	}
+}
+
+// insertions reports whether b is a with items inserted, and at which
+// indexes of b, in increasing order: adds at those indexes, applied in that
+// order, turn a into b.
+func insertions(a, b []any) ([]int, bool) {
+	if len(b) < len(a) {
+		return nil, false
+	}
+	var added []int
+	i := 0
+	for j := range b {
+		if i < len(a) && reflect.DeepEqual(a[i], b[j]) {
+			i++
+			continue
+		}
+		added = append(added, j)
+	}
+	return added, i == len(a)
+}
+
+// identical reports whether a and b are the same map or list, as where
+// overlay kept raw's own.
+func identical(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	switch va.Kind() {
+	case reflect.Map, reflect.Slice:
+		return va.Kind() == vb.Kind() && va.Len() == vb.Len() && va.UnsafePointer() == vb.UnsafePointer()
+	}
+	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+// escape writes a key as a JSON pointer token (RFC 6901).
+func escape(key string) string { return pointerEscaper.Replace(key) }
