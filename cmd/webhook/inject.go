@@ -30,5 +30,5 @@ func injectCommand(args []string) error {
 		defer f.Close()
 		in = f
 	}
-	return inject.Run(in, os.Stdout, cfg)
+	return inject.Run(in, os.Stdout, cfg, inject.Notes(os.Stderr))
 }

@@ -37,6 +37,14 @@ func TestInjectCommand(t *testing.T) {
 		"missing file":    {args: []string{"inject", "-f", "/nonexistent.yaml"}, wantCode: 1, wantStderr: "no such file"},
 		"bad statefulset": {args: []string{"inject", "-f", bad}, wantCode: 1, wantStderr: `none is named "mysql"`},
 		"unknown command": {args: []string{"frobnicate"}, wantCode: 2, wantStderr: "usage:"},
+		"too large": {
+			args: []string{"inject", "-f", "-"}, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n---\n# " + strings.Repeat("x", 16<<20) + "\n",
+			wantCode: 1, wantStderr: "webhook inject: the input is larger than 16 MiB",
+		},
+		"labeled object of another kind": {
+			args: []string{"inject", "-f", "-"}, stdin: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, labels: {mysql-replication: enabled}}\n",
+			wantStdout: "kind: Deployment", wantStderr: `Deployment "web" is labeled mysql-replication=enabled, but only StatefulSets are completed`,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

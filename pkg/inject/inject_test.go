@@ -21,9 +21,13 @@ spec:
 `
 
 func TestRun(t *testing.T) {
+	// A comment longer than the limit: cut at the limit, the input would
+	// still read as complete without the StatefulSet after it.
+	tooLarge := "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n# " + strings.Repeat("x", MaxInputBytes) + "\n---\n" + minimal
 	tests := map[string]struct {
 		input     string
 		wantKinds []string
+		wantNotes []string
 		wantErr   string
 	}{
 		"a StatefulSet and its companions": {
@@ -34,7 +38,19 @@ func TestRun(t *testing.T) {
 			input:     "# a comment\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n" + minimal,
 			wantKinds: []string{"Namespace", "StatefulSet", "ConfigMap", "Service", "Service", "Service", "Service"},
 		},
-		"JSON input":        {input: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}`, wantKinds: []string{"Namespace"}},
+		"JSON input": {input: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}`, wantKinds: []string{"Namespace"}},
+		"labeled object of another kind": {
+			input:     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, labels: {mysql-replication: enabled}}\n",
+			wantKinds: []string{"Deployment"},
+			wantNotes: []string{`document 1: Deployment "web" is labeled mysql-replication=enabled, but only StatefulSets are completed: it is written unchanged`},
+		},
+		"labels that are not strings": {input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: x, labels: {a: 1}}\n", wantKinds: []string{"Namespace"}},
+		"kept settings are noted": {
+			input:     strings.Replace(minimal, "name: db\n", "name: db\n  annotations: {"+mutate.InsecureTutorialAnnotation+": \"true\"}\n", 1),
+			wantKinds: []string{"StatefulSet", "ConfigMap", "Service", "Service", "Service", "Service"},
+			wantNotes: []string{`document 1: StatefulSet "db": warning: insecure`},
+		},
+		"too large":         {input: tooLarge, wantErr: "larger than 16 MiB"},
 		"empty":             {input: "", wantErr: "no object found"},
 		"not YAML":          {input: "a: [b\n", wantErr: "document 1"},
 		"not an object":     {input: "- 1\n- 2\n", wantErr: "not a Kubernetes object"},
@@ -46,8 +62,8 @@ func TestRun(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var out bytes.Buffer
-			err := Run(strings.NewReader(tc.input), &out, mutate.DefaultConfig())
+			var out, notes bytes.Buffer
+			err := Run(strings.NewReader(tc.input), &out, mutate.DefaultConfig(), Notes(&notes))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
@@ -74,6 +90,18 @@ func TestRun(t *testing.T) {
 			}
 			if strings.Contains(out.String(), "creationTimestamp") || strings.Contains(out.String(), "status:") {
 				t.Errorf("encoding noise in the output:\n%s", out.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(notes.String(), "\n"), "\n")
+			if notes.Len() == 0 {
+				lines = nil
+			}
+			if len(lines) != len(tc.wantNotes) {
+				t.Fatalf("notes %q, want %q", lines, tc.wantNotes)
+			}
+			for i, want := range tc.wantNotes {
+				if !strings.HasPrefix(lines[i], want) {
+					t.Errorf("note %q, want one starting %q", lines[i], want)
+				}
 			}
 		})
 	}
