@@ -87,7 +87,7 @@ func TestHandle(t *testing.T) {
 	noDataAnotherFinalizer := edit(noData, `["example.com/keep"]`, `["example.com/keep","example.com/other"]`)
 	noDataStatus := edit(noData, `"spec":`, `"status":{"replicas":3,"readyReplicas":3},"spec":`)
 	noDataScaled := edit(noData, `"serviceName":"a"`, `"serviceName":"a","replicas":5`)
-	noDataAnnotated := edit(noData, `"uid":"u"`, `"uid":"u","annotations":{"mysql-replication.io/flavor":"mariadb"}`)
+	noDataAnnotated := edit(noData, `"uid":"u"`, `"uid":"u","annotations":{"mysql-replication.io/credentials-secret":"other"}`)
 	tests := map[string]struct {
 		req         admission.Request
 		wantAllowed bool
