@@ -106,11 +106,16 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 // ensureCredentials creates the generated credentials Secret once. It only
 // ever creates: an existing Secret of that name, generated or the user's,
 // is never read, changed or rotated (RBAC allows create only).
+//
+// The Secret has no owner: like the StatefulSet's PersistentVolumeClaims it
+// outlives the StatefulSet, so a StatefulSet deleted and created again over
+// the same data finds the passwords its databases hold.
 func (r *CompanionReconciler) ensureCredentials(ctx context.Context, sts *appsv1.StatefulSet) error {
 	secret, err := mutate.BuildCredentialsSecret(sts, RandomPassword)
 	if err != nil {
 		return err
 	}
+	secret.OwnerReferences = nil
 	if err := r.Client.Create(ctx, secret); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil

@@ -5,10 +5,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
@@ -30,6 +34,26 @@ func statefulSetPod(ns, name string, template corev1.PodTemplateSpec, index stri
 	}
 }
 
+// collectGarbage does what the garbage collector, absent from envtest, does
+// when the owner with the given UID is deleted: it deletes the companions in
+// ns that it owns.
+func collectGarbage(ns string, owner types.UID) {
+	GinkgoHelper()
+	lists := []client.ObjectList{&corev1.ConfigMapList{}, &corev1.ServiceList{}, &corev1.SecretList{}}
+	for _, list := range lists {
+		Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		Expect(meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			for _, ref := range obj.GetOwnerReferences() {
+				if ref.UID == owner {
+					return client.IgnoreNotFound(k8sClient.Delete(ctx, obj))
+				}
+			}
+			return nil
+		})).To(Succeed())
+	}
+}
+
 var _ = Describe("credentials and the read/write split", func() {
 	var ns string
 	BeforeEach(func() { ns = newNamespace() })
@@ -42,7 +66,6 @@ var _ = Describe("credentials and the read/write split", func() {
 		Expect(secret.Data[mutate.RootPasswordKey]).To(HaveLen(32))
 		Expect(secret.Data[mutate.ReplicationPasswordKey]).To(HaveLen(32))
 		Expect(secret.Data[mutate.RootPasswordKey]).NotTo(Equal(secret.Data[mutate.ReplicationPasswordKey]))
-		Expect(secret.OwnerReferences).To(ConsistOf(HaveField("UID", sts.UID)))
 		before := secret.DeepCopy()
 
 		// Reconcile again: touch the StatefulSet.
@@ -54,6 +77,49 @@ var _ = Describe("credentials and the read/write split", func() {
 			return secret.ResourceVersion
 		}).WithTimeout(2 * time.Second).Should(Equal(before.ResourceVersion))
 		Expect(secret.Data).To(Equal(before.Data))
+	})
+
+	It("keeps the credentials Secret when the StatefulSet goes, and reuses it when it comes back", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		secret := &corev1.Secret{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-credentials"), secret) }).Should(Succeed())
+		// No owner, so the garbage collector (which envtest has not) leaves
+		// it as it leaves the PersistentVolumeClaims.
+		Expect(secret.OwnerReferences).To(BeEmpty())
+		// The other companions still go with the StatefulSet.
+		cm := &corev1.ConfigMap{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql"), cm) }).Should(Succeed())
+		Expect(cm.OwnerReferences).To(ConsistOf(HaveField("UID", sts.UID)))
+		before := secret.DeepCopy()
+
+		Expect(k8sClient.Delete(ctx, sts)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "mysql"), &appsv1.StatefulSet{}))
+		}).Should(BeTrue())
+		collectGarbage(ns, sts.UID)
+
+		again := minimal(ns)
+		Expect(k8sClient.Create(ctx, again)).To(Succeed())
+		Expect(again.UID).NotTo(Equal(sts.UID))
+		// The reconciler has run for the new StatefulSet once its new
+		// companions carry its UID.
+		Eventually(func() ([]metav1.OwnerReference, error) {
+			var svc corev1.Service
+			err := k8sClient.Get(ctx, key(ns, "mysql-read"), &svc)
+			return svc.OwnerReferences, err
+		}).Should(ContainElement(HaveField("UID", again.UID)))
+		Consistently(func() *corev1.Secret {
+			got := &corev1.Secret{}
+			Expect(k8sClient.Get(ctx, key(ns, "mysql-credentials"), got)).To(Succeed())
+			return got
+		}).WithTimeout(2 * time.Second).Should(And(
+			HaveField("UID", before.UID),
+			HaveField("ResourceVersion", before.ResourceVersion),
+			HaveField("Data", Equal(before.Data)),
+			HaveField("OwnerReferences", BeEmpty())))
+		get(again)
+		Expect(again.Spec.Template.Spec.Containers[0].Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "mysql-credentials")))
 	})
 
 	It("uses a Secret the user names and creates none", func() {
