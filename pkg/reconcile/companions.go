@@ -1,6 +1,7 @@
 // Package reconcile creates the companion objects of labeled StatefulSets
-// (the ConfigMap, the headless and the read Service) when they are missing.
-// It never changes or deletes an object a user made: one that exists under a
+// (the ConfigMap, the Services, the NetworkPolicy guarding the backup port
+// and the generated credentials Secret) when they are missing. It never
+// changes or deletes an object a user made: one that exists under a
 // companion's name but cannot serve is reported with a Warning Event.
 package reconcile
 
@@ -13,7 +14,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -26,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
 
 // Name is the controller's name, also the reporting controller of its Events.
@@ -36,6 +40,14 @@ const (
 	ReasonCreated  = "CompanionCreated"
 	ReasonUnusable = "CompanionUnusable"
 	ReasonInvalid  = "InvalidStatefulSet"
+)
+
+// The NetworkPolicy that guards the backup port: its name is the
+// StatefulSet's with BackupNetworkPolicyTail, its app.kubernetes.io/component
+// label ComponentBackup.
+const (
+	BackupNetworkPolicyTail = "-backup"
+	ComponentBackup         = "backup"
 )
 
 // CompanionReconciler creates missing companions of labeled StatefulSets.
@@ -51,14 +63,16 @@ type CompanionReconciler struct {
 var _ reconcile.Reconciler = (*CompanionReconciler)(nil)
 
 // CacheOptions keeps the manager's cache to what the controller needs:
-// labeled StatefulSets and the ConfigMaps and Services it created.
+// labeled StatefulSets and the ConfigMaps, Services and NetworkPolicies it
+// created.
 func CacheOptions() cache.Options {
 	enabled := labels.SelectorFromSet(labels.Set{mutate.EnabledLabel: mutate.EnabledValue})
 	managed := labels.SelectorFromSet(labels.Set{mutate.LabelManagedBy: mutate.ManagedBy})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.StatefulSet{}: {Label: enabled},
-		&corev1.ConfigMap{}:   {Label: managed},
-		&corev1.Service{}:     {Label: managed},
+		&appsv1.StatefulSet{}:         {Label: enabled},
+		&corev1.ConfigMap{}:           {Label: managed},
+		&corev1.Service{}:             {Label: managed},
+		&networkingv1.NetworkPolicy{}: {Label: managed},
 	}}
 }
 
@@ -71,6 +85,7 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}))).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.Service{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Complete(r)
 }
 
@@ -90,7 +105,13 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildCompanions", "%s", err.Error())
 		return reconcile.Result{}, nil
 	}
-	for _, want := range companions.Objects() {
+	policy, err := BuildBackupNetworkPolicy(&sts, mutate.MySQLPort, scripts.BackupPort)
+	if err != nil {
+		logger.Info("cannot build the NetworkPolicy", "reason", err.Error())
+		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildNetworkPolicy", "%s", err.Error())
+		return reconcile.Result{}, nil
+	}
+	for _, want := range append(companions.Objects(), policy) {
 		if err := r.ensure(ctx, &sts, want); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -144,7 +165,7 @@ func RandomPassword() (string, error) {
 func (r *CompanionReconciler) ensure(ctx context.Context, sts *appsv1.StatefulSet, want client.Object) error {
 	logger := log.FromContext(ctx)
 	kind := kindOf(want)
-	have := want.DeepCopyObject().(client.Object)
+	have := readInto(want)
 	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: want.GetNamespace(), Name: want.GetName()}, have)
 	switch {
 	case apierrors.IsNotFound(err):
@@ -166,6 +187,17 @@ func (r *CompanionReconciler) ensure(ctx context.Context, sts *appsv1.StatefulSe
 			"%s %s exists but %s; it is left as it is: fix or delete it", kind, have.GetName(), problem)
 	}
 	return nil
+}
+
+// readInto returns the object to read an existing companion into: metadata
+// only where its existence is all that is checked.
+func readInto(want client.Object) client.Object {
+	if _, ok := want.(*networkingv1.NetworkPolicy); ok {
+		have := &metav1.PartialObjectMetadata{}
+		have.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"))
+		return have
+	}
+	return want.DeepCopyObject().(client.Object)
 }
 
 // unusable says why an existing object cannot serve as the companion, or "".
@@ -198,6 +230,8 @@ func kindOf(obj client.Object) string {
 		return "ConfigMap"
 	case *corev1.Service:
 		return "Service"
+	case *networkingv1.NetworkPolicy:
+		return "NetworkPolicy"
 	}
 	return fmt.Sprintf("%T", obj)
 }

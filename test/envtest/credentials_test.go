@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,7 +40,7 @@ func statefulSetPod(ns, name string, template corev1.PodTemplateSpec, index stri
 // ns that it owns.
 func collectGarbage(ns string, owner types.UID) {
 	GinkgoHelper()
-	lists := []client.ObjectList{&corev1.ConfigMapList{}, &corev1.ServiceList{}, &corev1.SecretList{}}
+	lists := []client.ObjectList{&corev1.ConfigMapList{}, &corev1.ServiceList{}, &corev1.SecretList{}, &networkingv1.NetworkPolicyList{}}
 	for _, list := range lists {
 		Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 		Expect(meta.EachListItem(list, func(o runtime.Object) error {

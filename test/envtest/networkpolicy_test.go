@@ -1,0 +1,78 @@
+package envtest
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
+)
+
+// tcpPort is a NetworkPolicy port.
+func tcpPort(p int32) networkingv1.NetworkPolicyPort {
+	tcp, n := corev1.ProtocolTCP, intstr.FromInt32(p)
+	return networkingv1.NetworkPolicyPort{Protocol: &tcp, Port: &n}
+}
+
+var _ = Describe("the backup NetworkPolicy", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("admits the MySQL port from anywhere and the backup port from the StatefulSet's own pods only", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		policy := &networkingv1.NetworkPolicy{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-backup"), policy) }).Should(Succeed())
+
+		Expect(policy.OwnerReferences).To(ConsistOf(And(
+			HaveField("Kind", "StatefulSet"), HaveField("Name", "mysql"), HaveField("UID", sts.UID),
+			HaveField("Controller", HaveValue(BeTrue())))))
+		Expect(policy.Labels).To(And(
+			HaveKeyWithValue(mutate.LabelManagedBy, mutate.ManagedBy),
+			HaveKeyWithValue(mutate.LabelInstance, "mysql"),
+			HaveKeyWithValue(mutate.LabelComponent, reconcile.ComponentBackup)))
+
+		own := metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}}
+		Expect(policy.Spec.PodSelector).To(Equal(own))
+		Expect(policy.Spec.PolicyTypes).To(ConsistOf(networkingv1.PolicyTypeIngress))
+		Expect(policy.Spec.Egress).To(BeEmpty())
+		Expect(policy.Spec.Ingress).To(ConsistOf(
+			networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{tcpPort(mutate.MySQLPort)}},
+			networkingv1.NetworkPolicyIngressRule{
+				Ports: []networkingv1.NetworkPolicyPort{tcpPort(scripts.BackupPort)},
+				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &own}},
+			},
+		))
+		Eventually(eventsFor(sts)).Should(ContainElement(And(
+			HaveField("Reason", reconcile.ReasonCreated), HaveField("Note", ContainSubstring("NetworkPolicy mysql-backup")))))
+	})
+
+	It("leaves a user's own NetworkPolicy of that name alone", func() {
+		own := &networkingv1.NetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "mysql-backup", Namespace: ns, Labels: map[string]string{"owner": "user"}},
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}},
+				Ingress:     []networkingv1.NetworkPolicyIngressRule{{}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, own)).To(Succeed())
+		before := get(own.DeepCopy())
+
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-read"), &corev1.Service{}) }).Should(Succeed())
+		Consistently(func() string {
+			return get(own.DeepCopy()).GetResourceVersion()
+		}).WithTimeout(2 * time.Second).Should(Equal(before.GetResourceVersion()))
+		after := get(own.DeepCopy()).(*networkingv1.NetworkPolicy)
+		Expect(after.OwnerReferences).To(BeEmpty())
+		Expect(after.Spec).To(Equal(own.Spec))
+	})
+})
