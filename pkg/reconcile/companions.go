@@ -22,7 +22,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -62,20 +61,6 @@ type CompanionReconciler struct {
 
 var _ reconcile.Reconciler = (*CompanionReconciler)(nil)
 
-// CacheOptions keeps the manager's cache to what the controller needs:
-// labeled StatefulSets and the ConfigMaps, Services and NetworkPolicies it
-// created.
-func CacheOptions() cache.Options {
-	enabled := labels.SelectorFromSet(labels.Set{mutate.EnabledLabel: mutate.EnabledValue})
-	managed := labels.SelectorFromSet(labels.Set{mutate.LabelManagedBy: mutate.ManagedBy})
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.StatefulSet{}:         {Label: enabled},
-		&corev1.ConfigMap{}:           {Label: managed},
-		&corev1.Service{}:             {Label: managed},
-		&networkingv1.NetworkPolicy{}: {Label: managed},
-	}}
-}
-
 // SetupWithManager registers the controller.
 func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
@@ -83,9 +68,11 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&appsv1.StatefulSet{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return o.GetLabels()[mutate.EnabledLabel] == mutate.EnabledValue
 		}))).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&corev1.Service{}).
-		Owns(&networkingv1.NetworkPolicy{}).
+		// The companions are watched as metadata only (name and owner): a
+		// deleted one is re-created, and no companion's content is cached.
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
+		Owns(&corev1.Service{}, builder.OnlyMetadata).
+		Owns(&networkingv1.NetworkPolicy{}, builder.OnlyMetadata).
 		Complete(r)
 }
 

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -34,6 +35,8 @@ var (
 	k8sClient client.Client
 	ctx       context.Context
 	cancel    context.CancelFunc
+	// mgr is the manager under test.
+	mgr ctrl.Manager
 )
 
 // testConfig is the mutation configuration the manager runs with.
@@ -65,7 +68,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	wio := &testEnv.WebhookInstallOptions
-	mgr, err := server.New(cfg, server.Options{
+	mgr, err = server.New(cfg, server.Options{
 		WebhookHost: wio.LocalServingHost,
 		WebhookPort: wio.LocalServingPort,
 		CertDir:     wio.LocalServingCertDir,
