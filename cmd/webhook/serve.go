@@ -16,7 +16,9 @@ func serve(args []string) error {
 	opts := server.Options{}
 	fs.StringVar(&opts.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key; reloaded when they change")
 	fs.IntVar(&opts.WebhookPort, "webhook-port", 9443, "port of the admission webhook (TLS)")
-	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint; 0 disables it")
+	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint; 0 disables it")
+	secureMetrics := fs.Bool("metrics-secure", true, "serve metrics over HTTPS to clients the API server authenticates and authorizes for GET /metrics; false serves plain HTTP to anyone")
+	fs.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "directory holding the metrics server's tls.crt and tls.key; a self-signed certificate when empty")
 	fs.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active reconciler among replicas")
 	mutationFlags(fs, &opts.Mutation)
@@ -26,6 +28,7 @@ func serve(args []string) error {
 		return err
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	opts.InsecureMetrics = !*secureMetrics
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -32,6 +33,14 @@ type Options struct {
 	// MetricsAddr and ProbeAddr serve metrics and /healthz, /readyz ("0" disables).
 	MetricsAddr string
 	ProbeAddr   string
+	// InsecureMetrics serves metrics over plain HTTP to anyone. By default
+	// they are served over HTTPS, and only to clients the API server
+	// authenticates (TokenReview) and authorizes for GET on the
+	// non-resource URL /metrics (SubjectAccessReview).
+	InsecureMetrics bool
+	// MetricsCertDir holds the metrics server's tls.crt and tls.key; without
+	// them a self-signed certificate is made at start.
+	MetricsCertDir string
 	// LeaderElection keeps one reconciler active among replicas.
 	LeaderElection          bool
 	LeaderElectionNamespace string
@@ -50,11 +59,27 @@ func NewScheme() *runtime.Scheme {
 	return scheme
 }
 
-// TLSOptions are applied to the admission server: TLS 1.2 at least, and
+// TLSOptions are applied to the admission and metrics servers: TLS 1.2 at least, and
 // HTTP/1.1 only (no HTTP/2 rapid-reset exposure).
 func TLSOptions(cfg *tls.Config) {
 	cfg.MinVersion = tls.VersionTLS12
 	cfg.NextProtos = []string{"http/1.1"}
+}
+
+// MetricsOptions configure the metrics server as opts say: HTTPS with
+// authentication and authorization through the API server unless
+// InsecureMetrics.
+func MetricsOptions(opts Options) metricsserver.Options {
+	if opts.InsecureMetrics {
+		return metricsserver.Options{BindAddress: opts.MetricsAddr}
+	}
+	return metricsserver.Options{
+		BindAddress:    opts.MetricsAddr,
+		SecureServing:  true,
+		CertDir:        opts.MetricsCertDir,
+		TLSOpts:        []func(*tls.Config){TLSOptions},
+		FilterProvider: filters.WithAuthenticationAndAuthorization,
+	}
 }
 
 // New builds the manager: the webhook server with its certificate watcher,
@@ -69,7 +94,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	})
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                       MetricsOptions(opts),
 		HealthProbeBindAddress:        opts.ProbeAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              LeaderElectionID,

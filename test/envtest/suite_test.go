@@ -1,6 +1,7 @@
 // Package envtest proves the webhook and the reconciler through a real
 // kube-apiserver and etcd: config/webhook is installed as it ships, the real
-// manager serves admission over TLS, and every object goes through a client.
+// manager serves admission over TLS and metrics over HTTPS behind the API
+// server's authentication, and every object goes through a client.
 package envtest
 
 import (
@@ -25,6 +26,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
@@ -35,8 +37,9 @@ var (
 	k8sClient client.Client
 	ctx       context.Context
 	cancel    context.CancelFunc
-	// mgr is the manager under test.
-	mgr ctrl.Manager
+	// mgr is the manager under test; metricsAddr is where it serves metrics.
+	mgr         ctrl.Manager
+	metricsAddr string
 )
 
 // testConfig is the mutation configuration the manager runs with.
@@ -68,11 +71,14 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	wio := &testEnv.WebhookInstallOptions
+	metricsPort, err := testnet.FreePort()
+	Expect(err).NotTo(HaveOccurred())
+	metricsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort))
 	mgr, err = server.New(cfg, server.Options{
 		WebhookHost: wio.LocalServingHost,
 		WebhookPort: wio.LocalServingPort,
 		CertDir:     wio.LocalServingCertDir,
-		MetricsAddr: "0",
+		MetricsAddr: metricsAddr,
 		ProbeAddr:   "0",
 		Mutation:    testConfig,
 	})

@@ -12,14 +12,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -236,6 +240,102 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics are served over HTTPS to authorized clients only", func(t *testing.T) {
+		metrics := as[corev1.Service](t, objs, "Service", "metrics-service")
+		manager := deploy.Spec.Template.Spec.Containers[0]
+		var bind string
+		for _, a := range manager.Args {
+			if v, ok := strings.CutPrefix(a, "--metrics-bind-address="); ok {
+				bind = v
+			}
+			if strings.HasPrefix(a, "--metrics-secure") && a != "--metrics-secure=true" && a != "--metrics-secure" {
+				t.Errorf("the manager runs with %s", a)
+			}
+		}
+		if bind != ":8443" {
+			t.Errorf("--metrics-bind-address %q, want :8443", bind)
+		}
+		if len(metrics.Spec.Ports) != 1 {
+			t.Fatalf("metrics Service ports %v", metrics.Spec.Ports)
+		}
+		target := metrics.Spec.Ports[0].TargetPort
+		var port int32
+		for _, p := range manager.Ports {
+			if (target.StrVal != "" && p.Name == target.StrVal) || (target.StrVal == "" && p.ContainerPort == target.IntVal) {
+				port = p.ContainerPort
+			}
+		}
+		if want := ":" + strconv.Itoa(int(port)); port == 0 || want != bind {
+			t.Errorf("metrics Service targetPort %v reaches container port %d, the manager serves metrics on %q", target.String(), port, bind)
+		}
+		if !selects(metrics.Spec.Selector, deploy.Spec.Template.Labels) {
+			t.Errorf("metrics Service selector %v does not select the manager pods %v", metrics.Spec.Selector, deploy.Spec.Template.Labels)
+		}
+	})
+
+	t.Run("rbac grants what the manager needs", func(t *testing.T) {
+		sa := serviceAccountUser(deploy.Namespace, deploy.Spec.Template.Spec.ServiceAccountName)
+		resource := func(group, res, verb string) authorizationv1.SubjectAccessReviewSpec {
+			spec := sa
+			spec.ResourceAttributes = &authorizationv1.ResourceAttributes{Group: group, Resource: res, Verb: verb, Namespace: "tenant"}
+			return spec
+		}
+		reader := as[rbacv1.ClusterRole](t, objs, "ClusterRole", "metrics-reader")
+		scraper := authorizationv1.SubjectAccessReviewSpec{User: "scraper", Groups: []string{"system:authenticated"}}
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "test-scraper"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: reader.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: scraper.User}},
+		}
+		if err := c.Create(ctx, binding); err != nil {
+			t.Fatal(err)
+		}
+		metricsGet := func(spec authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewSpec {
+			spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}
+			return spec
+		}
+		tests := map[string]struct {
+			spec authorizationv1.SubjectAccessReviewSpec
+			want bool
+		}{
+			"manager creates tokenreviews":            {spec: clusterResource(sa, "authentication.k8s.io", "tokenreviews", "create"), want: true},
+			"manager creates subjectaccessreviews":    {spec: clusterResource(sa, "authorization.k8s.io", "subjectaccessreviews", "create"), want: true},
+			"manager watches statefulsets":            {spec: resource("apps", "statefulsets", "watch"), want: true},
+			"manager watches configmaps":              {spec: resource("", "configmaps", "watch"), want: true},
+			"manager watches services":                {spec: resource("", "services", "watch"), want: true},
+			"manager lists networkpolicies":           {spec: resource("networking.k8s.io", "networkpolicies", "list"), want: true},
+			"manager watches networkpolicies":         {spec: resource("networking.k8s.io", "networkpolicies", "watch"), want: true},
+			"manager gets networkpolicies":            {spec: resource("networking.k8s.io", "networkpolicies", "get"), want: true},
+			"manager creates networkpolicies":         {spec: resource("networking.k8s.io", "networkpolicies", "create"), want: true},
+			"manager creates secrets":                 {spec: resource("", "secrets", "create"), want: true},
+			"manager does not update networkpolicies": {spec: resource("networking.k8s.io", "networkpolicies", "update")},
+			"manager does not delete networkpolicies": {spec: resource("networking.k8s.io", "networkpolicies", "delete")},
+			"manager does not read secrets":           {spec: resource("", "secrets", "get")},
+			"manager does not list secrets":           {spec: resource("", "secrets", "list")},
+			"a metrics-reader reads /metrics":         {spec: metricsGet(scraper), want: true},
+			"anyone else does not":                    {spec: metricsGet(authorizationv1.SubjectAccessReviewSpec{User: "someone", Groups: []string{"system:authenticated"}})},
+		}
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				// RBAC objects take a moment to reach the authorizer.
+				var allowed bool
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+					review := &authorizationv1.SubjectAccessReview{Spec: tc.spec}
+					if err := c.Create(ctx, review); err != nil {
+						t.Fatal(err)
+					}
+					allowed = review.Status.Allowed
+					if allowed == tc.want || time.Now().After(deadline) {
+						break
+					}
+				}
+				if allowed != tc.want {
+					t.Errorf("allowed %v, want %v", allowed, tc.want)
+				}
+			})
+		}
+	})
+
 	t.Run("samples", func(t *testing.T) {
 		samples := render(t, "samples")
 		if len(samples) < 3 {
@@ -247,6 +347,20 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 			}
 		}
 	})
+}
+
+// serviceAccountUser is the identity a ServiceAccount's pods act as.
+func serviceAccountUser(namespace, name string) authorizationv1.SubjectAccessReviewSpec {
+	return authorizationv1.SubjectAccessReviewSpec{
+		User:   "system:serviceaccount:" + namespace + ":" + name,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
+	}
+}
+
+// clusterResource asks whether spec's user may verb the cluster-scoped resource.
+func clusterResource(spec authorizationv1.SubjectAccessReviewSpec, group, resource, verb string) authorizationv1.SubjectAccessReviewSpec {
+	spec.ResourceAttributes = &authorizationv1.ResourceAttributes{Group: group, Resource: resource, Verb: verb}
+	return spec
 }
 
 func selects(selector, labels map[string]string) bool {
