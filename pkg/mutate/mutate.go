@@ -487,9 +487,8 @@ func (inj *injector) sidecar(dbImage, script string) {
 			want.VolumeMounts = append(want.VolumeMounts, helperMount)
 		}
 	case profile.ClonePlugin:
-		// Replicas clone over the MySQL port; it only needs the client
-		// options, and on the primary the clone user's password.
-		want.VolumeMounts = []corev1.VolumeMount{confMount}
+		// Replicas clone over the MySQL port: no port to serve; on the
+		// primary it needs the clone user's password.
 		if !inj.creds.insecure {
 			want.Env = append(want.Env, inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey))
 		}

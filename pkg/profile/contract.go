@@ -12,6 +12,10 @@ const (
 	// mounts the whole data volume, so a clone staged beside DataSubPath is
 	// moved into place with one rename.
 	DataVolumeDir = "/mnt/data"
+	// StartReplicationMarker, in the data directory, tells the sidecar of
+	// the clone-plugin profile that the data is a fresh clone whose
+	// replication it must point at the primary and start, once.
+	StartReplicationMarker = "start-replication"
 	// ConfDir is the conf emptyDir in the database and sidecar containers,
 	// which the images include in their configuration.
 	ConfDir = "/etc/mysql/conf.d"

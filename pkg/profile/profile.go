@@ -48,8 +48,9 @@ type Replication struct {
 	// ChangeSource starts the statement pointing a replica at its source;
 	// Host, User, Password, ConnectRetry and AutoPosition are its options.
 	ChangeSource, Host, User, Password, ConnectRetry string
-	// Start and Stop start and stop the replication threads.
-	Start, Stop string
+	// Start and Stop start and stop the replication threads; Reset forgets
+	// a channel and its relay logs.
+	Start, Stop, Reset string
 	// Status is the status statement; StatusArgs are the client arguments
 	// that print it one field a line.
 	Status, StatusArgs string
@@ -91,7 +92,7 @@ type Profile struct {
 var legacyReplication = Replication{
 	ChangeSource: "CHANGE MASTER TO", Host: "MASTER_HOST", User: "MASTER_USER", Password: "MASTER_PASSWORD",
 	ConnectRetry: "MASTER_CONNECT_RETRY",
-	Start:        "START SLAVE", Stop: "STOP SLAVE",
+	Start:        "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
 	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
 	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running",
 	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
@@ -124,7 +125,7 @@ var (
 		Replication: Replication{
 			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
 			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",
-			Start: "START REPLICA", Stop: "STOP REPLICA",
+			Start: "START REPLICA", Stop: "STOP REPLICA", Reset: "RESET REPLICA ALL",
 			Status: "SHOW REPLICA STATUS", StatusArgs: `--vertical -e 'SHOW REPLICA STATUS'`,
 			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running",
 			Grant: "REPLICATION SLAVE, REPLICATION CLIENT",

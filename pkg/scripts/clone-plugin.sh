@@ -95,8 +95,19 @@ if [[ ! -f $staging/data/mysql.ibd ]]; then
   echo "clone-mysql: the clone from $source_host:{{.Port}} holds no database; the next start clones again" >&2
   exit 1
 fi
-# A directory name the server would take for a database must not come along.
-rm -rf "$staging/data/#clone"
+# CLONE copies InnoDB's files only: a schema directory that holds none
+# (performance_schema) comes over missing, and the server needs it to write
+# table definitions there. Such directories are made empty, as a new server
+# has them.
+for dir in "$staging/recipient"/*/; do
+  name=$(basename "$dir")
+  if [[ ! -e $staging/data/$name ]]; then
+    mkdir "$staging/data/$name"
+    chown --reference="$staging/data" "$staging/data/$name"
+  fi
+done
+# The sidecar starts replication on a fresh clone, once.
+: >"$staging/data/{{.StartMarker}}"
 if ! mv -T "$staging/data" "$data"; then
   echo "clone-mysql: cannot move the clone into {{.DataDir}}; nothing was deleted" >&2
   exit 1

@@ -1,10 +1,11 @@
 #!/bin/bash
 # xtrabackup sidecar of StatefulSet {{.StatefulSet}} (CLONE plugin, GTID): on
-# the primary, keeps the replication and clone users in place; on a replica
-# without replication, points it at the primary with GTID auto-positioning
-# (a configured replica is left alone, also across restarts). Replicas clone
-# over the MySQL port, so no backup port is served; the container stays up so
-# that its log tells what it did.
+# the primary, keeps the replication and clone users in place; on a freshly
+# cloned replica, points replication at the primary with GTID
+# auto-positioning and starts it, exactly once (clone-mysql leaves a marker
+# that is removed once used; a configured replica is left alone, also across
+# restarts). Replicas clone over the MySQL port, so no backup port is served;
+# the container stays up so that its log tells what it did.
 set -euo pipefail
 
 primary_host="{{.StatefulSet}}-0.{{.Service}}"
@@ -52,11 +53,15 @@ SQL
 {{- else}}
   echo "xtrabackup: ordinal 0 is the primary"
 {{- end}}
-elif [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
+elif [[ ! -e {{.DataDir}}/{{.StartMarker}} ]]; then
   echo "xtrabackup: replication is already configured; leaving it as it is"
 else
+  # A clone of a replica brings that replica's channel along, with relay
+  # logs this pod does not have: it is replaced.
   echo "xtrabackup: starting replication from $primary_host with GTID auto-positioning"
   sql <<SQL
+{{.Replication.Stop}};
+{{.Replication.Reset}};
 {{- if .Credentials}}
 {{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.Port}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
 {{- else}}
@@ -64,6 +69,8 @@ else
 {{- end}}
 {{.Replication.Start}};
 SQL
+  # At most once, also across container restarts.
+  rm -f {{.DataDir}}/{{.StartMarker}}
 fi
 
 echo "xtrabackup: replicas clone over port {{.Port}}; nothing to serve"

@@ -65,6 +65,7 @@ type values struct {
 	BackupPort, Port     int
 	DataDir, DataSubPath string
 	DataVolumeDir        string
+	StartMarker          string
 	InitConfDir          string
 	ConfigMapDir         string
 	PrimaryConfigKey     string
@@ -102,7 +103,7 @@ func (p Params) values() (values, error) {
 	v := values{
 		StatefulSet: p.StatefulSet, Service: p.Service,
 		BackupPort: profile.BackupPort, Port: profile.MySQLPort,
-		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir,
+		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StartMarker: profile.StartReplicationMarker,
 		InitConfDir: profile.InitConfDir, ConfigMapDir: profile.ConfigMapDir,
 		PrimaryConfigKey: profile.PrimaryConfigKey, ReplicaConfigKey: profile.ReplicaConfigKey,
 		OptionFile: profile.ClientOptionFile, InitOptionFile: profile.InitConfDir + "/" + profile.ClientOptionName,

@@ -45,6 +45,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
 var requiredTools = []string{"ip", "unshare", "mariadbd", "mariadb-install-db", "mariadb-backup", "mbstream", "mariadb", "mariadb-admin", "mysql", "mysqladmin", "ncat"}
@@ -81,12 +83,31 @@ type flavor struct {
 	image       string
 	annotations map[string]string
 	secure      bool
+	// root names the root filesystem (hack/setup-db-root.sh) whose server
+	// runs the scenario; "" runs the host's MariaDB.
+	root string
 }
 
 var flavors = []flavor{
-	{name: "mysql", image: "mysql:5.7", secure: true},
+	{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9"},
+	{name: "mysql-5.7", image: "mysql:5.7", secure: true},
 	{name: "mariadb", image: "mariadb:10.11", secure: true},
-	{name: "mysql-tutorial", image: "mysql:5.7", annotations: map[string]string{mutate.InsecureTutorialAnnotation: "true"}},
+	{name: "mysql-5.7-tutorial", image: "mysql:5.7", annotations: map[string]string{mutate.InsecureTutorialAnnotation: "true"}},
+}
+
+// dbRoot returns the directory of a database root filesystem, built and
+// cached by hack/setup-db-root.sh.
+func dbRoot(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("bash", "../../hack/setup-db-root.sh", name).Output()
+	if err != nil {
+		msg := fmt.Sprintf("the %s root filesystem is not available: %v", name, err)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s (make test builds it)", msg)
+		}
+		t.Skipf("SKIPPED: %s; run `make replication-deps` as root", msg)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func TestReplication(t *testing.T) {
@@ -101,13 +122,16 @@ func TestReplication(t *testing.T) {
 }
 
 type scenario struct {
-	t       *testing.T
-	f       flavor
-	r       *rig
-	webhook string
-	sts     *appsv1.StatefulSet
-	pods    map[int]*pod
-	secrets []string
+	t    *testing.T
+	f    flavor
+	prof profile.Profile
+	// entrypoint stands in for the image's entrypoint.
+	entrypoint string
+	r          *rig
+	webhook    string
+	sts        *appsv1.StatefulSet
+	pods       map[int]*pod
+	secrets    []string
 }
 
 func container(cs []corev1.Container, name string) corev1.Container {
@@ -128,21 +152,27 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
+	prof, err := mutate.ProfileOf(res.StatefulSet, f.image)
+	if err != nil {
+		t.Fatal(err)
+	}
 	config := map[string]string{}
 	for k, v := range companions.ConfigMap.Data {
 		config[k] = v
 	}
-	if strings.HasPrefix(f.name, "mysql") {
+	stands := f.root == "" && prof.Family == profile.MySQL
+	if stands {
 		// MariaDB stands in for MySQL here and has no super-read-only.
 		config[mutate.ReplicaConfigKey] = strings.ReplaceAll(config[mutate.ReplicaConfigKey], "super-read-only", "read-only")
 	}
 	secret := map[string]string{
 		mutate.RootPasswordKey:        "Root-" + randomWord(t),
 		mutate.ReplicationPasswordKey: "Repl-" + randomWord(t),
+		mutate.ClonePasswordKey:       "Clone-" + randomWord(t),
 	}
 
 	binDir := t.TempDir()
-	if strings.HasPrefix(f.name, "mysql") {
+	if stands {
 		for alias, tool := range map[string]string{"xtrabackup": "mariadb-backup", "xbstream": "mbstream"} {
 			path, err := exec.LookPath(tool)
 			if err != nil {
@@ -153,11 +183,16 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 			}
 		}
 	}
-	s := &scenario{t: t, f: f, webhook: webhook, sts: res.StatefulSet, pods: map[int]*pod{}}
+	s := &scenario{t: t, f: f, prof: prof, webhook: webhook, sts: res.StatefulSet, pods: map[int]*pod{}}
 	if f.secure {
-		s.secrets = []string{secret[mutate.RootPasswordKey], secret[mutate.ReplicationPasswordKey]}
+		s.secrets = []string{secret[mutate.RootPasswordKey], secret[mutate.ReplicationPasswordKey], secret[mutate.ClonePasswordKey]}
 	}
-	s.r = newRig(t, res.StatefulSet, config, secret, binDir)
+	root, myCnf, entry := "", mariadbConfig, mariadbEntrypoint
+	if f.root != "" {
+		root, myCnf, entry = dbRoot(t, f.root), mysqlConfig, mysqlEntrypoint
+	}
+	s.entrypoint = entry
+	s.r = newRig(t, res.StatefulSet, config, secret, binDir, root, myCnf)
 	return s
 }
 
@@ -193,9 +228,9 @@ func randomWord(t *testing.T) string {
 
 func (s *scenario) spec() corev1.PodSpec { return s.sts.Spec.Template.Spec }
 
-// entrypoint stands in for the image's entrypoint: initialise the data
-// directory with the root password on first start, then run the server.
-const entrypoint = `set -euo pipefail
+// mariadbEntrypoint stands in for the image's entrypoint: initialise the
+// data directory with the root password on first start, then run the server.
+const mariadbEntrypoint = `set -euo pipefail
 init=()
 if [[ ! -d /var/lib/mysql/mysql ]]; then
   mariadb-install-db --datadir=/var/lib/mysql --user=root --skip-test-db >/run/mysqld/install-db.log 2>&1
@@ -212,6 +247,30 @@ if [[ ! -d /var/lib/mysql/mysql ]]; then
   init=(--init-file=/run/mysqld/init.sql)
 fi
 exec mariadbd "${init[@]}"
+`
+
+// mysqlEntrypoint stands in for the MySQL image's entrypoint: like it, it
+// takes a data directory without a mysql directory for a new one and
+// initialises it (root's password from MYSQL_ROOT_PASSWORD, root@'%', none
+// of it in the binary log), then runs the server as the mysql user.
+const mysqlEntrypoint = `set -euo pipefail
+chown -R mysql:mysql /var/lib/mysql /run/mysqld
+init=()
+if [[ ! -d /var/lib/mysql/mysql ]]; then
+  mysqld --initialize-insecure --user=mysql >/run/mysqld/initialize.log 2>&1
+  password=${MYSQL_ROOT_PASSWORD:-}
+  password=${password//\\/\\\\}
+  password=${password//\'/\\\'}
+  umask 077
+  printf "%s\n" \
+    "SET @@SESSION.SQL_LOG_BIN=0;" \
+    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
+    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
+    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
+  chown mysql /run/mysqld/init.sql
+  init=(--init-file=/run/mysqld/init.sql)
+fi
+exec mysqld "${init[@]}"
 `
 
 // startPod runs pod i's init containers, then mysqld and the sidecar.
@@ -242,7 +301,7 @@ func (s *scenario) startPod(i int) *pod {
 
 func (s *scenario) startMySQLD(p *pod) {
 	db := container(s.spec().Containers, "mysql")
-	p.mysqld, _ = p.start("mysqld", s.r.env(db), []string{"bash", "-c", entrypoint})
+	p.mysqld, _ = p.start("mysqld", s.r.env(db), []string{"bash", "-c", s.entrypoint})
 	if err := p.waitPort(3306, 2*time.Minute); err != nil {
 		log, _ := os.ReadFile(filepath.Join(p.dir, "run", "mysqld.err"))
 		s.t.Fatalf("%v\n%s", err, log)
@@ -253,6 +312,14 @@ func (s *scenario) startSidecar(p *pod) string {
 	side := container(s.spec().Containers, mutate.SidecarContainer)
 	var logPath string
 	p.sidecar, logPath = p.start("sidecar", s.r.env(side), side.Command)
+	if s.prof.Clone == profile.ClonePlugin {
+		// Nothing listens on a backup port: the sidecar says when it is done.
+		s.eventually(p.name+" sidecar is done", 2*time.Minute, func() (bool, string) {
+			log, _ := os.ReadFile(logPath)
+			return strings.Contains(string(log), "nothing to serve"), string(log)
+		})
+		return logPath
+	}
 	if err := p.waitPort(3307, 2*time.Minute); err != nil {
 		log, _ := os.ReadFile(logPath)
 		s.t.Fatalf("%v\n%s", err, log)
@@ -267,7 +334,7 @@ func (s *scenario) sql(p *pod, user, password, statements string) (string, error
 	if password != "" {
 		env = append(env, "MYSQL_PWD="+password)
 	}
-	return p.runArgv(env, []string{"mariadb", "-h", "127.0.0.1", "-u", user, "-N", "-B", "-e", statements}, time.Minute)
+	return p.runArgv(env, []string{s.prof.Client, "-h", "127.0.0.1", "-u", user, "-N", "-B", "-e", statements}, time.Minute)
 }
 
 func (s *scenario) root(p *pod, statements string) string {
@@ -296,7 +363,10 @@ func (s *scenario) eventually(what string, timeout time.Duration, cond func() (b
 	s.t.Fatalf("%s: not within %v; last: %s", what, timeout, last)
 }
 
-var threadsRunning = regexp.MustCompile(`(?s)Slave_IO_Running: Yes.*Slave_SQL_Running: Yes`)
+func (s *scenario) threadsRunning(status string) bool {
+	rep := s.prof.Replication
+	return regexp.MustCompile(`(?s)` + rep.IORunning + `: Yes.*` + rep.SQLRunning + `: Yes`).MatchString(status)
+}
 
 func (s *scenario) slaveStatus(p *pod) string {
 	s.t.Helper()
@@ -308,9 +378,9 @@ func (s *scenario) slaveStatus(p *pod) string {
 	if password != "" {
 		env = append(env, "MYSQL_PWD="+password)
 	}
-	out, err := p.runArgv(env, []string{"mariadb", "-h", "127.0.0.1", "-u", "root", "-e", `SHOW SLAVE STATUS\G`}, time.Minute)
+	out, err := p.runArgv(env, []string{s.prof.Client, "-h", "127.0.0.1", "-u", "root", "--vertical", "-e", s.prof.Replication.Status}, time.Minute)
 	if err != nil {
-		s.t.Fatalf("%s: SHOW SLAVE STATUS: %v\n%s", p.name, err, out)
+		s.t.Fatalf("%s: %s: %v\n%s", p.name, s.prof.Replication.Status, err, out)
 	}
 	return out
 }
@@ -318,7 +388,7 @@ func (s *scenario) slaveStatus(p *pod) string {
 func (s *scenario) waitReplicating(p *pod) {
 	s.eventually(p.name+" replicates", 2*time.Minute, func() (bool, string) {
 		st := s.slaveStatus(p)
-		return threadsRunning.MatchString(st), st
+		return s.threadsRunning(st), st
 	})
 }
 
@@ -348,8 +418,29 @@ func (s *scenario) step(name string, f func(t *testing.T)) bool {
 	defer func() { s.t, s.r.t = parent, parent }()
 	return parent.Run(name, func(t *testing.T) {
 		s.t, s.r.t = t, t
+		defer func() {
+			if t.Failed() {
+				s.logServerErrors(t)
+			}
+		}()
 		f(t)
 	})
+}
+
+// logServerErrors prints the end of every pod's server error log.
+func (s *scenario) logServerErrors(t *testing.T) {
+	for i := 0; i < maxPods; i++ {
+		p, ok := s.pods[i]
+		if !ok {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(p.dir, "run", "mysqld.err"))
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		t.Logf("%s mysqld.err:\n%s", p.name, strings.Join(lines, "\n"))
+	}
 }
 
 func (s *scenario) run() {
@@ -367,7 +458,7 @@ func (s *scenario) run() {
 		if _, err := os.Stat(filepath.Join(p0.dir, "conf", "slave.cnf")); err == nil {
 			t.Error("replica .cnf copied on the primary")
 		}
-		if _, err := os.Stat(filepath.Join(p0.dir, "data", "xtrabackup_checkpoints")); err == nil {
+		if _, err := os.Stat(p0.data("xtrabackup_checkpoints")); err == nil {
 			t.Error("the primary cloned")
 		}
 	}) {
@@ -390,6 +481,7 @@ func (s *scenario) run() {
 		// primary's position in xtrabackup_slave_info.
 		p2 = s.r.addPod(2)
 		s.pods[2] = p2
+		var cloneLog string
 		for _, ic := range s.spec().InitContainers {
 			if ic.Name == mutate.HelperInitContainer {
 				argv := append([]string{s.webhook}, ic.Command[1:]...)
@@ -398,12 +490,23 @@ func (s *scenario) run() {
 				}
 				continue
 			}
-			if out, err := p2.runContainer(ic, 3*time.Minute); err != nil {
+			out, err := p2.runContainer(ic, 3*time.Minute)
+			if err != nil {
 				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
 			}
+			if ic.Name == mutate.CloneMySQLContainer {
+				cloneLog = out
+			}
 		}
-		if info := s.readFile(p2, "data/xtrabackup_slave_info"); !strings.Contains(strings.ToUpper(info), "CHANGE MASTER TO") {
-			t.Errorf("pod 2's clone has no slave info: %q", info)
+		switch s.prof.Clone {
+		case profile.CloneBackupStream:
+			if info := s.readFile(p2, "volume/mysql/xtrabackup_slave_info"); !strings.Contains(strings.ToUpper(info), "CHANGE MASTER TO") {
+				t.Errorf("pod 2's clone has no slave info: %q", info)
+			}
+		case profile.ClonePlugin:
+			if !strings.Contains(cloneLog, "cloning from mysql-1.mysql:3306") || !strings.Contains(cloneLog, "is in place") {
+				t.Errorf("pod 2 did not clone pod 1:\n%s", cloneLog)
+			}
 		}
 		s.startMySQLD(p2)
 		s.startSidecar(p2)
@@ -468,11 +571,13 @@ func (s *scenario) run() {
 		if strings.Contains(string(log), "starting replication") {
 			t.Errorf("the sidecar configured replication again:\n%s", log)
 		}
-		if _, err := os.Stat(filepath.Join(p1.dir, "data", "change_master_to.sql.orig")); err != nil {
-			t.Errorf("no change_master_to.sql.orig: %v", err)
-		}
-		if _, err := os.Stat(filepath.Join(p1.dir, "data", "change_master_to.sql.in")); err == nil {
-			t.Error("change_master_to.sql.in is still there")
+		if s.prof.Clone == profile.CloneBackupStream {
+			if _, err := os.Stat(p1.data("change_master_to.sql.orig")); err != nil {
+				t.Errorf("no change_master_to.sql.orig: %v", err)
+			}
+			if _, err := os.Stat(p1.data("change_master_to.sql.in")); err == nil {
+				t.Error("change_master_to.sql.in is still there")
+			}
 		}
 		s.root(p0, "INSERT INTO test.messages VALUES ('zzz-after-restart')")
 		s.waitRows(p1, "hello,world,zz-after-scale,zzz-after-restart")
@@ -481,6 +586,10 @@ func (s *scenario) run() {
 	}
 
 	if !s.step("7 a cut clone fails loudly and the next start recovers", func(t *testing.T) {
+		if s.prof.Clone == profile.ClonePlugin {
+			s.cutClonePlugin(t)
+			return
+		}
 		p4 := s.pods[4]
 		p5 := s.r.addPod(5)
 		s.pods[5] = p5
@@ -533,7 +642,7 @@ func (s *scenario) run() {
 			if !strings.Contains(out, "clone-mysql:") {
 				t.Errorf("the failure says nothing clear:\n%s", out)
 			}
-			if _, err := os.Stat(filepath.Join(p5.dir, "data", ".clone-in-progress")); err != nil {
+			if _, err := os.Stat(p5.data(".clone-in-progress")); err != nil {
 				t.Errorf("no marker after a cut clone at %d bytes: %v", cut, err)
 			}
 		}
@@ -557,7 +666,11 @@ func (s *scenario) run() {
 	if s.f.secure {
 		if !s.step("credentials", func(t *testing.T) {
 			st := s.slaveStatus(p2)
-			if !strings.Contains(st, "Master_User: "+mutate.ReplicationUser) {
+			userField := "Master_User"
+			if s.prof.Replication.GTID {
+				userField = "Source_User"
+			}
+			if !strings.Contains(st, userField+": "+mutate.ReplicationUser) {
 				t.Errorf("replicas do not replicate as %s:\n%s", mutate.ReplicationUser, st)
 			}
 			grants := s.root(p0, fmt.Sprintf("SHOW GRANTS FOR '%s'@'%%'", mutate.ReplicationUser))
@@ -577,17 +690,82 @@ func (s *scenario) run() {
 	}
 
 	if !s.step("a replica that stops replicating turns unready", func(t *testing.T) {
-		s.root(p2, "STOP SLAVE")
+		s.root(p2, s.prof.Replication.Stop)
 		if s.ready(p2) {
 			t.Error("a stopped replica is ready")
 		}
-		s.root(p2, "START SLAVE")
+		s.root(p2, s.prof.Replication.Start)
 		s.waitReplicating(p2)
 		if !s.ready(p2) {
 			t.Error("the replica is not ready again")
 		}
 	}) {
 		return
+	}
+}
+
+// cutClonePlugin cuts a CLONE mid-way, as when a pod is deleted
+// mid-clone, by killing clone-mysql and its temporary server once the clone
+// writes; nothing of it may look like a database, and the next start clones
+// afresh.
+func (s *scenario) cutClonePlugin(t *testing.T) {
+	filler := []string{"CREATE TABLE test.filler (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000))",
+		"INSERT INTO test.filler (pad) VALUES (REPEAT('x', 1000))"}
+	for i := 0; i < 15; i++ {
+		filler = append(filler, "INSERT INTO test.filler (pad) SELECT pad FROM test.filler")
+	}
+	s.root(s.pods[0], strings.Join(filler, "; "))
+
+	p5 := s.r.addPod(5)
+	s.pods[5] = p5
+	for _, ic := range s.spec().InitContainers {
+		if ic.Name == mutate.CloneMySQLContainer {
+			break
+		}
+		if out, err := p5.runContainer(ic, time.Minute); err != nil {
+			t.Fatalf("%s: %v\n%s", ic.Name, err, out)
+		}
+	}
+	clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+	s.eventually("pod 4 has the filler rows", 2*time.Minute, func() (bool, string) {
+		got := s.root(s.pods[4], "SELECT COUNT(*) FROM test.filler")
+		return got == "32768", got
+	})
+
+	cmd, logPath := p5.start("clone-mysql", s.r.env(clone), clone.Command)
+	staged := filepath.Join(p5.dir, "volume", ".clone", "data")
+	s.eventually("the clone writes its staging directory", 2*time.Minute, func() (bool, string) {
+		_, err := os.Stat(filepath.Join(staged, "test"))
+		log, _ := os.ReadFile(logPath)
+		return err == nil, string(log)
+	})
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	s.eventually("clone-mysql is gone", 30*time.Second, func() (bool, string) {
+		return syscall.Kill(-cmd.Process.Pid, 0) != nil, ""
+	})
+	if entries, _ := os.ReadDir(p5.data("")); len(entries) != 0 {
+		t.Fatalf("a cut clone left %d entries in the data directory", len(entries))
+	}
+	if _, err := os.Stat(staged); err != nil {
+		t.Fatalf("the cut clone left no staging directory to clear: %v", err)
+	}
+
+	out, err := p5.runContainer(clone, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("the next clone did not recover: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "did not finish; removing its staging directory") {
+		t.Errorf("the retry did not clear the cut clone:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(p5.dir, "volume", ".clone")); err == nil {
+		t.Error("the staging directory is still there after a clone")
+	}
+	s.startMySQLD(p5)
+	s.startSidecar(p5)
+	s.waitReplicating(p5)
+	s.waitRows(p5, "hello,world,zz-after-scale,zzz-after-restart")
+	if got := s.root(p5, "SELECT COUNT(*) FROM test.filler"); got != "32768" {
+		t.Errorf("pod 5 has %s filler rows", got)
 	}
 }
 

@@ -33,6 +33,8 @@ type rig struct {
 	dir      string
 	binDir   string
 	sts      *appsv1.StatefulSet
+	root     string            // the database's root filesystem; "" for the host's
+	myCnf    string            // the image's own configuration
 	config   map[string]string // ConfigMap data
 	secret   map[string]string // Secret data
 	switchNS string
@@ -63,11 +65,11 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-func newRig(t *testing.T, sts *appsv1.StatefulSet, config, secret map[string]string, binDir string) *rig {
+func newRig(t *testing.T, sts *appsv1.StatefulSet, config, secret map[string]string, binDir, root, myCnf string) *rig {
 	t.Helper()
 	r := &rig{
 		t: t, id: fmt.Sprintf("%d", os.Getpid()%100000), dir: t.TempDir(), binDir: binDir,
-		sts: sts, config: config, secret: secret,
+		sts: sts, root: root, myCnf: myCnf, config: config, secret: secret,
 	}
 	r.switchNS = "mrw" + r.id + "sw"
 	run(t, "ip", "netns", "add", r.switchNS)
@@ -93,7 +95,7 @@ func (r *rig) addPod(i int) *pod {
 	t := r.t
 	t.Helper()
 	p := &pod{r: r, ordinal: i, name: r.podName(i), ns: fmt.Sprintf("mrw%sp%d", r.id, i), dir: filepath.Join(r.dir, r.podName(i))}
-	for _, d := range []string{"data", "conf", "config-map", "helper", "run", "logs"} {
+	for _, d := range []string{"volume/mysql", "conf", "config-map", "helper", "run", "logs"} {
 		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +103,7 @@ func (r *rig) addPod(i int) *pod {
 	for k, v := range r.config {
 		writeFile(t, filepath.Join(p.dir, "config-map", k), v)
 	}
-	writeFile(t, filepath.Join(p.dir, "my.cnf"), imageConfig)
+	writeFile(t, filepath.Join(p.dir, "my.cnf"), r.myCnf)
 	if err := os.MkdirAll(filepath.Join("/etc/netns", p.ns), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +122,12 @@ func (r *rig) addPod(i int) *pod {
 	return p
 }
 
-// imageConfig stands in for the database image's own configuration: it
+// data is the path of rel in pod p's data directory.
+func (p *pod) data(rel string) string { return filepath.Join(p.dir, "volume", "mysql", rel) }
+
+// mariadbConfig stands in for the database image's own configuration: it
 // includes the pod's conf volume, as the images do.
-const imageConfig = `[client-server]
+const mariadbConfig = `[client-server]
 socket=/run/mysqld/mysqld.sock
 
 [mysqld]
@@ -142,22 +147,59 @@ performance_schema=OFF
 !includedir /etc/mysql/conf.d/
 `
 
+// mysqlConfig stands in for the MySQL image's own configuration.
+const mysqlConfig = `[client]
+socket=/run/mysqld/mysqld.sock
+
+[mysqld]
+user=mysql
+datadir=/var/lib/mysql
+socket=/run/mysqld/mysqld.sock
+pid-file=/run/mysqld/mysqld.pid
+log-error=/run/mysqld/mysqld.err
+bind-address=0.0.0.0
+port=3306
+skip-name-resolve
+mysqlx=OFF
+innodb_buffer_pool_size=32M
+innodb_redo_log_capacity=16M
+innodb_flush_log_at_trx_commit=2
+sync_binlog=0
+performance_schema=OFF
+
+!includedir /etc/mysql/conf.d/
+`
+
 // podSetup runs inside the pod's namespaces before the command: the pod's
-// directories are mounted where the containers' volumes are.
+// directories are mounted where the containers' volumes are (the data
+// volume's "mysql" directory at /var/lib/mysql, as its subPath, the whole
+// volume at /mnt/data), in the database's root filesystem when ROOT is set,
+// which the command then runs in.
 const podSetup = `set -e
-mount -t tmpfs tmpfs /mnt
-mkdir -p /mnt/conf.d /mnt/config-map
-mount --bind "$POD_DIR/conf" /mnt/conf.d
-mount --bind "$POD_DIR/config-map" /mnt/config-map
-mount --bind "$POD_DIR/conf" /etc/mysql/conf.d
-mount --bind "$POD_DIR/my.cnf" /etc/mysql/my.cnf
-mount --bind "$POD_DIR/data" /var/lib/mysql
-mount --bind "$POD_DIR/run" /run/mysqld
-mount -t tmpfs tmpfs /opt
-mkdir -p /opt/mysql-replication/bin
-mount --bind "$POD_DIR/helper" /opt/mysql-replication/bin
+R=${ROOT:-}
+mkdir -p "$POD_DIR/volume/mysql"
+mount -t tmpfs tmpfs "$R/mnt"
+mkdir -p "$R/mnt/conf.d" "$R/mnt/config-map" "$R/mnt/data"
+mount --bind "$POD_DIR/conf" "$R/mnt/conf.d"
+mount --bind "$POD_DIR/config-map" "$R/mnt/config-map"
+mount --bind "$POD_DIR/volume" "$R/mnt/data"
+mount --bind "$POD_DIR/conf" "$R/etc/mysql/conf.d"
+mount --bind "$POD_DIR/my.cnf" "$R/etc/mysql/my.cnf"
+mount --bind "$POD_DIR/volume/mysql" "$R/var/lib/mysql"
+mount --bind "$POD_DIR/run" "$R/run/mysqld"
+mount -t tmpfs tmpfs "$R/opt"
+mkdir -p "$R/opt/mysql-replication/bin"
+mount --bind "$POD_DIR/helper" "$R/opt/mysql-replication/bin"
 hostname "$HOSTNAME"
 cd /
+if [ -n "$R" ]; then
+  mount --bind /etc/hosts "$R/etc/hosts"
+  mount --bind /etc/resolv.conf "$R/etc/resolv.conf"
+  mount -t proc proc "$R/proc"
+  mount --rbind /dev "$R/dev"
+  mount -t tmpfs tmpfs "$R/tmp"
+  exec chroot "$R" "$@"
+fi
 exec "$@"
 `
 
@@ -169,7 +211,7 @@ func (p *pod) command(env []string, argv ...string) *exec.Cmd {
 	cmd := exec.Command("ip", args...)
 	cmd.Env = append([]string{
 		"PATH=" + p.r.binDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOSTNAME=" + p.name, "POD_DIR=" + p.dir, "HOME=/root", "LANG=C.UTF-8",
+		"HOSTNAME=" + p.name, "POD_DIR=" + p.dir, "ROOT=" + p.r.root, "HOME=/root", "LANG=C.UTF-8",
 	}, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
