@@ -1,11 +1,17 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 )
 
 // The binary is built once and run as a user would run it.
@@ -73,4 +79,90 @@ func TestInjectCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBackupCommands(t *testing.T) {
+	bin := build(t)
+	port, err := testnet.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	serve := exec.Command(bin, "serve-backup", "--port", fmt.Sprint(port), "--", "sh", "-c", "printf backup")
+	serve.Env = append(os.Environ(), "REPLICATION_PASSWORD=s3cret")
+	var serveErr strings.Builder
+	serve.Stderr = &serveErr
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve-backup does not listen: %v; stderr: %s", err, serveErr.String())
+		}
+	}
+	t.Cleanup(func() {
+		_ = serve.Process.Signal(os.Interrupt)
+		_ = serve.Wait()
+		if strings.Contains(serveErr.String(), "s3cret") {
+			t.Errorf("the key is in the server's log: %s", serveErr.String())
+		}
+	})
+
+	tests := map[string]struct {
+		args       []string
+		env        []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		"the same key": {args: []string{"receive-backup", addr}, env: []string{"REPLICATION_PASSWORD=s3cret"}, wantStdout: "backup", wantStderr: "6 bytes"},
+		"another key":  {args: []string{"receive-backup", addr}, env: []string{"REPLICATION_PASSWORD=guess"}, wantCode: 1, wantStderr: "refused the key"},
+		"key-env":      {args: []string{"receive-backup", "--key-env", "K", addr}, env: []string{"K=s3cret"}, wantStdout: "backup"},
+		"receive, no key": {
+			args: []string{"receive-backup", addr}, wantCode: 1, wantStderr: "REPLICATION_PASSWORD, which holds the key the backup stream is authenticated with, is not set",
+		},
+		"serve, no key": {
+			args: []string{"serve-backup", "--port", "0", "--", "true"}, wantCode: 1, wantStderr: "REPLICATION_PASSWORD, which holds the key",
+		},
+		"serve, no command": {args: []string{"serve-backup", "--port", "0"}, env: []string{"REPLICATION_PASSWORD=x"}, wantCode: 1, wantStderr: "usage"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Env = append(withoutKey(os.Environ()), tc.env...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			code := 0
+			var exit *exec.ExitError
+			if err := cmd.Run(); errors.As(err, &exit) {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.wantCode, stderr.String())
+			}
+			if stdout.String() != tc.wantStdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr lacks %q: %s", tc.wantStderr, stderr.String())
+			}
+		})
+	}
+}
+
+func withoutKey(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "REPLICATION_PASSWORD=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -3,24 +3,34 @@ package backupstream
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 )
 
-func serve(t *testing.T, command ...string) string {
+var key = []byte("replication password")
+
+// serve runs srv on a local port until the test ends.
+func serve(t *testing.T, srv *Server) string {
 	t.Helper()
+	if srv.Key == nil {
+		srv.Key = key
+	}
+	srv.Logger = logr.Discard()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, l, command, logr.Discard()) }()
+	go func() { done <- srv.Serve(ctx, l) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -30,25 +40,233 @@ func serve(t *testing.T, command ...string) string {
 	return l.Addr().String()
 }
 
+func command(script string) []string { return []string{"sh", "-c", script} }
+
+func receive(t *testing.T, addr string, r Receiver) (*bytes.Buffer, int64, error) {
+	t.Helper()
+	if r.Key == nil {
+		r.Key = key
+	}
+	var out bytes.Buffer
+	n, err := r.Receive(context.Background(), addr, &out)
+	return &out, n, err
+}
+
 func TestStreamsEachConnection(t *testing.T) {
-	addr := serve(t, "sh", "-c", "head -c 300000 /dev/zero; printf end")
+	addr := serve(t, &Server{Command: command("head -c 300000 /dev/zero; printf end")})
 	for i := 0; i < 3; i++ {
-		var out bytes.Buffer
-		n, err := Receive(context.Background(), addr, &out)
+		out, n, err := receive(t, addr, Receiver{})
 		if err != nil {
 			t.Fatalf("receive %d: %v", i, err)
 		}
-		if n != 300003 || !strings.HasSuffix(out.String(), "end") {
+		if n != 300003 || out.Len() != 300003 || !strings.HasSuffix(out.String(), "end") {
 			t.Fatalf("receive %d: %d bytes", i, n)
 		}
 	}
 }
 
+// Quiet stretches of the backup (and the wait for the slot) are bridged by
+// empty frames: the receiver's idle deadline is for a dead server only.
+func TestQuietBackupKeepsTheReceiver(t *testing.T) {
+	addr := serve(t, &Server{Command: command("printf a; sleep 1; printf b"), KeepaliveInterval: 100 * time.Millisecond})
+	out, _, err := receive(t, addr, Receiver{IdleTimeout: 400 * time.Millisecond})
+	if err != nil || out.String() != "ab" {
+		t.Fatalf("received %q, %v", out, err)
+	}
+}
+
 func TestFailedBackupIsAnErrorForTheReceiver(t *testing.T) {
-	addr := serve(t, "sh", "-c", "head -c 100000 /dev/zero; sleep 0.2; exit 3")
-	var out bytes.Buffer
-	if _, err := Receive(context.Background(), addr, &out); err == nil {
+	addr := serve(t, &Server{Command: command("head -c 100000 /dev/zero; sleep 0.2; exit 3")})
+	if out, _, err := receive(t, addr, Receiver{}); err == nil {
 		t.Fatalf("a failed backup was received as complete (%d bytes)", out.Len())
+	}
+}
+
+// A receiver with another key is refused, and gets not one byte of the
+// backup, whatever it sends.
+func TestWrongKeyIsRefused(t *testing.T) {
+	addr := serve(t, &Server{Command: command("printf secret-data")})
+
+	out, _, err := receive(t, addr, Receiver{Key: []byte("another password")})
+	if !errors.Is(err, ErrRefused) {
+		t.Errorf("error %v, want %v", err, ErrRefused)
+	}
+	if out.Len() != 0 {
+		t.Errorf("a refused receiver got %q", out)
+	}
+
+	for name, answer := range map[string][]byte{
+		"random answer": bytes.Repeat([]byte{7}, nonceSize+macSize),
+		"short answer":  []byte("hello"),
+		"long answer":   bytes.Repeat([]byte{0}, 4096),
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, _ = conn.Write(answer)
+			if tcp, ok := conn.(*net.TCPConn); ok {
+				_ = tcp.CloseWrite()
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, _ := io.ReadAll(conn)
+			if len(got) > len(magic)+nonceSize || bytes.Contains(got, []byte("secret")) {
+				t.Errorf("got %d bytes beyond the challenge: %q", len(got)-len(magic)-nonceSize, got)
+			}
+		})
+	}
+
+	if out, _, err := receive(t, addr, Receiver{}); err != nil || out.String() != "secret-data" {
+		t.Errorf("the right key after refusals: %q, %v", out, err)
+	}
+}
+
+// A receiver must not take the stream of something that does not prove it
+// holds the key.
+func TestReceiverRefusesAServerWithoutTheKey(t *testing.T) {
+	addr := serve(t, &Server{Key: []byte("another password"), Command: command("printf x")})
+	out, _, err := receive(t, addr, Receiver{})
+	if err == nil || out.Len() != 0 {
+		t.Fatalf("received %q, %v", out, err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"))
+		_, _ = io.Copy(io.Discard, conn)
+	}()
+	if _, _, err := receive(t, l.Addr().String(), Receiver{IdleTimeout: 2 * time.Second}); err == nil || !strings.Contains(err.Error(), "not a backup server") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// A client that connects and never speaks neither blocks a receiver nor
+// stays connected past the handshake deadline.
+func TestSilentClientBlocksNoOne(t *testing.T) {
+	addr := serve(t, &Server{Command: command("printf data"), HandshakeTimeout: 3 * time.Second})
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+
+	start := time.Now()
+	if out, _, err := receive(t, addr, Receiver{}); err != nil || out.String() != "data" {
+		t.Fatalf("received %q, %v", out, err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("the receiver waited %v behind a silent client", elapsed)
+	}
+
+	_ = silent.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(silent)
+	if err != nil {
+		t.Fatalf("the silent client was not disconnected: %v", err)
+	}
+	if len(got) != len(magic)+nonceSize {
+		t.Errorf("the silent client got %d bytes, want the challenge only", len(got))
+	}
+}
+
+// Connections beyond MaxConnections are closed at once; the limit frees up
+// as the silent ones reach the handshake deadline.
+func TestConnectionLimit(t *testing.T) {
+	addr := serve(t, &Server{Command: command("printf data"), MaxConnections: 2, HandshakeTimeout: 500 * time.Millisecond})
+	for i := 0; i < 2; i++ {
+		silent, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		if _, err := io.ReadFull(silent, make([]byte, len(magic))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, _, err := receive(t, addr, Receiver{IdleTimeout: 5 * time.Second}); err == nil {
+		t.Fatalf("a connection over the limit received %q", out)
+	}
+	time.Sleep(time.Second)
+	if out, _, err := receive(t, addr, Receiver{}); err != nil || out.String() != "data" {
+		t.Fatalf("after the silent ones were cut off: %q, %v", out, err)
+	}
+}
+
+// An authenticated receiver that reads a few bytes and stalls holds the
+// backup only until no data has gone out for ProgressTimeout; the receiver
+// waiting behind it then gets the whole stream.
+func TestStalledReceiverIsCutOff(t *testing.T) {
+	const size = 64 << 20 // more than the socket buffers hold
+	addr := serve(t, &Server{
+		Command:           command("head -c 67108864 /dev/zero; printf end"),
+		ProgressTimeout:   500 * time.Millisecond,
+		KeepaliveInterval: 100 * time.Millisecond,
+	})
+
+	stalled, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if err := handshake(stalled, stalled, key); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 10)
+	if _, err := io.ReadFull(stalled, first); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	out, n, err := receive(t, addr, Receiver{IdleTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("the receiver behind a stalled one: %v", err)
+	}
+	if n != size+3 || int64(out.Len()) != n || !strings.HasSuffix(out.String(), "end") {
+		t.Fatalf("received %d bytes, want %d", n, size+3)
+	}
+	if elapsed := time.Since(start); elapsed > 30*time.Second {
+		t.Errorf("took %v", elapsed)
+	}
+
+	_ = stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, stalled); err == nil {
+		t.Error("the stalled receiver's stream ended as if complete")
+	}
+}
+
+// Two receivers at once: each gets the whole stream, one after the other.
+func TestOneBackupAtATime(t *testing.T) {
+	addr := serve(t, &Server{Command: command(`echo start; sleep 0.3; echo stop`), KeepaliveInterval: 50 * time.Millisecond})
+	type result struct {
+		out string
+		err error
+	}
+	results := make(chan result, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			out, _, err := receive(t, addr, Receiver{IdleTimeout: 5 * time.Second})
+			results <- result{out.String(), err}
+		}()
+	}
+	begin := time.Now()
+	for i := 0; i < 2; i++ {
+		r := <-results
+		if r.err != nil || r.out != "start\nstop\n" {
+			t.Fatalf("received %q, %v", r.out, r.err)
+		}
+	}
+	if elapsed := time.Since(begin); elapsed < 600*time.Millisecond {
+		t.Errorf("two backups of 0.3 s each took %v: they ran at once", elapsed)
 	}
 }
 
@@ -59,14 +277,42 @@ func TestReceiveWithoutServer(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	if _, err := Receive(context.Background(), addr, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "connecting") {
+	if _, _, err := receive(t, addr, Receiver{}); err == nil || !strings.Contains(err.Error(), "connecting") {
 		t.Fatalf("error %v", err)
 	}
 }
 
-func TestServeNeedsACommand(t *testing.T) {
-	if err := Serve(context.Background(), nil, nil, logr.Discard()); err == nil {
-		t.Fatal("no error")
+// A server that accepts and then says nothing is given up on after the
+// receiver's idle deadline.
+func TestReceiverIdleDeadline(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		conn, err := l.Accept()
+		if err == nil {
+			defer conn.Close()
+			time.Sleep(5 * time.Second)
+		}
+	}()
+	start := time.Now()
+	_, _, err = receive(t, l.Addr().String(), Receiver{IdleTimeout: 300 * time.Millisecond})
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Fatalf("error %v after %v", err, time.Since(start))
+	}
+}
+
+func TestServeAndReceiveNeedAKeyAndACommand(t *testing.T) {
+	if err := (&Server{Key: key}).Serve(context.Background(), nil); err == nil {
+		t.Error("Serve without a command: no error")
+	}
+	if err := (&Server{Command: []string{"true"}}).Serve(context.Background(), nil); err == nil {
+		t.Error("Serve without a key: no error")
+	}
+	if _, err := (&Receiver{}).Receive(context.Background(), "127.0.0.1:1", io.Discard); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("Receive without a key: %v", err)
 	}
 }
 
