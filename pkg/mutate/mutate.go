@@ -149,10 +149,12 @@ func (inj *injector) run() error {
 }
 
 // NeedsStored reports whether completing sts on UPDATE needs the stored
-// object: only for fields that cannot change after creation and that sts
-// leaves out (serviceName, the data claim).
+// object: for fields that cannot change after creation and that sts leaves
+// out (serviceName, the data claim), and for a completed object, whose
+// profile must not change and whose injected containers follow a new
+// database image.
 func NeedsStored(sts *appsv1.StatefulSet) bool {
-	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec)
+	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec) || sts.Annotations[InjectorVersionAnnotation] != ""
 }
 
 // hasData reports whether the user gave a "data" claim or pod volume.
@@ -322,6 +324,23 @@ func (inj *injector) image(source profile.ImageSource, dbImage string) string {
 	return dbImage
 }
 
+// followDatabaseImage moves an injected container that ran the stored
+// database image to the new one when an UPDATE changes the database image
+// (an upgrade within a profile): a server and its clone, init and sidecar
+// containers run one version. Nothing else of the container changes.
+func (inj *injector) followDatabaseImage(c *corev1.Container, dbImage string) {
+	if inj.old == nil || inj.old.Annotations[InjectorVersionAnnotation] == "" {
+		return
+	}
+	i, err := mainContainer(inj.old.Spec.Template.Spec.Containers)
+	if err != nil {
+		return
+	}
+	if was := inj.old.Spec.Template.Spec.Containers[i].Image; c.Image == was && was != dbImage {
+		c.Image = dbImage
+	}
+}
+
 // passwordEnv is a variable of an injected container from a key of the
 // credentials Secret.
 func (inj *injector) passwordEnv(name, key string) corev1.EnvVar {
@@ -377,6 +396,7 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 			result = append(result, w)
 			continue
 		}
+		inj.followDatabaseImage(&spec.InitContainers[i], dbImage)
 		if !covers(spec.InitContainers[i], w) {
 			inj.warnf("kept your init container %q as written; it differs from the one the webhook injects", w.Name)
 		}
@@ -494,5 +514,8 @@ func (inj *injector) sidecar(dbImage, script string) {
 		}
 	}
 	spec := &inj.sts.Spec.Template.Spec
+	if i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == SidecarContainer }); i >= 0 {
+		inj.followDatabaseImage(&spec.Containers[i], dbImage)
+	}
 	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)
 }

@@ -152,12 +152,22 @@ func TestInjectChoices(t *testing.T) {
 				}
 			},
 		},
-		"an upgrade within a profile goes through": {
-			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"}),
+		"an upgrade within a profile goes through, the injected containers follow": {
+			sts: func() *appsv1.StatefulSet {
+				s := injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}))
+				s.Spec.Template.Spec.Containers[0].Image = "mysql:9.7"
+				return s
+			}(),
 			old: injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"})),
 			check: func(t *testing.T, r *Result) {
-				if got := r.StatefulSet.Spec.Template.Spec.InitContainers[1].Image; got != "mysql:9.7" {
-					t.Errorf("clone-mysql runs %q", got)
+				spec := r.StatefulSet.Spec.Template.Spec
+				for _, c := range append(spec.InitContainers, spec.Containers...) {
+					if c.Image != "mysql:9.7" {
+						t.Errorf("%s runs %q", c.Name, c.Image)
+					}
+				}
+				if len(r.Warnings) != 0 {
+					t.Errorf("warnings: %v", r.Warnings)
 				}
 			},
 		},
