@@ -68,6 +68,7 @@ test-unit: ## Run the tests that need no control plane and no database.
 fuzz: ## Run the fuzz tests for FUZZTIME each (make fuzz FUZZTIME=5m).
 	$(GO) test ./pkg/admission/ -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 	$(GO) test ./pkg/mutate/ -run '^$$' -fuzz '^FuzzMutate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
+	$(GO) test ./pkg/profile/ -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 
 .PHONY: golden
 golden: ## Rewrite the golden files (review the diff).

@@ -16,8 +16,13 @@
 //     /etc/mysql/conf.d and /mnt/conf.d, the ConfigMap at /mnt/config-map,
 //     the helper emptyDir at /opt/mysql-replication/bin). The machine's own
 //     files are never changed.
-//   - The database is Debian's MariaDB 10.11: there is no MySQL or Percona
-//     XtraBackup package here. For the MySQL flavour, `xtrabackup` and
+//   - The MySQL 8.0.23+ profile runs against a real MySQL 9.7: Debian's
+//     mysql-server in a root filesystem of its own (hack/setup-db-root.sh),
+//     in which every container of the pod runs with chroot, as every one of
+//     them runs the database image. Nothing stands in for anything there but
+//     the image's entrypoint and configuration.
+//   - The other profiles run on the host's MariaDB 10.11: there is no MySQL
+//     5.7 or Percona XtraBackup package here. For MySQL 5.7, `xtrabackup` and
 //     `xbstream` are mariadb-backup and mbstream under those names (a bin
 //     directory first on PATH), `mysql` is the MariaDB client, and the
 //     replica .cnf says `read-only` where the rendered one says MySQL's
@@ -32,8 +37,8 @@
 //     a container restart is a kill and a new start; probes are run as exec
 //     commands.
 //
-// It needs root, iproute2, ncat and MariaDB (server, client, backup); `make
-// test` installs them. Elsewhere it is SKIPPED; with CI=true a missing piece
+// It needs root, iproute2, ncat, MariaDB (server, client, backup) and the
+// MySQL 9.7 root filesystem; `make test` installs them. Elsewhere it is SKIPPED; with CI=true a missing piece
 // is a failure.
 package replication
 
