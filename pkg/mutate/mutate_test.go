@@ -102,13 +102,13 @@ func TestInjectErrors(t *testing.T) {
 			wantErr: "supported: MySQL 5.7, MySQL 8.0.23 and later (8.4 LTS, 9.x), MariaDB 10.5 and later",
 		},
 		"5.7 to 8.4 on UPDATE": {
-			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}),
-			old: injected(plain("db")),
+			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}),
+			old:     injected(plain("db")),
 			wantErr: `runs the mysql-5.7 profile and this change moves it to mysql-8`,
 		},
 		"MySQL to MariaDB on UPDATE": {
-			sts: plain("db", corev1.Container{Name: "mysql", Image: "mariadb:11.4"}),
-			old: injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})),
+			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mariadb:11.4"}),
+			old:     injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})),
 			wantErr: `see "Upgrades" in the README`,
 		},
 		"labeled after creation without a data claim": {
