@@ -133,9 +133,13 @@ func BuildCredentialsSecret(sts *appsv1.StatefulSet, password func() (string, er
 		}
 		data[key] = []byte(p)
 	}
+	meta := companionMeta(sts, CredentialsSecretName(sts.Name, nil), ComponentSecret)
+	// No owner: like the data in the PersistentVolumeClaims, which holds
+	// these passwords, the Secret outlives the StatefulSet.
+	meta.OwnerReferences = nil
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: companionMeta(sts, CredentialsSecretName(sts.Name, nil), ComponentSecret),
+		ObjectMeta: meta,
 		Type:       corev1.SecretTypeOpaque,
 		Data:       data,
 	}, nil

@@ -80,6 +80,13 @@ func (inj *injector) credentials(db *corev1.Container) (credentials, error) {
 	}
 
 	i := slices.IndexFunc(db.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) })
+	if i < 0 && len(db.EnvFrom) > 0 {
+		// A variable in env wins over envFrom: the root password the
+		// webhook would add could silently replace one given there.
+		return credentials{}, inputErrorf("container %q takes variables from envFrom, which may set the root password, and the webhook "+
+			"cannot tell: set %s in env (from a Secret) to choose the root password, or set it to the key %s of the Secret %s",
+			db.Name, inj.prof.RootPasswordVariable, RootPasswordKey, c.secret)
+	}
 	switch {
 	case i < 0:
 		name := inj.prof.RootPasswordVariable

@@ -102,7 +102,18 @@ func (inj *injector) run() error {
 	if errs := validation.IsDNS1123Label(sts.Name); len(errs) > 0 {
 		return inputErrorf("metadata.name %q cannot name pods, labels and Services: %s", sts.Name, strings.Join(errs, "; "))
 	}
+	if len(sts.Name) > MaxNameLength {
+		return inputErrorf("metadata.name %q is %d characters long: at most %d, so that the pods' controller-revision-hash label "+
+			"and the Service %s%s stay within 63 characters", sts.Name, len(sts.Name), MaxNameLength, sts.Name, ReplicasServiceTail)
+	}
 	inj.serviceName()
+	if errs := validation.IsDNS1035Label(sts.Spec.ServiceName); len(errs) > 0 {
+		return inputErrorf("spec.serviceName %q cannot name the headless Service that gives pods their DNS names "+
+			"(<pod>.<serviceName>): %s", sts.Spec.ServiceName, strings.Join(errs, "; "))
+	}
+	if o := sts.Spec.Ordinals; o != nil && o.Start != 0 {
+		return inputErrorf("spec.ordinals.start is %d: the primary is ordinal 0 and each replica clones ordinal-1; remove spec.ordinals", o.Start)
+	}
 	spec := &sts.Spec.Template.Spec
 	main, err := mainContainer(spec.Containers)
 	if err != nil {
@@ -116,6 +127,10 @@ func (inj *injector) run() error {
 	}
 	if inj.creds, err = inj.credentials(&spec.Containers[main]); err != nil {
 		return err
+	}
+	if inj.creds.insecure && inj.prof.StreamHelper {
+		return inputErrorf("annotation %s=true with the %s profile: its backups are served only to a receiver that proves it holds "+
+			"the replication password, which the tutorial mode has none of; remove the annotation", InsecureTutorialAnnotation, inj.prof.Name)
 	}
 	params := scripts.Params{
 		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Profile: inj.prof,
@@ -156,6 +171,10 @@ func (inj *injector) run() error {
 func NeedsStored(sts *appsv1.StatefulSet) bool {
 	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec) || sts.Annotations[InjectorVersionAnnotation] != ""
 }
+
+// MaxNameLength is the longest StatefulSet name: pods carry the label
+// controller-revision-hash=<name>-<hash of up to 10 characters>.
+const MaxNameLength = 52
 
 // hasData reports whether the user gave a "data" claim or pod volume.
 func hasData(spec *appsv1.StatefulSetSpec) bool {
@@ -245,9 +264,18 @@ func (inj *injector) sameProfile() error {
 
 // dataClaim adds the "data" volumeClaimTemplate when the user gave neither a
 // claim nor a pod volume of that name. volumeClaimTemplates cannot change
-// after creation, so on UPDATE the stored claim is kept.
+// after creation, so on UPDATE the stored claim is kept. A "data" pod volume
+// that every pod would share is refused: one pod's clone would write into
+// another's live database.
 func (inj *injector) dataClaim() error {
 	spec := &inj.sts.Spec
+	if i := slices.IndexFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume }); i >= 0 {
+		if v := spec.Template.Spec.Volumes[i]; v.EmptyDir == nil && v.Ephemeral == nil {
+			return inputErrorf("pod volume %q would be one volume that every pod of StatefulSet %q shares, and each pod needs a data "+
+				"directory of its own: remove it so that the webhook adds a volumeClaimTemplate named %q (one claim per pod), "+
+				"write such a volumeClaimTemplate yourself, or use an emptyDir or ephemeral volume", DataVolume, inj.sts.Name, DataVolume)
+		}
+	}
 	if hasData(spec) {
 		return nil
 	}
@@ -263,7 +291,7 @@ func (inj *injector) dataClaim() error {
 	}
 	return inputErrorf("StatefulSet %q has no %q volumeClaimTemplate and volumeClaimTemplates cannot change after creation: "+
 		"recreate it with the %s=%s label (kubectl delete statefulset %s --cascade=orphan, then apply it again) "+
-		"or add a pod volume named %q", inj.sts.Name, DataVolume, EnabledLabel, EnabledValue, inj.sts.Name, DataVolume)
+		"or add an emptyDir or ephemeral pod volume named %q", inj.sts.Name, DataVolume, EnabledLabel, EnabledValue, inj.sts.Name, DataVolume)
 }
 
 func defaultDataClaim() corev1.PersistentVolumeClaim {
@@ -316,6 +344,12 @@ var (
 	containerNamed  = func(c corev1.Container) string { return c.Name }
 )
 
+// podIndexEnv hands the scripts the pod's ordinal from its
+// apps.kubernetes.io/pod-index label.
+var podIndexEnv = corev1.EnvVar{Name: profile.PodIndexEnv, ValueFrom: &corev1.EnvVarSource{
+	FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['" + PodIndexLabel + "']"},
+}}
+
 // image is the image the profile has an injected container run.
 func (inj *injector) image(source profile.ImageSource, dbImage string) string {
 	if source == profile.XtrabackupImage {
@@ -360,14 +394,18 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 			{Name: ConfigMapVolume, MountPath: profile.ConfigMapDir},
 		},
 	}}
+	want[0].Env = []corev1.EnvVar{podIndexEnv}
 	if !inj.creds.insecure {
-		want[0].Env = []corev1.EnvVar{inj.creds.root}
+		want[0].Env = append(want[0].Env, inj.creds.root)
 	}
+	// The clone is staged beside the data directory and moved into place:
+	// clone-mysql sees the whole volume.
 	clone := corev1.Container{
 		Name:         CloneMySQLContainer,
 		Image:        inj.image(inj.prof.CloneImage, dbImage),
 		Command:      scriptCommand(rendered[scripts.CloneMySQL]),
-		VolumeMounts: []corev1.VolumeMount{dataMount, confMount},
+		Env:          []corev1.EnvVar{podIndexEnv},
+		VolumeMounts: []corev1.VolumeMount{dataVolumeMount},
 	}
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Container{
@@ -377,14 +415,11 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 			VolumeMounts: []corev1.VolumeMount{helperMount},
 		})
 		clone.VolumeMounts = append(clone.VolumeMounts, helperMount)
+		// The helper proves the replication password to the serving pod.
+		clone.Env = append(clone.Env, inj.passwordEnv(ReplicationPasswordEnv, ReplicationPasswordKey))
 	}
-	if inj.prof.Clone == profile.ClonePlugin {
-		// The clone is staged beside the data directory and moved into
-		// place: clone-mysql sees the whole volume.
-		clone.VolumeMounts = []corev1.VolumeMount{dataVolumeMount}
-		if !inj.creds.insecure {
-			clone.Env = []corev1.EnvVar{inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey)}
-		}
+	if inj.prof.Clone == profile.ClonePlugin && !inj.creds.insecure {
+		clone.Env = append(clone.Env, inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey))
 	}
 	want = append(want, clone)
 
@@ -421,6 +456,9 @@ var passwordVariables = []string{
 
 func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	admin, allowEmpty := inj.prof.Admin, inj.prof.AllowEmptyPasswordVariable
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == profile.PodIndexEnv }) {
+		c.Env = append(c.Env, podIndexEnv)
+	}
 	switch {
 	case inj.creds.rootOnDatabase != nil:
 		c.Env = append(c.Env, *inj.creds.rootOnDatabase)
@@ -490,6 +528,7 @@ func (inj *injector) sidecar(dbImage, script string) {
 		Name:         SidecarContainer,
 		Image:        inj.image(inj.prof.SidecarImage, dbImage),
 		Command:      scriptCommand(script),
+		Env:          []corev1.EnvVar{podIndexEnv},
 		VolumeMounts: []corev1.VolumeMount{dataMount, confMount},
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU:    resource.MustParse("100m"),
@@ -497,7 +536,7 @@ func (inj *injector) sidecar(dbImage, script string) {
 		}},
 	}
 	if !inj.creds.insecure {
-		want.Env = []corev1.EnvVar{inj.passwordEnv(ReplicationPasswordEnv, ReplicationPasswordKey)}
+		want.Env = append(want.Env, inj.passwordEnv(ReplicationPasswordEnv, ReplicationPasswordKey))
 	}
 	switch inj.prof.Clone {
 	case profile.CloneBackupStream:

@@ -67,7 +67,49 @@ func TestInjectErrors(t *testing.T) {
 				s.Spec.ServiceName = "x$(reboot)"
 				return s
 			}(),
-			wantErr: "not a valid DNS name",
+			wantErr: "cannot name the headless Service",
+		},
+		"service name with a dot": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Spec.ServiceName = "db.headless"
+				return s
+			}(),
+			wantErr: `spec.serviceName "db.headless" cannot name the headless Service`,
+		},
+		"name too long for the revision label": {
+			sts:     plain(strings.Repeat("a", MaxNameLength+1)),
+			wantErr: "at most 52",
+		},
+		"ordinals not starting at 0": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 1}
+				return s
+			}(),
+			wantErr: "spec.ordinals.start is 1",
+		},
+		"root password maybe in envFrom": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4", EnvFrom: []corev1.EnvFromSource{
+				{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db-env"}}}}}),
+			wantErr: "takes variables from envFrom",
+		},
+		"a data volume every pod would share": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: DataVolume, VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "shared"}}}}
+				return s
+			}(),
+			wantErr: "every pod of StatefulSet \"db\" shares",
+		},
+		"tutorial mode with the stream helper": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mariadb:11.4"})
+				s.Annotations = map[string]string{InsecureTutorialAnnotation: "true"}
+				return s
+			}(),
+			wantErr: "which the tutorial mode has none of",
 		},
 		"tutorial annotation typo": {
 			sts: func() *appsv1.StatefulSet {

@@ -16,6 +16,12 @@ const (
 	// the clone-plugin profile that the data is a fresh clone whose
 	// replication it must point at the primary and start, once.
 	StartReplicationMarker = "start-replication"
+	// PodIndexEnv carries the pod's apps.kubernetes.io/pod-index label
+	// into every container that runs a script, through the downward API.
+	PodIndexEnv = "POD_INDEX"
+	// StagingDir, on the data volume beside DataSubPath, is where a clone
+	// is made before it is moved into place with one rename.
+	StagingDir = ".clone"
 	// ConfDir is the conf emptyDir in the database and sidecar containers,
 	// which the images include in their configuration.
 	ConfDir = "/etc/mysql/conf.d"

@@ -58,6 +58,9 @@ type Replication struct {
 	IORunning, SQLRunning string
 	// Grant is what the replication user is granted.
 	Grant string
+	// MaxPasswordLength is the longest replication password the server
+	// takes (0: no limit known).
+	MaxPasswordLength int
 	// GTID replicas position themselves by GTID (auto-position); others by
 	// the binary log file and position of their clone.
 	GTID bool
@@ -98,6 +101,10 @@ var legacyReplication = Replication{
 	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
 }
 
+// mysqlReplication is the legacy dialect with MySQL's limit on the
+// replication password.
+var mysqlReplication = func() Replication { r := legacyReplication; r.MaxPasswordLength = 32; return r }()
+
 // The profiles.
 var (
 	// MySQL57 is the tutorial's MySQL 5.7: xtrabackup streamed with ncat,
@@ -110,7 +117,7 @@ var (
 		RootPasswordVariable: "MYSQL_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MYSQL_ALLOW_EMPTY_PASSWORD",
 		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
 		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nsuper-read-only\n",
-		Replication:   legacyReplication,
+		Replication:   mysqlReplication,
 	}
 	// MySQL8 is MySQL 8.0.23 and later (8.4 LTS, 9.x): the CLONE plugin
 	// over the MySQL protocol, GTID auto-positioning.
@@ -129,7 +136,7 @@ var (
 			Status: "SHOW REPLICA STATUS", StatusArgs: `--vertical -e 'SHOW REPLICA STATUS'`,
 			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running",
 			Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
-			GTID:  true,
+			GTID:  true, MaxPasswordLength: 32,
 		},
 	}
 	// MariaDBProfile is MariaDB 10.5 and later: mariadb-backup streamed by

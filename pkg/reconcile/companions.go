@@ -123,7 +123,6 @@ func (r *CompanionReconciler) ensureCredentials(ctx context.Context, sts *appsv1
 	if err != nil {
 		return err
 	}
-	secret.OwnerReferences = nil
 	if err := r.Client.Create(ctx, secret); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil

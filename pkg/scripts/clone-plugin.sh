@@ -10,13 +10,9 @@ set -euo pipefail
 
 volume={{.DataVolumeDir}}
 data=$volume/{{.DataSubPath}}
-staging=$volume/.clone
+staging=$volume/{{.StagingDir}}
 
-if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
-  echo "clone-mysql: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
-  exit 1
-fi
-ordinal=$((10#${BASH_REMATCH[1]}))
+{{template "ordinal" (.Ordinal "clone-mysql")}}
 
 # The primary (ordinal 0) never clones.
 if [[ $ordinal -eq 0 ]]; then

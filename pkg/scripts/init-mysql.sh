@@ -3,13 +3,7 @@
 # (ordinal 0) or the replica configuration of StatefulSet {{.StatefulSet}}.
 set -euo pipefail
 
-# A pod of a StatefulSet is named <statefulset>-<ordinal>; $HOSTNAME needs no
-# hostname binary, which newer images lack.
-if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
-  echo "init-mysql: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
-  exit 1
-fi
-ordinal=$((10#${BASH_REMATCH[1]}))
+{{template "ordinal" (.Ordinal "init-mysql")}}
 
 # server-id=0 has a special meaning, so ids start at 100.
 {
@@ -29,8 +23,14 @@ echo "init-mysql: ordinal $ordinal, server-id $((100 + ordinal))"
 # the server reads only *.cnf files, and the password never reaches a command
 # line or a log.
 umask 077
+# The value is double-quoted; the option file reader turns \\ \" \n \r \t
+# back into what they stand for, so no password can end the value or add a
+# line (a Secret made from a file often ends with a newline).
 password=${ROOT_PASSWORD//\\/\\\\}
 password=${password//\"/\\\"}
+password=${password//$'\n'/\\n}
+password=${password//$'\r'/\\r}
+password=${password//$'\t'/\\t}
 printf '[client]\nuser=root\npassword="%s"\n[xtrabackup]\nuser=root\npassword="%s"\n' \
   "$password" "$password" >{{.InitOptionFile}}.tmp
 mv {{.InitOptionFile}}.tmp {{.InitOptionFile}}

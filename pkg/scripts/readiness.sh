@@ -4,11 +4,8 @@
 # replicas never routes to a broken one.
 set -uo pipefail
 
-if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
-  echo "readiness: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
-  exit 1
-fi
-if ((10#${BASH_REMATCH[1]} == 0)); then
+{{template "ordinal" (.Ordinal "readiness")}}
+if ((ordinal == 0)); then
   exec {{.Client}}{{.ClientAuth}} -h 127.0.0.1 -e "SELECT 1"
 fi
 status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}}) || exit 1

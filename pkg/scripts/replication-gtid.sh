@@ -9,11 +9,7 @@
 set -euo pipefail
 
 primary_host="{{.StatefulSet}}-0.{{.Service}}"
-if [[ ! ${HOSTNAME:-} =~ -([0-9]+)$ ]]; then
-  echo "xtrabackup: cannot read an ordinal from hostname '${HOSTNAME:-}'" >&2
-  exit 1
-fi
-ordinal=$((10#${BASH_REMATCH[1]}))
+{{template "ordinal" (.Ordinal "xtrabackup")}}
 echo "xtrabackup: ordinal $ordinal, primary $primary_host"
 
 sql() {
@@ -33,6 +29,12 @@ sql_quote() {
   printf '%s' "${s//\'/\\\'}"
 }
 replication_password=$(sql_quote "${REPLICATION_PASSWORD:?the credentials Secret has no replication-password}")
+{{- if .Replication.MaxPasswordLength}}
+if ((${#REPLICATION_PASSWORD} > {{.Replication.MaxPasswordLength}})); then
+  echo "xtrabackup: the replication-password of the credentials Secret has ${#REPLICATION_PASSWORD} characters; the server takes at most {{.Replication.MaxPasswordLength}} for replication: choose a shorter one" >&2
+  exit 1
+fi
+{{- end}}
 {{- end}}
 
 wait_for_mysqld

@@ -15,10 +15,10 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
-//go:embed *.sh
+//go:embed *.sh *.tmpl
 var files embed.FS
 
-var templates = template.Must(template.New("scripts").Option("missingkey=error").ParseFS(files, "*.sh"))
+var templates = template.Must(template.New("scripts").Option("missingkey=error").ParseFS(files, "*.sh", "*.tmpl"))
 
 // Script names; Render picks the file of the profile's clone method.
 const (
@@ -65,6 +65,7 @@ type values struct {
 	BackupPort, Port     int
 	DataDir, DataSubPath string
 	DataVolumeDir        string
+	StagingDir           string
 	StartMarker          string
 	InitConfDir          string
 	ConfigMapDir         string
@@ -86,6 +87,12 @@ type values struct {
 	Replication     profile.Replication
 }
 
+// ordinalArgs are what the "ordinal" template reads the pod's ordinal with.
+type ordinalArgs struct{ Who, Env string }
+
+// Ordinal hands the "ordinal" template the script's name for its messages.
+func (values) Ordinal(who string) ordinalArgs { return ordinalArgs{Who: who, Env: profile.PodIndexEnv} }
+
 // dnsName is what a StatefulSet or Service name may look like; it keeps
 // anything a shell would interpret out of the scripts.
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
@@ -103,7 +110,7 @@ func (p Params) values() (values, error) {
 	v := values{
 		StatefulSet: p.StatefulSet, Service: p.Service,
 		BackupPort: profile.BackupPort, Port: profile.MySQLPort,
-		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StartMarker: profile.StartReplicationMarker,
+		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StagingDir: profile.StagingDir, StartMarker: profile.StartReplicationMarker,
 		InitConfDir: profile.InitConfDir, ConfigMapDir: profile.ConfigMapDir,
 		PrimaryConfigKey: profile.PrimaryConfigKey, ReplicaConfigKey: profile.ReplicaConfigKey,
 		OptionFile: profile.ClientOptionFile, InitOptionFile: profile.InitConfDir + "/" + profile.ClientOptionName,

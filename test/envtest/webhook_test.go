@@ -100,7 +100,8 @@ var _ = Describe("the mutating webhook", func() {
 		warnings := createWithWarnings(sts)
 		get(sts)
 		db := sts.Spec.Template.Spec.Containers[0]
-		Expect(db.Env).To(Equal([]corev1.EnvVar{{Name: "MYSQL_ALLOW_EMPTY_PASSWORD", Value: "1"}}))
+		Expect(names(db.Env, func(e corev1.EnvVar) string { return e.Name })).To(Equal([]string{"POD_INDEX", "MYSQL_ALLOW_EMPTY_PASSWORD"}))
+		Expect(db.Env[1].Value).To(Equal("1"))
 		Expect(db.LivenessProbe.Exec.Command).To(Equal([]string{"mysqladmin", "ping"}))
 		Expect(db.ReadinessProbe.Exec.Command[2]).To(ContainSubstring(`exec mysql -h 127.0.0.1 -e "SELECT 1"`))
 		Expect(sts.Spec.Template.Spec.Containers[1].Command[2]).To(ContainSubstring("MASTER_USER='root', MASTER_PASSWORD=''"))
@@ -143,7 +144,8 @@ var _ = Describe("the mutating webhook", func() {
 		db = &sts.Spec.Template.Spec.Containers[0]
 		Expect(db.LivenessProbe.TCPSocket).NotTo(BeNil())
 		Expect(db.LivenessProbe.Exec).To(BeNil())
-		Expect(db.Env).To(Equal([]corev1.EnvVar{{Name: "MYSQL_ROOT_PASSWORD", Value: "secret"}}))
+		Expect(db.Env[0]).To(Equal(corev1.EnvVar{Name: "MYSQL_ROOT_PASSWORD", Value: "secret"}))
+		Expect(names(db.Env, func(e corev1.EnvVar) string { return e.Name })).To(Equal([]string{"MYSQL_ROOT_PASSWORD", "POD_INDEX"}))
 		Expect(db.ReadinessProbe).NotTo(BeNil())
 		Expect(warnings.messages()).To(ContainElement(ContainSubstring(`kept your livenessProbe of container "mysql"`)))
 	})

@@ -15,9 +15,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
 const (
+	nodeName    = "rig-node-3"
 	subnet      = "10.213.0."
 	firstHostIP = 10
 	maxPods     = 6
@@ -190,7 +193,7 @@ mount --bind "$POD_DIR/run" "$R/run/mysqld"
 mount -t tmpfs tmpfs "$R/opt"
 mkdir -p "$R/opt/mysql-replication/bin"
 mount --bind "$POD_DIR/helper" "$R/opt/mysql-replication/bin"
-hostname "$HOSTNAME"
+hostname "$POD_NAME"
 cd /
 if [ -n "$R" ]; then
   mount --bind /etc/hosts "$R/etc/hosts"
@@ -211,7 +214,9 @@ func (p *pod) command(env []string, argv ...string) *exec.Cmd {
 	cmd := exec.Command("ip", args...)
 	cmd.Env = append([]string{
 		"PATH=" + p.r.binDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOSTNAME=" + p.name, "POD_DIR=" + p.dir, "ROOT=" + p.r.root, "HOME=/root", "LANG=C.UTF-8",
+		// $HOSTNAME is the node's name, as with hostNetwork: the
+		// scripts read the ordinal from the pod-index label.
+		"HOSTNAME=" + nodeName, "POD_NAME=" + p.name, "POD_DIR=" + p.dir, "ROOT=" + p.r.root, "HOME=/root", "LANG=C.UTF-8",
 	}, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
@@ -220,7 +225,7 @@ func (p *pod) command(env []string, argv ...string) *exec.Cmd {
 // runContainer runs an init container's command to completion and returns
 // its output and error.
 func (p *pod) runContainer(c corev1.Container, timeout time.Duration) (string, error) {
-	return p.runArgv(p.r.env(c), c.Command, timeout)
+	return p.runArgv(p.env(c), c.Command, timeout)
 }
 
 func (p *pod) runArgv(env, argv []string, timeout time.Duration) (string, error) {
@@ -293,14 +298,20 @@ func (r *rig) keepLog(s string) {
 	r.logs = append(r.logs, s)
 }
 
-// env resolves a container's environment the way the kubelet would, the
-// Secret's values included.
-func (r *rig) env(c corev1.Container) []string {
+// env resolves a container's environment the way the kubelet would: the
+// Secret's values, and the pod-index label through the downward API.
+func (p *pod) env(c corev1.Container) []string {
 	var out []string
 	for _, e := range c.Env {
 		v := e.Value
-		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-			v = r.secret[e.ValueFrom.SecretKeyRef.Key]
+		switch from := e.ValueFrom; {
+		case from == nil:
+		case from.SecretKeyRef != nil:
+			v = p.r.secret[from.SecretKeyRef.Key]
+		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.labels['"+mutate.PodIndexLabel+"']":
+			v = fmt.Sprint(p.ordinal)
+		default:
+			p.r.t.Fatalf("container %s: the rig cannot resolve variable %s", c.Name, e.Name)
 		}
 		out = append(out, e.Name+"="+v)
 	}
