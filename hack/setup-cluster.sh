@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Installs what a one-node Kubernetes cluster needs on this machine, outside
+# the clone, and prints the directory holding the binaries:
+#
+#   kube-apiserver, kubelet, kube-controller-manager, kube-scheduler, kube-proxy, kubectl
+#     built from k8s.io/kubernetes through the Go module proxy (the same
+#     wrapper module hack/setup-envtest.sh builds kube-apiserver from)
+#   coredns, crictl   built from the Go module proxy
+#   pause             build/pause/linux/pause.c of the k8s.io/kubernetes module, static
+#   etcd, containerd, runc, CNI plugins, iptables   Debian's packages
+#
+# Cached in $CLUSTER_STORE (default ~/.local/share/mysql-replication-webhook/cluster),
+# so only the first run takes minutes (about 20 on a busy 2-core machine).
+set -euo pipefail
+
+K8S_VERSION="${CLUSTER_K8S_VERSION:-1.37.2}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+CRICTL_VERSION="${CRICTL_VERSION:-v1.37.0}"
+STORE="${CLUSTER_STORE:-${XDG_DATA_HOME:-$HOME/.local/share}/mysql-replication-webhook/cluster}"
+DEST="$STORE/${K8S_VERSION}-$(go env GOOS)-$(go env GOARCH)"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+log() { echo "setup-cluster: $*" >&2; }
+
+K8S_BINARIES=(kubelet kube-controller-manager kube-scheduler kube-proxy kubectl)
+have_all() {
+  local b
+  for b in kube-apiserver etcd "${K8S_BINARIES[@]}" coredns crictl pause; do
+    [ -x "$DEST/$b" ] || return 1
+  done
+  for b in containerd runc iptables; do command -v "$b" >/dev/null || return 1; done
+  [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || return 1
+}
+
+if have_all; then
+  echo "$DEST"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  log "a cluster on this machine needs root (containerd, kubelet, iptables)"
+  exit 1
+fi
+mkdir -p "$DEST"
+
+# Debian's packages: container runtime, CNI plugins, firewall, etcd, mmdebstrap for images.
+bash "$here/apt-install.sh" containerd runc containernetworking-plugins iptables conntrack \
+  etcd-server iproute2 util-linux mmdebstrap
+
+# kube-apiserver and etcd: the envtest store's, built there when missing.
+envtest_dir=$(ENVTEST_K8S_VERSION="$K8S_VERSION" ENVTEST_SKIP_DOWNLOAD=1 bash "$here/setup-envtest.sh")
+ln -sf "$envtest_dir/kube-apiserver" "$DEST/kube-apiserver"
+ln -sf "$(readlink -f "$envtest_dir/etcd")" "$DEST/etcd"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The wrapper module: k8s.io/kubernetes with each staging module at its release.
+k8s_module() {
+  local m gomod staging_version bin
+  mkdir -p "$work/k8s"
+  cd "$work/k8s"
+  [ -f go.mod ] && return 0
+  go mod init cluster-build >/dev/null 2>&1
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+  staging_version="v0.${K8S_VERSION#1.}"
+  sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$gomod" | sort -u | while read -r m; do
+    go mod edit -replace "$m=$m@$staging_version"
+  done
+  go mod edit -require "k8s.io/kubernetes@v$K8S_VERSION"
+  {
+    echo '//go:build tools'
+    echo
+    echo 'package tools'
+    echo
+    for bin in "${K8S_BINARIES[@]}"; do echo "import _ \"k8s.io/kubernetes/cmd/$bin\""; done
+  } > tools.go
+  go mod tidy >/dev/null 2>&1 || go mod tidy -e >/dev/null
+}
+
+for b in "${K8S_BINARIES[@]}"; do
+  [ -x "$DEST/$b" ] && continue
+  log "building $b v$K8S_VERSION"
+  (
+    k8s_module
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION" \
+      -o "$DEST/$b.partial" "k8s.io/kubernetes/cmd/$b"
+    mv "$DEST/$b.partial" "$DEST/$b"
+  )
+done
+
+# The pause image's binary, from the same module, linked statically.
+if [ ! -x "$DEST/pause" ]; then
+  log "building pause"
+  dir=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  gcc -Os -static -DVERSION="v$K8S_VERSION" -o "$DEST/pause.partial" "$dir/build/pause/linux/pause.c"
+  strip "$DEST/pause.partial"
+  mv "$DEST/pause.partial" "$DEST/pause"
+fi
+
+if [ ! -x "$DEST/coredns" ]; then
+  log "building coredns $COREDNS_VERSION (about 10 minutes on a cold Go cache)"
+  (
+    mkdir -p "$work/coredns" && cd "$work/coredns"
+    go mod init coredns-build >/dev/null 2>&1
+    go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null 2>&1
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$DEST/coredns.partial" github.com/coredns/coredns
+    mv "$DEST/coredns.partial" "$DEST/coredns"
+  )
+fi
+
+if [ ! -x "$DEST/crictl" ]; then
+  log "building crictl $CRICTL_VERSION"
+  (
+    mkdir -p "$work/crictl" && cd "$work/crictl"
+    go mod init crictl-build >/dev/null 2>&1
+    go get "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" >/dev/null 2>&1
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$DEST/crictl.partial" sigs.k8s.io/cri-tools/cmd/crictl
+    mv "$DEST/crictl.partial" "$DEST/crictl"
+  )
+fi
+
+have_all || { log "failed to install the cluster binaries into $DEST"; exit 1; }
+echo "$DEST"

@@ -1,0 +1,25 @@
+##@ End to end on a real one-node cluster
+
+# The cluster's binaries (kubelet, kube-proxy, CoreDNS, … built from the Go
+# module proxy; containerd, runc, CNI plugins and etcd from Debian) and the
+# database root filesystems are installed outside the clone on first use.
+CLUSTER_BIN = $$(bash hack/setup-cluster.sh)
+E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" \
+	WEBHOOK_BIN=$(LOCALBIN)/webhook-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
+	MYSQL_ROOT="$$(bash hack/setup-db-root.sh mysql-9)" MARIADB_ROOT="$$(bash hack/setup-db-root.sh mariadb)"
+
+.PHONY: cluster-deps
+cluster-deps: ## Install what a one-node cluster needs (root; cached in ~/.local/share/mysql-replication-webhook).
+	@if [ "$$(id -u)" != 0 ]; then echo "cluster-deps: a cluster on this machine needs root"; exit 1; fi
+	@bash hack/setup-cluster.sh >/dev/null
+	@for root in mysql-9 mariadb; do bash hack/setup-db-root.sh $$root >/dev/null; done
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/webhook-image ./cmd/webhook
+	$(GO) build -o $(LOCALBIN)/certmanager ./test/cluster/certmanager
+
+.PHONY: e2e
+e2e: cluster-deps ## On a real one-node cluster: kustomize install with cert-manager, samples replicating in pods (KEEP=1 keeps it).
+	$(E2E_ENV) KEEP=$(KEEP) $(GO) test -count=1 -v -timeout 85m -run '^TestCluster$$' ./test/cluster/ 2>&1 | tee /tmp/mysql-replication-webhook-e2e.log; exit $${PIPESTATUS[0]}
+
+.PHONY: e2e-down
+e2e-down: ## Tear down a cluster that KEEP=1 left running.
+	$(GO) run ./test/cluster/down -bin "$(CLUSTER_BIN)"

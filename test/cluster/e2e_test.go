@@ -1,0 +1,630 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+)
+
+const (
+	configDir = "../../config"
+	ns        = "default"
+	installNS = "mysql-replication-system"
+)
+
+// env is a setting of make e2e: the binaries and root filesystems it installed.
+func env(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run `make e2e`, which installs what the cluster needs and sets it", name)
+	}
+	return v
+}
+
+type timings struct {
+	mu   sync.Mutex
+	rows [][2]string
+}
+
+func (tm *timings) add(step string, d time.Duration) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.rows = append(tm.rows, [2]string{step, d.Round(100 * time.Millisecond).String()})
+}
+
+func (tm *timings) print() {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "\nstep\ttook")
+	for _, r := range tm.rows {
+		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
+	}
+	w.Flush()
+}
+
+// db describes how to talk to one of the sample StatefulSets.
+type db struct {
+	name, container, client string
+	cloneDone               string // what clone-mysql logs when a pod keeps its data
+}
+
+// TestCluster is the end-to-end test on a real one-node cluster: the
+// kustomize install with cert-manager's own controllers, the samples
+// replicating in real pods, pods killed and coming back.
+func TestCluster(t *testing.T) {
+	if os.Getenv("E2E_CLUSTER") == "" {
+		t.Skip("the cluster end-to-end test runs with `make e2e` (E2E_CLUSTER=1, root)")
+	}
+	ctrllog.SetLogger(logr.Discard())
+	var tm timings
+	defer tm.print()
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
+	defer cancel()
+
+	// 1. The images: the webhook from this project, the database servers.
+	start := time.Now()
+	webhookImg, err := WebhookImageOf(env(t, "WEBHOOK_BIN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []Image{webhookImg, MySQLImageOf(env(t, "MYSQL_ROOT")), MariaDBImageOf(env(t, "MARIADB_ROOT"))}
+	c, err := Start(ctx, Options{Bin: env(t, "CLUSTER_BIN"), Images: images, Log: os.Stdout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if os.Getenv("KEEP") != "" {
+			fmt.Printf("KEEP is set: the cluster stays up; KUBECONFIG=%s; stop it with `make e2e-down`\n", c.Kubeconfig)
+			return
+		}
+		c.Stop()
+	}()
+	for _, s := range c.Timings {
+		tm.add("  "+s.Step, s.Took)
+	}
+	tm.add("cluster up (node Ready, images imported)", time.Since(start))
+
+	// 2. cert-manager, then the install exactly as a user runs it.
+	start = time.Now()
+	crds, err := CertManagerCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(ctx, crds); err != nil {
+		t.Fatal(err)
+	}
+	if err := Poll(ctx, time.Minute, "cert-manager's CRDs", func() (bool, error) {
+		_, err := c.Client.Discovery().ServerResourcesForGroupVersion("cert-manager.io/v1")
+		return err == nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start("cert-manager", env(t, "CERTMANAGER_BIN"), "--kubeconfig", c.Kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Install(filepath.Join(configDir, "default"), WebhookImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(ctx, objs); err != nil {
+		t.Fatal(err)
+	}
+	installReady(ctx, t, c, objs)
+	tm.add("install ready (certificate issued, CA injected, 2 managers Ready)", time.Since(start))
+
+	// 3. The samples: MariaDB, and MySQL 9.7 (config/samples/mysql.yaml with
+	// the image mysql:9.7). The database container asks for 50m CPU so that
+	// ten pods fit the 2 cores of this node; all else is as written.
+	dbs := []db{
+		{name: "mariadb", container: "mariadb", client: "mariadb", cloneDone: "already"},
+		{name: "mysql", container: "mysql", client: "mysql", cloneDone: "already holds a database"},
+	}
+	samples := map[string]*unstructured.Unstructured{}
+	for _, d := range dbs {
+		u := sample(t, d.name)
+		samples[d.name] = u
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(dbs))
+	for _, d := range dbs {
+		if err := c.Apply(ctx, []*unstructured.Unstructured{samples[d.name]}); err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			start := time.Now()
+			err := c.StatefulSetReady(ctx, ns, d.name, 15*time.Minute, func(pod string) {
+				fmt.Printf("  %s Ready after %s\n", pod, time.Since(start).Round(time.Second))
+			})
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w\n%s", d.name, err, c.describe(ctx, d.name))
+				return
+			}
+			tm.add(fmt.Sprintf("StatefulSet %s: 3 pods Ready", d.name), time.Since(start))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	// 4. Replication in real pods, through the Services.
+	for _, d := range dbs {
+		t.Run(d.name, func(t *testing.T) {
+			replication(ctx, t, c, d, &tm)
+		})
+	}
+
+	t.Run("an unlabeled StatefulSet is stored as written", func(t *testing.T) {
+		sts := plain("unlabeled", MySQLImage)
+		delete(sts.Labels, mutate.EnabledLabel)
+		got, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Client.AppsV1().StatefulSets(ns).Delete(ctx, sts.Name, metav1.DeleteOptions{})
+		if len(got.Spec.Template.Spec.InitContainers) != 0 || len(got.Spec.Template.Spec.Containers) != 1 ||
+			got.Annotations[mutate.InjectorVersionAnnotation] != "" || len(got.Spec.VolumeClaimTemplates) != 0 {
+			t.Errorf("the unlabeled StatefulSet was changed: %d init containers, %d containers, annotations %v",
+				len(got.Spec.Template.Spec.InitContainers), len(got.Spec.Template.Spec.Containers), got.Annotations)
+		}
+	})
+
+	// 5. A manager killed while StatefulSets are created: each is stored
+	// completed or refused, never uninjected.
+	t.Run("a manager killed during creates stores nothing uninjected", func(t *testing.T) {
+		start := time.Now()
+		killDuringCreates(ctx, t, c)
+		tm.add("manager killed during creates, both back Ready", time.Since(start))
+	})
+}
+
+// sample reads config/samples/<name>.yaml, with MySQL at 9.7 and the
+// database container's requests small enough for this node.
+func sample(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(configDir, "samples", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Decode(b)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("config/samples/%s.yaml: %v", name, err)
+	}
+	u := objs[0]
+	u.SetNamespace(ns)
+	containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	c0 := containers[0].(map[string]any)
+	if name == "mysql" {
+		c0["image"] = MySQLImage
+	}
+	c0["resources"] = map[string]any{"requests": map[string]any{"cpu": "50m", "memory": "256Mi"}}
+	if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func plain(name, image string) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr.To[int32](0),
+			ServiceName: name,
+			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: image,
+					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}}}}},
+			},
+		},
+	}
+}
+
+func installReady(ctx context.Context, t *testing.T, c *Cluster, objs []*unstructured.Unstructured) {
+	t.Helper()
+	var certName, hookName, deployName string
+	for _, o := range objs {
+		switch {
+		case o.GetKind() == "Certificate" && strings.HasSuffix(o.GetName(), "serving-cert"):
+			certName = o.GetName()
+		case o.GetKind() == "MutatingWebhookConfiguration":
+			hookName = o.GetName()
+		case o.GetKind() == "Deployment":
+			deployName = o.GetName()
+		}
+	}
+	cl, err := c.Controller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Poll(ctx, 3*time.Minute, "the serving Certificate to be issued", func() (bool, error) {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("cert-manager.io/v1")
+		u.SetKind("Certificate")
+		if err := cl.Get(ctx, types.NamespacedName{Namespace: installNS, Name: certName}, u); err != nil {
+			return false, err
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, cond := range conds {
+			m := cond.(map[string]any)
+			if m["type"] == "Ready" && m["status"] == "True" {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("conditions %v", conds)
+	}); err != nil {
+		t.Fatalf("%v\n(cert-manager's log: %s)", err, c.Log("cert-manager"))
+	}
+	fmt.Printf("  Certificate %s issued\n", certName)
+	if err := Poll(ctx, 3*time.Minute, "the CA bundle in the MutatingWebhookConfiguration", func() (bool, error) {
+		h, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, hookName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, w := range h.Webhooks {
+			if len(w.ClientConfig.CABundle) == 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("  CA bundle injected into %s\n", hookName)
+	if err := Poll(ctx, 5*time.Minute, "both manager replicas to be Ready", func() (bool, error) {
+		d, err := c.Client.AppsV1().Deployments(installNS).Get(ctx, deployName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return d.Status.ReadyReplicas == 2 && d.Status.UpdatedReplicas == 2, nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.describeNS(ctx, installNS))
+	}
+	fmt.Printf("  Deployment %s: 2/2 Ready\n", deployName)
+}
+
+// sql runs statements with the database client in a pod's database
+// container, against host (127.0.0.1 for the pod's own server).
+func (c *Cluster) sql(ctx context.Context, d db, pod, host, statements string) (string, error) {
+	stdout, stderr, err := c.Exec(ctx, ns, pod, d.container, statements, d.client,
+		"--defaults-extra-file=/etc/mysql/conf.d/client.opt", "-h", host, "-N", "-B")
+	if err != nil {
+		return stdout, fmt.Errorf("%s on %s -h %s: %w: %s", strings.TrimSpace(statements), pod, host, err, stderr)
+	}
+	return strings.TrimSpace(stdout), nil
+}
+
+// eventually retries a read until it returns want (replication is asynchronous).
+func (c *Cluster) eventually(ctx context.Context, d db, pod, host, query, want string) error {
+	var got string
+	err := Poll(ctx, 2*time.Minute, fmt.Sprintf("%q on %s -h %s", want, pod, host), func() (bool, error) {
+		var err error
+		got, err = c.sql(ctx, d, pod, host, query)
+		return err == nil && got == want, err
+	})
+	if err != nil {
+		return fmt.Errorf("%w (got %q)", err, got)
+	}
+	return nil
+}
+
+func replication(ctx context.Context, t *testing.T, c *Cluster, d db, tm *timings) {
+	pod := func(i int) string { return fmt.Sprintf("%s-%d", d.name, i) }
+	const query = "SELECT v FROM e2e.t ORDER BY id"
+
+	// Writes go through <name>-primary, here from a replica's pod.
+	if _, err := c.sql(ctx, d, pod(1), d.name+"-primary",
+		"CREATE DATABASE e2e; CREATE TABLE e2e.t (id INT PRIMARY KEY, v VARCHAR(32)); INSERT INTO e2e.t VALUES (1, 'written-on-primary');"); err != nil {
+		t.Fatal(err)
+	}
+	want := "written-on-primary"
+	for i := range 3 {
+		if err := c.eventually(ctx, d, pod(i), "127.0.0.1", query, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("the row is on %s-0, -1 and -2", d.name)
+
+	// Reads through <name>-replicas reach replicas only.
+	primaryID, err := c.sql(ctx, d, pod(0), "127.0.0.1", "SELECT @@server_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 12 {
+		out, err := c.sql(ctx, d, pod(0), d.name+"-replicas", "SELECT @@server_id; "+query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(out, "\n")
+		if lines[0] == primaryID {
+			t.Fatalf("%s-replicas answered from the primary (server_id %s)", d.name, primaryID)
+		}
+		if len(lines) < 2 || lines[1] != want {
+			t.Fatalf("%s-replicas: %q", d.name, out)
+		}
+		seen[lines[0]] = true
+	}
+	t.Logf("%s-replicas answered from server ids %v, never the primary's %s", d.name, keys(seen), primaryID)
+
+	// Roles and owners.
+	roles(ctx, t, c, d.name, 3)
+	owners(ctx, t, c, d.name)
+
+	// Scale to 5: the new pods clone and replicate.
+	start := time.Now()
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, d.name, types.MergePatchType, []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StatefulSetReady(ctx, ns, d.name, 15*time.Minute, nil); err != nil {
+		t.Fatalf("%v\n%s", err, c.describe(ctx, d.name))
+	}
+	tm.add(fmt.Sprintf("StatefulSet %s: scaled 3 -> 5 Ready", d.name), time.Since(start))
+	for _, i := range []int{3, 4} {
+		if err := c.eventually(ctx, d, pod(i), "127.0.0.1", query, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles(ctx, t, c, d.name, 5)
+
+	// A replica pod deleted comes back on its volume without cloning again.
+	start = time.Now()
+	old, err := c.Client.CoreV1().Pods(ns).Get(ctx, pod(2), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(2), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRecreated(ctx, t, c, d.name, pod(2), old.UID)
+	tm.add(fmt.Sprintf("StatefulSet %s: replica pod deleted, back Ready", d.name), time.Since(start))
+	log, err := c.ContainerLog(ctx, ns, pod(2), mutate.CloneMySQLContainer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log, d.cloneDone) {
+		t.Fatalf("%s came back and cloned again? clone-mysql said:\n%s", pod(2), log)
+	}
+	if err := c.eventually(ctx, d, pod(2), "127.0.0.1", query, want); err != nil {
+		t.Fatal(err)
+	}
+
+	// The primary pod deleted comes back with its data, and replication goes on.
+	start = time.Now()
+	old, err = c.Client.CoreV1().Pods(ns).Get(ctx, pod(0), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(0), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRecreated(ctx, t, c, d.name, pod(0), old.UID)
+	tm.add(fmt.Sprintf("StatefulSet %s: primary pod deleted, back Ready", d.name), time.Since(start))
+	if err := c.eventually(ctx, d, pod(0), "127.0.0.1", query, want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.sql(ctx, d, pod(1), d.name+"-primary", "INSERT INTO e2e.t VALUES (2, 'after-primary-restart');"); err != nil {
+		t.Fatal(err)
+	}
+	want += "\nafter-primary-restart"
+	for i := range 5 {
+		if err := c.eventually(ctx, d, pod(i), "127.0.0.1", query, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles(ctx, t, c, d.name, 5)
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func waitRecreated(ctx context.Context, t *testing.T, c *Cluster, sts, name string, oldUID types.UID) {
+	t.Helper()
+	if err := Poll(ctx, 10*time.Minute, name+" to come back Ready", func() (bool, error) {
+		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return p.UID != oldUID && PodReady(p), nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.describe(ctx, sts))
+	}
+	if err := c.StatefulSetReady(ctx, ns, sts, 10*time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func roles(ctx context.Context, t *testing.T, c *Cluster, sts string, n int) {
+	t.Helper()
+	for i := range n {
+		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("%s-%d", sts, i), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := mutate.RoleReplica
+		if i == 0 {
+			want = mutate.RolePrimary
+		}
+		if got := p.Labels[mutate.RoleLabel]; got != want {
+			t.Errorf("%s: role label %q, want %q", p.Name, got, want)
+		}
+	}
+}
+
+func owners(ctx context.Context, t *testing.T, c *Cluster, name string) {
+	t.Helper()
+	sts, err := c.Client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := func(kind, obj string, refs []metav1.OwnerReference) {
+		for _, r := range refs {
+			if r.UID == sts.UID && r.Kind == "StatefulSet" && r.Controller != nil && *r.Controller {
+				return
+			}
+		}
+		t.Errorf("%s %s is not owned by StatefulSet %s: %v", kind, obj, name, refs)
+	}
+	cm, err := c.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned("ConfigMap", cm.Name, cm.OwnerReferences)
+	for _, svc := range []string{sts.Spec.ServiceName, name + "-read", name + "-primary", name + "-replicas"} {
+		s, err := c.Client.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owned("Service", svc, s.OwnerReferences)
+	}
+	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, name+"-credentials", metav1.GetOptions{}); err != nil {
+		t.Errorf("the credentials Secret: %v", err)
+	}
+}
+
+// killDuringCreates creates labeled StatefulSets one after another while a
+// manager's process is killed (SIGKILL, as the kernel's OOM killer would),
+// then checks that every stored one is injected.
+func killDuringCreates(ctx context.Context, t *testing.T, c *Cluster) {
+	pods, err := c.Client.CoreV1().Pods(installNS).List(ctx, metav1.ListOptions{LabelSelector: "control-plane=controller-manager"})
+	if err != nil || len(pods.Items) != 2 {
+		t.Fatalf("manager pods: %v (%d)", err, len(pods.Items))
+	}
+	victim := pods.Items[0]
+	if len(victim.Status.ContainerStatuses) == 0 {
+		t.Fatalf("%s has no container status", victim.Name)
+	}
+	pid, err := c.ContainerPID(ctx, victim.Status.ContainerStatuses[0].ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created, refused []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 40; i++ {
+			name := fmt.Sprintf("during-kill-%02d", i)
+			if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, plain(name, MySQLImage), metav1.CreateOptions{}); err != nil {
+				refused = append(refused, fmt.Sprintf("%s: %v", name, err))
+			} else {
+				created = append(created, name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	time.Sleep(time.Second)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing %s (pid %d): %v", victim.Name, pid, err)
+	}
+	fmt.Printf("  killed the manager of %s (pid %d) during creates\n", victim.Name, pid)
+	<-done
+	t.Logf("%d created, %d refused", len(created), len(refused))
+	for _, r := range refused {
+		t.Logf("refused: %s", r)
+	}
+	list, err := c.Client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for _, s := range list.Items {
+		if !strings.HasPrefix(s.Name, "during-kill-") {
+			continue
+		}
+		stored++
+		if s.Annotations[mutate.InjectorVersionAnnotation] == "" || len(s.Spec.Template.Spec.InitContainers) == 0 {
+			t.Errorf("StatefulSet %s was stored without injection", s.Name)
+		}
+		_ = c.Client.AppsV1().StatefulSets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{})
+	}
+	if stored != len(created) || stored == 0 {
+		t.Errorf("%d stored, %d created", stored, len(created))
+	}
+	// The killed container restarts and both managers serve again.
+	if err := Poll(ctx, 5*time.Minute, "both managers Ready again", func() (bool, error) {
+		p, err := c.Client.CoreV1().Pods(installNS).Get(ctx, victim.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		restarted := len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount > victim.Status.ContainerStatuses[0].RestartCount
+		return restarted && PodReady(p), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// describe summarises a StatefulSet's pods for a failure message.
+func (c *Cluster) describe(ctx context.Context, sts string) string {
+	return c.describeSelector(ctx, ns, "app="+sts)
+}
+
+func (c *Cluster) describeNS(ctx context.Context, namespace string) string {
+	return c.describeSelector(ctx, namespace, "")
+}
+
+func (c *Cluster) describeSelector(ctx context.Context, namespace, selector string) string {
+	var b strings.Builder
+	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return err.Error()
+	}
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "pod %s: %s ready=%v\n", p.Name, p.Status.Phase, PodReady(&p))
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			state := "waiting"
+			switch {
+			case cs.State.Running != nil:
+				state = "running"
+			case cs.State.Terminated != nil:
+				state = fmt.Sprintf("terminated(%d %s)", cs.State.Terminated.ExitCode, cs.State.Terminated.Reason)
+			case cs.State.Waiting != nil:
+				state = "waiting(" + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message + ")"
+			}
+			fmt.Fprintf(&b, "  %s: %s restarts=%d\n", cs.Name, state, cs.RestartCount)
+			if cs.RestartCount > 0 || cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0 {
+				if log, err := c.Client.CoreV1().Pods(namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: cs.Name, Previous: cs.RestartCount > 0, TailLines: ptr.To[int64](15)}).DoRaw(ctx); err == nil {
+					fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(strings.TrimSpace(string(log)), "\n", "\n    "))
+				}
+			}
+		}
+	}
+	events, err := c.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
+	if err == nil {
+		n := len(events.Items)
+		for _, e := range events.Items[max(0, n-15):] {
+			if e.Type == corev1.EventTypeWarning {
+				fmt.Fprintf(&b, "event %s %s: %s\n", e.InvolvedObject.Name, e.Reason, e.Message)
+			}
+		}
+	}
+	if apierrors.IsNotFound(err) {
+		return b.String()
+	}
+	return b.String()
+}
