@@ -1,12 +1,12 @@
 # mysql-replication-webhook
 #
 # Two commands set everything up on a fresh machine:
-#   make demo   runs the webhook and the reconciler on a local control plane
+#   make demo   shows the webhook at work on a one-node cluster on this machine
 #   make test   runs every test (installs what the tests need first)
 
 SHELL := /bin/bash
 GO ?= go
-IMG ?= mysql-replication-webhook:latest
+IMG ?= mysql-replication-webhook:v0.2.0
 LOCALBIN ?= $(CURDIR)/bin
 ENVTEST_K8S_VERSION ?= 1.37.2
 FUZZTIME ?= 30s
@@ -51,7 +51,20 @@ shellcheck: ## Install shellcheck when missing.
 ##@ Demo
 
 .PHONY: demo
-demo: envtest build ## Run the webhook on a local control plane, apply config/samples, print the result (KEEP=1 keeps it running).
+demo: ## On a one-node cluster on this machine: the install, config/samples replicating in pods (KEEP=1 keeps it); else demo-apiserver.
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "demo: a cluster on this machine needs root; showing the API-server-only demo instead"; \
+	elif ! $(MAKE) --no-print-directory cluster-deps; then \
+	  echo "demo: the cluster's packages could not be installed (above); showing the API-server-only demo instead"; \
+	else \
+	  $(E2E_ENV) KEEP=$(KEEP) $(GO) run ./test/cluster/demo; rc=$$?; \
+	  if [ $$rc != 3 ]; then exit $$rc; fi; \
+	  echo "demo: no cluster can start on this machine (above); showing the API-server-only demo instead"; \
+	fi; \
+	$(MAKE) --no-print-directory demo-apiserver KEEP=$(KEEP)
+
+.PHONY: demo-apiserver
+demo-apiserver: envtest build ## Run the webhook on a local control plane (no kubelet), apply config/samples, print the result (KEEP=1 keeps it running).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KEEP=$(KEEP) $(GO) run ./test/demo --webhook $(LOCALBIN)/webhook
 
 ##@ Tests

@@ -6,6 +6,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
 // Components named in the app.kubernetes.io/component label of companions.
@@ -16,6 +18,9 @@ const (
 	ComponentPrimary  = "primary"
 	ComponentReplicas = "replicas"
 	ComponentSecret   = "credentials"
+	// ComponentInitialized marks the ConfigMap that records that the
+	// StatefulSet's primary has been initialised.
+	ComponentInitialized = "initialized"
 )
 
 // ConfigMapName is the ConfigMap holding the primary and replica .cnf files.
@@ -114,6 +119,22 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 		Primary:  byRole(PrimaryServiceName(sts), ComponentPrimary, RolePrimary),
 		Replicas: byRole(ReplicasServiceName(sts), ComponentReplicas, RoleReplica),
 	}, nil
+}
+
+// InitializedConfigMapName is the ConfigMap whose existence records that
+// the StatefulSet's primary has been initialised.
+func InitializedConfigMapName(sts *appsv1.StatefulSet) string { return sts.Name + InitializedTail }
+
+// BuildInitializedMarker builds that ConfigMap, saying when (the caller's
+// clock keeps this pure). It is owned by the StatefulSet: a StatefulSet
+// created again starts unmarked, and its pod 0 still has its data, or none
+// that was anyone's.
+func BuildInitializedMarker(sts *appsv1.StatefulSet, when string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: companionMeta(sts, InitializedConfigMapName(sts), ComponentInitialized),
+		Data:       map[string]string{profile.InitializedKey: when},
+	}
 }
 
 // PasswordKeys are the keys of a credentials Secret.

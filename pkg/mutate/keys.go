@@ -76,6 +76,10 @@ const (
 	ConfigMapVolume = "config-map"
 	DataVolume      = "data"
 	HelperVolume    = "helper"
+	// InitializedVolume is the optional ConfigMap <name>-initialized,
+	// which tells clone-mysql that an empty primary lost its data.
+	InitializedVolume = "initialized"
+	InitializedTail   = "-initialized"
 
 	MySQLPortName       = "mysql"
 	MySQLPort           = profile.MySQLPort
@@ -89,8 +93,12 @@ const (
 	ReplicaConfigKey = profile.ReplicaConfigKey
 )
 
-// Default images.
+// Release is this project's version; the default helper image is its
+// image of this release, never a moving tag.
+const Release = "v0.2.0"
+
+// Default images: pinned versions.
 const (
 	DefaultXtrabackupImage = "gcr.io/google-samples/xtrabackup:1.0"
-	DefaultHelperImage     = "mysql-replication-webhook:latest"
+	DefaultHelperImage     = "mysql-replication-webhook:" + Release
 )

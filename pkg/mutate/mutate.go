@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
@@ -147,6 +148,7 @@ func (inj *injector) run() error {
 	}
 
 	inj.volumes()
+	inj.podSecurity()
 	inj.initContainers(spec.Containers[main].Image, rendered)
 	inj.completeMain(&spec.Containers[main], rendered[scripts.Readiness])
 	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
@@ -313,6 +315,10 @@ func (inj *injector) volumes() {
 		{Name: ConfigMapVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(inj.sts)},
 		}}},
+		{Name: InitializedVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: InitializedConfigMapName(inj.sts)},
+			Optional:             ptr.To(true),
+		}}},
 	}
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Volume{Name: HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
@@ -336,13 +342,55 @@ func keepOrAppend[T any](inj *injector, kind string, items []T, want T, name fun
 }
 
 var (
-	confMount       = corev1.VolumeMount{Name: ConfVolume, MountPath: profile.ConfDir}
-	dataMount       = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataDir, SubPath: profile.DataSubPath}
-	dataVolumeMount = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataVolumeDir}
-	helperMount     = corev1.VolumeMount{Name: HelperVolume, MountPath: profile.HelperDir}
-	scriptCommand   = func(script string) []string { return []string{"bash", "-c", script} }
-	containerNamed  = func(c corev1.Container) string { return c.Name }
+	confMount        = corev1.VolumeMount{Name: ConfVolume, MountPath: profile.ConfDir}
+	dataMount        = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataDir, SubPath: profile.DataSubPath}
+	dataVolumeMount  = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataVolumeDir}
+	helperMount      = corev1.VolumeMount{Name: HelperVolume, MountPath: profile.HelperDir}
+	initializedMount = corev1.VolumeMount{Name: InitializedVolume, MountPath: profile.InitializedDir, ReadOnly: true}
+	scriptCommand    = func(script string) []string { return []string{"bash", "-c", script} }
+	containerNamed   = func(c corev1.Container) string { return c.Name }
 )
+
+// securityContext is the least an injected container needs: no privilege
+// escalation, no capabilities, the runtime's default seccomp profile, and
+// the database image's mysql user for the containers that run that image
+// (the xtrabackup image's tools run as root).
+func (inj *injector) securityContext(source profile.ImageSource) *corev1.SecurityContext {
+	if source == profile.DatabaseImage {
+		return restricted(profile.DatabaseUser)
+	}
+	sc := restricted(0)
+	sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = nil, nil, nil
+	return sc
+}
+
+// restricted is a container security context that Pod Security's
+// restricted level admits, running as uid (and gid) user.
+func restricted(user int64) *corev1.SecurityContext {
+	no, yes := false, true
+	return &corev1.SecurityContext{
+		RunAsUser:                &user,
+		RunAsGroup:               &user,
+		RunAsNonRoot:             &yes,
+		AllowPrivilegeEscalation: &no,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// podSecurity gives the pod's volumes to the database image's mysql group,
+// so the injected containers that run as its user can write them, unless
+// the user chose a group.
+func (inj *injector) podSecurity() {
+	spec := &inj.sts.Spec.Template.Spec
+	if spec.SecurityContext == nil {
+		spec.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	if spec.SecurityContext.FSGroup == nil {
+		group := int64(profile.DatabaseUser)
+		spec.SecurityContext.FSGroup = &group
+	}
+}
 
 // podIndexEnv hands the scripts the pod's ordinal from its
 // apps.kubernetes.io/pod-index label.
@@ -395,24 +443,29 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 		},
 	}}
 	want[0].Env = []corev1.EnvVar{podIndexEnv}
+	want[0].SecurityContext = inj.securityContext(profile.DatabaseImage)
 	if !inj.creds.insecure {
 		want[0].Env = append(want[0].Env, inj.creds.root)
 	}
 	// The clone is staged beside the data directory and moved into place:
 	// clone-mysql sees the whole volume.
+	// Its log tail is its termination message, so the reconciler can tell
+	// an empty primary that refused to start.
 	clone := corev1.Container{
-		Name:         CloneMySQLContainer,
-		Image:        inj.image(inj.prof.CloneImage, dbImage),
-		Command:      scriptCommand(rendered[scripts.CloneMySQL]),
-		Env:          []corev1.EnvVar{podIndexEnv},
-		VolumeMounts: []corev1.VolumeMount{dataVolumeMount},
+		Name:                     CloneMySQLContainer,
+		Image:                    inj.image(inj.prof.CloneImage, dbImage),
+		Command:                  scriptCommand(rendered[scripts.CloneMySQL]),
+		Env:                      []corev1.EnvVar{podIndexEnv},
+		VolumeMounts:             []corev1.VolumeMount{dataVolumeMount, initializedMount},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Container{
-			Name:         HelperInitContainer,
-			Image:        inj.cfg.HelperImage,
-			Command:      []string{"/webhook", "install-helper", profile.HelperPath},
-			VolumeMounts: []corev1.VolumeMount{helperMount},
+			Name:            HelperInitContainer,
+			Image:           inj.cfg.HelperImage,
+			Command:         []string{"/webhook", "install-helper", profile.HelperPath},
+			VolumeMounts:    []corev1.VolumeMount{helperMount},
+			SecurityContext: restricted(profile.HelperUser),
 		})
 		clone.VolumeMounts = append(clone.VolumeMounts, helperMount)
 		// The helper proves the replication password to the serving pod.
@@ -421,6 +474,7 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 	if inj.prof.Clone == profile.ClonePlugin && !inj.creds.insecure {
 		clone.Env = append(clone.Env, inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey))
 	}
+	clone.SecurityContext = inj.securityContext(inj.prof.CloneImage)
 	want = append(want, clone)
 
 	spec := &inj.sts.Spec.Template.Spec
@@ -525,11 +579,12 @@ func execProbe(command []string, initialDelay, period, timeout int32) *corev1.Pr
 
 func (inj *injector) sidecar(dbImage, script string) {
 	want := corev1.Container{
-		Name:         SidecarContainer,
-		Image:        inj.image(inj.prof.SidecarImage, dbImage),
-		Command:      scriptCommand(script),
-		Env:          []corev1.EnvVar{podIndexEnv},
-		VolumeMounts: []corev1.VolumeMount{dataMount, confMount},
+		Name:            SidecarContainer,
+		Image:           inj.image(inj.prof.SidecarImage, dbImage),
+		Command:         scriptCommand(script),
+		Env:             []corev1.EnvVar{podIndexEnv},
+		VolumeMounts:    []corev1.VolumeMount{dataMount, confMount},
+		SecurityContext: inj.securityContext(inj.prof.SidecarImage),
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU:    resource.MustParse("100m"),
 			corev1.ResourceMemory: resource.MustParse("100Mi"),

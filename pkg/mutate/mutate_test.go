@@ -344,3 +344,37 @@ func TestBuildCompanionsOwnerReference(t *testing.T) {
 		t.Errorf("names %s %s %s", c.Headless.Name, c.Read.Name, c.ConfigMap.Name)
 	}
 }
+
+func TestDefaultImagesArePinned(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, image := range []string{cfg.XtrabackupImage, cfg.HelperImage} {
+		_, tag, ok := strings.Cut(image[strings.LastIndex(image, "/")+1:], ":")
+		if !ok || tag == "" || tag == "latest" {
+			t.Errorf("default image %q is not pinned to a version", image)
+		}
+	}
+}
+
+func TestInjectedContainersRunWithTheLeastTheyNeed(t *testing.T) {
+	for _, image := range []string{"mysql:5.7", "mysql:8.4", "mariadb:11.4"} {
+		r, err := DefaultConfig().Inject(plain("db", corev1.Container{Name: "mysql", Image: image}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := r.StatefulSet.Spec.Template.Spec
+		if spec.SecurityContext == nil || spec.SecurityContext.FSGroup == nil || *spec.SecurityContext.FSGroup != 999 {
+			t.Errorf("%s: pod fsGroup %+v", image, spec.SecurityContext)
+		}
+		for _, c := range append(spec.InitContainers, spec.Containers[1:]...) {
+			sc := c.SecurityContext
+			if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil ||
+				len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || sc.SeccompProfile == nil {
+				t.Errorf("%s/%s: security context %+v", image, c.Name, sc)
+				continue
+			}
+			if c.Image != DefaultXtrabackupImage && (sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot) {
+				t.Errorf("%s/%s runs as root", image, c.Name)
+			}
+		}
+	}
+}

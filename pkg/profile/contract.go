@@ -16,6 +16,11 @@ const (
 	// the clone-plugin profile that the data is a fresh clone whose
 	// replication it must point at the primary and start, once.
 	StartReplicationMarker = "start-replication"
+	// InitializedDir is where clone-mysql finds the optional ConfigMap
+	// <name>-initialized, which exists once the StatefulSet's primary has
+	// been ready; InitializedKey is its key.
+	InitializedDir = "/mnt/initialized"
+	InitializedKey = "initialized"
 	// PodIndexEnv carries the pod's apps.kubernetes.io/pod-index label
 	// into every container that runs a script, through the downward API.
 	PodIndexEnv = "POD_INDEX"
@@ -44,6 +49,13 @@ const (
 	// primary's and the replicas' .cnf files.
 	PrimaryConfigKey = "master.cnf"
 	ReplicaConfigKey = "slave.cnf"
+
+	// DatabaseUser is the uid and gid of the mysql user in the MySQL and
+	// MariaDB images: injected containers that run the database image run
+	// as it, and the pod's volumes belong to its group.
+	DatabaseUser = 999
+	// HelperUser is the non-root user of this project's image.
+	HelperUser = 65532
 
 	// HelperDir and HelperPath are where the profiles that need it find
 	// this project's binary, copied in by an init container.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,9 @@ const (
 	ReasonCreated  = "CompanionCreated"
 	ReasonUnusable = "CompanionUnusable"
 	ReasonInvalid  = "InvalidStatefulSet"
+	// ReasonEmptyPrimary: pod 0 of an initialised StatefulSet found its data
+	// directory empty and refused to start.
+	ReasonEmptyPrimary = "EmptyPrimary"
 )
 
 // The NetworkPolicy that guards the backup port: its name is the
@@ -108,7 +112,94 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 			return reconcile.Result{}, err
 		}
 	}
+	return r.watchPrimary(ctx, &sts)
+}
+
+// emptyPrimaryMessage starts what clone-mysql logs when it refuses to start
+// an empty primary; the pod's termination message carries it.
+const emptyPrimaryMessage = "refusing to start an empty primary"
+
+// primaryRecheck is how often pod 0 is looked at while it is not ready.
+const primaryRecheck = 30 * time.Second
+
+// watchPrimary records, once the StatefulSet has had a ready pod, that its
+// primary has been initialised (the ConfigMap <name>-initialized, which
+// pod 0's clone-mysql reads), and reports with a Warning Event a pod 0 that
+// refused to start on an empty data directory.
+func (r *CompanionReconciler) watchPrimary(ctx context.Context, sts *appsv1.StatefulSet) (reconcile.Result, error) {
+	if sts.Status.ReadyReplicas > 0 {
+		if err := r.markInitialized(ctx, sts); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	var pod corev1.Pod
+	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: sts.Namespace, Name: sts.Name + "-0"}, &pod)
+	switch {
+	case apierrors.IsNotFound(err):
+		return reconcile.Result{}, nil
+	case err != nil:
+		return reconcile.Result{}, fmt.Errorf("reading pod %s/%s-0: %w", sts.Namespace, sts.Name, err)
+	}
+	if msg := refusedEmpty(&pod); msg != "" {
+		log.FromContext(ctx).Info("the primary refused to start on an empty data directory", "pod", pod.Name)
+		r.Recorder.Eventf(sts, &pod, corev1.EventTypeWarning, ReasonEmptyPrimary, "Check",
+			"pod %s has an empty data directory and refused to start as the primary of an initialised StatefulSet; "+
+				"restore its data or delete ConfigMap %s to start it empty (README: \"An empty primary\"): %s",
+			pod.Name, mutate.InitializedConfigMapName(sts), msg)
+	}
+	if !podReady(&pod) {
+		return reconcile.Result{RequeueAfter: primaryRecheck}, nil
+	}
 	return reconcile.Result{}, nil
+}
+
+// markInitialized creates the ConfigMap <name>-initialized once.
+func (r *CompanionReconciler) markInitialized(ctx context.Context, sts *appsv1.StatefulSet) error {
+	marker := mutate.BuildInitializedMarker(sts, time.Now().UTC().Format(time.RFC3339))
+	have := &metav1.PartialObjectMetadata{}
+	have.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(marker), have)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading ConfigMap %s/%s: %w", marker.Namespace, marker.Name, err)
+	}
+	if err := r.Client.Create(ctx, marker); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return fmt.Errorf("creating ConfigMap %s/%s: %w", marker.Namespace, marker.Name, err)
+	}
+	log.FromContext(ctx).Info("the primary has been initialised", "marker", marker.Name)
+	r.Recorder.Eventf(sts, marker, corev1.EventTypeNormal, ReasonCreated, "Create",
+		"created ConfigMap %s: from now on an empty pod 0 refuses to start as the primary", marker.Name)
+	return nil
+}
+
+// refusedEmpty returns clone-mysql's termination message when it refused to
+// start an empty primary.
+func refusedEmpty(pod *corev1.Pod) string {
+	for _, st := range pod.Status.InitContainerStatuses {
+		if st.Name != mutate.CloneMySQLContainer {
+			continue
+		}
+		for _, term := range []*corev1.ContainerStateTerminated{st.State.Terminated, st.LastTerminationState.Terminated} {
+			if term != nil && strings.Contains(term.Message, emptyPrimaryMessage) {
+				return strings.TrimSpace(term.Message)
+			}
+		}
+	}
+	return ""
+}
+
+func podReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // ensureCredentials creates the generated credentials Secret once. It only

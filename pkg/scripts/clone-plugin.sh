@@ -14,8 +14,15 @@ staging=$volume/{{.StagingDir}}
 
 {{template "ordinal" (.Ordinal "clone-mysql")}}
 
-# The primary (ordinal 0) never clones.
+# The primary (ordinal 0) never clones. An empty primary of a StatefulSet
+# that has been initialised lost its data: it must not start empty and take
+# writes, nor hand an empty database to the replicas that clone it.
 if [[ $ordinal -eq 0 ]]; then
+  if [[ -e {{.InitializedDir}}/{{.InitializedKey}} && ( ! -d $data || -z "$(ls -A "$data")" ) ]]; then
+    echo "clone-mysql: refusing to start an empty primary: StatefulSet {{.StatefulSet}} has been initialised" \
+      "(ConfigMap {{.StatefulSet}}-initialized) and {{.DataDir}} of ordinal 0 is empty; see \"An empty primary\" in the README" >&2
+    exit 1
+  fi
   echo "clone-mysql: ordinal 0 is the primary; nothing to clone"
   exit 0
 fi

@@ -56,7 +56,20 @@ SQL
   echo "xtrabackup: ordinal 0 is the primary"
 {{- end}}
 elif [[ ! -e {{.DataDir}}/{{.StartMarker}} ]]; then
+{{- if .Credentials}}
+  # A replica's channel keeps the password it was configured with, and the
+  # primary takes the Secret's at every start: so does every start of a
+  # replica, and a changed replication-password reaches each replica when
+  # it restarts.
+  if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
+    sql <<SQL
+{{template "refresh-credentials" .}}
+SQL
+    echo "xtrabackup: replication runs with the Secret's replication-password"
+  fi
+{{- else}}
   echo "xtrabackup: replication is already configured; leaving it as it is"
+{{- end}}
 else
   # A clone of a replica brings that replica's channel along, with relay
   # logs this pod does not have: it is replaced.

@@ -66,6 +66,8 @@ type values struct {
 	DataDir, DataSubPath string
 	DataVolumeDir        string
 	StagingDir           string
+	InitializedDir       string
+	InitializedKey       string
 	StartMarker          string
 	InitConfDir          string
 	ConfigMapDir         string
@@ -110,7 +112,7 @@ func (p Params) values() (values, error) {
 	v := values{
 		StatefulSet: p.StatefulSet, Service: p.Service,
 		BackupPort: profile.BackupPort, Port: profile.MySQLPort,
-		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StagingDir: profile.StagingDir, StartMarker: profile.StartReplicationMarker,
+		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StagingDir: profile.StagingDir, InitializedDir: profile.InitializedDir, InitializedKey: profile.InitializedKey, StartMarker: profile.StartReplicationMarker,
 		InitConfDir: profile.InitConfDir, ConfigMapDir: profile.ConfigMapDir,
 		PrimaryConfigKey: profile.PrimaryConfigKey, ReplicaConfigKey: profile.ReplicaConfigKey,
 		OptionFile: profile.ClientOptionFile, InitOptionFile: profile.InitConfDir + "/" + profile.ClientOptionName,

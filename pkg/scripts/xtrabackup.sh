@@ -98,6 +98,20 @@ SQL
   fi
   # At most once, also across container restarts.
   mv change_master_to.sql.in change_master_to.sql.orig
+{{- if .Credentials}}
+elif [[ $ordinal -gt 0 ]]; then
+  # A replica's channel keeps the password it was configured with, and the
+  # primary takes the Secret's at every start: so does every start of a
+  # replica, and a changed replication-password reaches each replica when
+  # it restarts.
+  wait_for_mysqld
+  if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
+    sql <<SQL
+{{template "refresh-credentials" .}}
+SQL
+    echo "xtrabackup: replication runs with the Secret's replication-password"
+  fi
+{{- end}}
 fi
 
 echo "xtrabackup: serving backups on port {{.BackupPort}}"

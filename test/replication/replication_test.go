@@ -532,6 +532,14 @@ func (s *scenario) run() {
 			if err == nil || !strings.Contains(strings.ToLower(out), "read-only") {
 				t.Errorf("%s accepted a user's write (%v): %s", p.name, err, out)
 			}
+			if s.f.root != "" && s.f.secure {
+				// super_read_only refuses root too (MariaDB's read-only
+				// does not; the README says so).
+				out, err := s.sql(p, "root", s.r.secret[mutate.RootPasswordKey], "INSERT INTO test.messages VALUES ('must fail')")
+				if err == nil || !strings.Contains(strings.ToLower(out), "read-only") {
+					t.Errorf("%s accepted root's write (%v): %s", p.name, err, out)
+				}
+			}
 			if !s.ready(p) {
 				t.Errorf("%s is not ready while it replicates", p.name)
 			}
@@ -727,6 +735,53 @@ func (s *scenario) run() {
 	}) {
 		return
 	}
+
+	if s.f.secure {
+		if !s.step("a changed replication password reaches each replica at its next start", func(t *testing.T) {
+			changed := "N" + randomWord(t)[:8] + ` q"'\ $x #;` + "\n"
+			s.r.secret[mutate.ReplicationPasswordKey] = changed
+			s.secrets = append(s.secrets, changed)
+			// The primary takes it when its sidecar starts again...
+			stop(p0.sidecar)
+			s.startSidecar(p0)
+			// ...and a replica when its pod starts again: a new connection
+			// to the primary authenticates with the new password.
+			stop(p1.sidecar)
+			stop(p1.mysqld)
+			s.startMySQLD(p1)
+			s.startSidecar(p1)
+			s.waitReplicating(p1)
+			s.root(p0, "INSERT INTO test.messages VALUES ('zzzz-new-password')")
+			s.waitRows(p1, "hello,world,zz-after-scale,zzz-after-restart,zzzz-new-password")
+		}) {
+			return
+		}
+	}
+
+	s.step("an emptied primary of an initialised cluster refuses to start", func(t *testing.T) {
+		// The StatefulSet has been initialised: the reconciler made the
+		// ConfigMap <name>-initialized, which pod 0 mounts.
+		writeFile(t, filepath.Join(p0.dir, "initialized", profile.InitializedKey), "2026-11-25T00:00:00Z")
+		clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+		if out, err := p0.runContainer(clone, time.Minute); err != nil || !strings.Contains(out, "ordinal 0 is the primary") {
+			t.Fatalf("pod 0 with its data did not start (%v):\n%s", err, out)
+		}
+		stop(p0.sidecar)
+		stop(p0.mysqld)
+		entries, _ := os.ReadDir(p0.data(""))
+		for _, e := range entries {
+			if err := os.RemoveAll(p0.data(e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := p0.runContainer(clone, time.Minute)
+		if err == nil || !strings.Contains(out, "refusing to start an empty primary") || !strings.Contains(out, `"An empty primary" in the README`) {
+			t.Fatalf("an empty pod 0 was let start as the primary (%v):\n%s", err, out)
+		}
+		if entries, _ := os.ReadDir(p0.data("")); len(entries) != 0 {
+			t.Errorf("the refused start left %d entries in the data directory", len(entries))
+		}
+	})
 }
 
 // cutClonePlugin cuts a CLONE mid-way, as when a pod is deleted

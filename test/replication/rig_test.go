@@ -98,13 +98,25 @@ func (r *rig) addPod(i int) *pod {
 	t := r.t
 	t.Helper()
 	p := &pod{r: r, ordinal: i, name: r.podName(i), ns: fmt.Sprintf("mrw%sp%d", r.id, i), dir: filepath.Join(r.dir, r.podName(i))}
-	for _, d := range []string{"volume/mysql", "conf", "config-map", "helper", "run", "logs"} {
+	for _, d := range []string{"volume/mysql", "conf", "config-map", "initialized", "helper", "run", "logs"} {
 		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for k, v := range r.config {
 		writeFile(t, filepath.Join(p.dir, "config-map", k), v)
+	}
+	if r.root != "" {
+		// The kubelet gives the pod's volumes to its fsGroup.
+		for _, d := range []string{"volume", "volume/mysql", "conf", "helper"} {
+			path := filepath.Join(p.dir, d)
+			if err := os.Chown(path, 0, int(r.fsGroup())); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o775|os.ModeSetgid); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	writeFile(t, filepath.Join(p.dir, "my.cnf"), r.myCnf)
 	if err := os.MkdirAll(filepath.Join("/etc/netns", p.ns), 0o755); err != nil {
@@ -182,9 +194,10 @@ const podSetup = `set -e
 R=${ROOT:-}
 mkdir -p "$POD_DIR/volume/mysql"
 mount -t tmpfs tmpfs "$R/mnt"
-mkdir -p "$R/mnt/conf.d" "$R/mnt/config-map" "$R/mnt/data"
+mkdir -p "$R/mnt/conf.d" "$R/mnt/config-map" "$R/mnt/data" "$R/mnt/initialized"
 mount --bind "$POD_DIR/conf" "$R/mnt/conf.d"
 mount --bind "$POD_DIR/config-map" "$R/mnt/config-map"
+mount --bind "$POD_DIR/initialized" "$R/mnt/initialized"
 mount --bind "$POD_DIR/volume" "$R/mnt/data"
 mount --bind "$POD_DIR/conf" "$R/etc/mysql/conf.d"
 mount --bind "$POD_DIR/my.cnf" "$R/etc/mysql/my.cnf"
@@ -201,6 +214,9 @@ if [ -n "$R" ]; then
   mount -t proc proc "$R/proc"
   mount --rbind /dev "$R/dev"
   mount -t tmpfs tmpfs "$R/tmp"
+  if [ -n "${RUN_AS:-}" ]; then
+    exec chroot --userspec="$RUN_AS" --groups="$FS_GROUP" "$R" "$@"
+  fi
   exec chroot "$R" "$@"
 fi
 exec "$@"
@@ -315,7 +331,25 @@ func (p *pod) env(c corev1.Container) []string {
 		}
 		out = append(out, e.Name+"="+v)
 	}
+	// In a root filesystem of the database image, a container runs as the
+	// user its security context names, with the pod's fsGroup.
+	if sc := c.SecurityContext; p.r.root != "" && sc != nil && sc.RunAsUser != nil {
+		group := *sc.RunAsUser
+		if sc.RunAsGroup != nil {
+			group = *sc.RunAsGroup
+		}
+		out = append(out, fmt.Sprintf("RUN_AS=%d:%d", *sc.RunAsUser, group), fmt.Sprintf("FS_GROUP=%d", p.r.fsGroup()))
+	}
 	return out
+}
+
+// fsGroup is the pod template's fsGroup.
+func (r *rig) fsGroup() int64 {
+	if sc := r.sts.Spec.Template.Spec.SecurityContext; sc != nil && sc.FSGroup != nil {
+		return *sc.FSGroup
+	}
+	r.t.Fatal("the pod template has no fsGroup")
+	return 0
 }
 
 func (r *rig) cleanup() {
