@@ -168,3 +168,46 @@ func TestRenderRemembers(t *testing.T) {
 		t.Errorf("%d scripts remembered, limit %d", n, renderedLimit)
 	}
 }
+
+// The ordinal comes from POD_INDEX (the pod-index label); the pod name in
+// $HOSTNAME counts only where the label is absent, and anything else stops
+// the script.
+func TestOrdinal(t *testing.T) {
+	var snippet strings.Builder
+	if err := templates.ExecuteTemplate(&snippet, "ordinal", values{}.Ordinal("test")); err != nil {
+		t.Fatal(err)
+	}
+	script := snippet.String() + "\necho \"$ordinal\"\n"
+	tests := map[string]struct {
+		podIndex, hostname string
+		want               string
+		wantErr            bool
+	}{
+		"label":                       {podIndex: "2", hostname: "db-2", want: "2"},
+		"label wins over a node name": {podIndex: "3", hostname: "worker-7", want: "3"},
+		"leading zeros":               {podIndex: "010", hostname: "x", want: "10"},
+		"no label, the pod name":      {hostname: "orders-db-12", want: "12"},
+		"no label, no ordinal":        {hostname: "worker", wantErr: true},
+		"a label that is no number":   {podIndex: "1; reboot", hostname: "db-1", wantErr: true},
+		"a huge number":               {podIndex: "12345678901", hostname: "db-1", wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("bash", "-c", script)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOSTNAME=" + tc.hostname}
+			if tc.podIndex != "" {
+				cmd.Env = append(cmd.Env, profile.PodIndexEnv+"="+tc.podIndex)
+			}
+			out, err := cmd.CombinedOutput()
+			if tc.wantErr {
+				if err == nil || !strings.Contains(string(out), "test: cannot read an ordinal") {
+					t.Fatalf("want a failure that says why, got %v: %s", err, out)
+				}
+				return
+			}
+			if err != nil || strings.TrimSpace(string(out)) != tc.want {
+				t.Fatalf("got %q (%v), want %s", out, err, tc.want)
+			}
+		})
+	}
+}
