@@ -563,7 +563,11 @@ func (c *Cluster) storage(ctx context.Context) error {
 	for i := range c.opts.Volumes {
 		name := fmt.Sprintf("e2e-pv-%02d", i)
 		dir := c.path("volumes", name)
+		// hostPath volumes get no fsGroup ownership: writable for the pods' users.
 		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return err
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
 			return err
 		}
 		pv := &corev1.PersistentVolume{

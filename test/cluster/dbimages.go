@@ -1,6 +1,42 @@
 package cluster
 
-import "os"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+)
+
+// mysqlUID is the mysql user of the official MySQL and MariaDB images, which
+// the webhook's pods run as.
+const mysqlUID = 999
+
+// serverFiles are what an image adds to a server's root filesystem: the
+// mysql user and group at 999 as in the official images, the directories
+// the server writes owned by it, the configuration and the entrypoint.
+func serverFiles(root, config, entrypoint string) ([]File, error) {
+	files := []File{
+		{Path: "/etc/mysql/my.cnf", Mode: 0o644, Content: config},
+		{Path: "/usr/local/bin/docker-entrypoint.sh", Mode: 0o755, Content: entrypoint},
+		{Path: "/var/lib/mysql", Mode: 0o755, Dir: true, UID: mysqlUID, GID: mysqlUID},
+		{Path: "/run/mysqld", Mode: 0o755, Dir: true, UID: mysqlUID, GID: mysqlUID},
+	}
+	for _, f := range []struct{ path, re, repl string }{
+		{"etc/passwd", `(?m)^mysql:x:\d+:\d+:`, fmt.Sprintf("mysql:x:%d:%d:", mysqlUID, mysqlUID)},
+		{"etc/group", `(?m)^mysql:x:\d+:`, fmt.Sprintf("mysql:x:%d:", mysqlUID)},
+	} {
+		b, err := os.ReadFile(filepath.Join(root, f.path))
+		if err != nil {
+			return nil, err
+		}
+		re := regexp.MustCompile(f.re)
+		if !re.Match(b) {
+			return nil, fmt.Errorf("%s has no mysql entry", filepath.Join(root, f.path))
+		}
+		files = append(files, File{Path: "/" + f.path, Mode: 0o644, Content: re.ReplaceAllString(string(b), f.repl)})
+	}
+	return files, nil
+}
 
 // The images of this project's tests, named as pods and the webhook's
 // defaults name them.
@@ -36,33 +72,29 @@ func WebhookImageOf(binary string) (Image, error) {
 // official image's: a data directory without a mysql directory is
 // initialised on first start (root's password from MYSQL_ROOT_PASSWORD,
 // root@'%', none of it in the binary log); the server runs as mysql.
-func MySQLImageOf(root string) Image {
+func MySQLImageOf(root string) (Image, error) {
+	files, err := serverFiles(root, mysqlConfig, mysqlEntrypoint)
 	return Image{
-		Name: MySQLImage,
-		Root: root,
-		Files: []File{
-			{Path: "/etc/mysql/my.cnf", Mode: 0o644, Content: mysqlConfig},
-			{Path: "/usr/local/bin/docker-entrypoint.sh", Mode: 0o755, Content: mysqlEntrypoint},
-		},
+		Name:       MySQLImage,
+		Root:       root,
+		Files:      files,
 		Entrypoint: []string{"docker-entrypoint.sh"},
 		Cmd:        []string{"mysqld"},
-	}
+	}, err
 }
 
 // MariaDBImageOf is a MariaDB 10.11 image from a root filesystem that
 // hack/setup-db-root.sh mariadb built, with an entrypoint that initialises
 // the data directory on first start as the official image does.
-func MariaDBImageOf(root string) Image {
+func MariaDBImageOf(root string) (Image, error) {
+	files, err := serverFiles(root, mariadbConfig, mariadbEntrypoint)
 	return Image{
-		Name: MariaDBImage,
-		Root: root,
-		Files: []File{
-			{Path: "/etc/mysql/my.cnf", Mode: 0o644, Content: mariadbConfig},
-			{Path: "/usr/local/bin/docker-entrypoint.sh", Mode: 0o755, Content: mariadbEntrypoint},
-		},
+		Name:       MariaDBImage,
+		Root:       root,
+		Files:      files,
 		Entrypoint: []string{"docker-entrypoint.sh"},
 		Cmd:        []string{"mariadbd"},
-	}
+	}, err
 }
 
 const mysqlConfig = `[client]
@@ -92,12 +124,14 @@ if [[ ${1:-} != mysqld ]]; then
   exec "$@"
 fi
 shift
-mkdir -p /run/mysqld
-chown -R mysql:mysql /var/lib/mysql /run/mysqld
+if [[ $(id -u) == 0 ]]; then
+  mkdir -p /run/mysqld
+  chown -R mysql:mysql /var/lib/mysql /run/mysqld
+fi
 init=()
 if [[ ! -d /var/lib/mysql/mysql ]]; then
   echo "entrypoint: initialising the data directory"
-  if ! mysqld --initialize-insecure --user=mysql >/run/mysqld/initialize.log 2>&1; then
+  if ! mysqld --initialize-insecure >/run/mysqld/initialize.log 2>&1; then
     cat /run/mysqld/initialize.log >&2
     exit 1
   fi
@@ -110,7 +144,7 @@ if [[ ! -d /var/lib/mysql/mysql ]]; then
     "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
     "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
     "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
-  chown mysql /run/mysqld/init.sql
+  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
   init=(--init-file=/run/mysqld/init.sql)
 fi
 exec mysqld "${init[@]}" "$@"
@@ -120,7 +154,7 @@ const mariadbConfig = `[client-server]
 socket=/run/mysqld/mysqld.sock
 
 [mysqld]
-user=root
+user=mysql
 datadir=/var/lib/mysql
 pid-file=/run/mysqld/mysqld.pid
 bind-address=0.0.0.0
@@ -141,11 +175,16 @@ if [[ ${1:-} != mariadbd && ${1:-} != mysqld ]]; then
   exec "$@"
 fi
 shift
-mkdir -p /run/mysqld
+if [[ $(id -u) == 0 ]]; then
+  mkdir -p /run/mysqld
+  chown -R mysql:mysql /var/lib/mysql /run/mysqld
+fi
 init=()
 if [[ ! -d /var/lib/mysql/mysql ]]; then
   echo "entrypoint: initialising the data directory"
-  if ! mariadb-install-db --datadir=/var/lib/mysql --user=root --skip-test-db >/run/mysqld/install-db.log 2>&1; then
+  as=()
+  if [[ $(id -u) == 0 ]]; then as=(--user=mysql); fi
+  if ! mariadb-install-db --datadir=/var/lib/mysql "${as[@]}" --skip-test-db >/run/mysqld/install-db.log 2>&1; then
     cat /run/mysqld/install-db.log >&2
     exit 1
   fi
@@ -160,6 +199,7 @@ if [[ ! -d /var/lib/mysql/mysql ]]; then
     "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
     "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
     "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
+  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
   init=(--init-file=/run/mysqld/init.sql)
 fi
 exec mariadbd "${init[@]}" "$@"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
+	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,7 +15,6 @@ import (
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,7 +28,7 @@ import (
 const (
 	configDir = "../../config"
 	ns        = "default"
-	installNS = "mysql-replication-system"
+	installNS = InstallNamespace
 )
 
 // env is a setting of make e2e: the binaries and root filesystems it installed.
@@ -62,12 +61,6 @@ func (tm *timings) print() {
 	w.Flush()
 }
 
-// db describes how to talk to one of the sample StatefulSets.
-type db struct {
-	name, container, client string
-	cloneDone               string // what clone-mysql logs when a pod keeps its data
-}
-
 // TestCluster is the end-to-end test on a real one-node cluster: the
 // kustomize install with cert-manager's own controllers, the samples
 // replicating in real pods, pods killed and coming back.
@@ -78,7 +71,10 @@ func TestCluster(t *testing.T) {
 	ctrllog.SetLogger(logr.Discard())
 	var tm timings
 	defer tm.print()
-	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
+	// Interrupted, the test ends its waits and tears the cluster down.
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sigCtx, 80*time.Minute)
 	defer cancel()
 
 	// 1. The images: the webhook from this project, the database servers.
@@ -87,7 +83,15 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := []Image{webhookImg, MySQLImageOf(env(t, "MYSQL_ROOT")), MariaDBImageOf(env(t, "MARIADB_ROOT"))}
+	mysqlImg, err := MySQLImageOf(env(t, "MYSQL_ROOT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mariadbImg, err := MariaDBImageOf(env(t, "MARIADB_ROOT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []Image{webhookImg, mysqlImg, mariadbImg}
 	c, err := Start(ctx, Options{Bin: env(t, "CLUSTER_BIN"), Images: images, Log: os.Stdout})
 	if err != nil {
 		t.Fatal(err)
@@ -106,60 +110,46 @@ func TestCluster(t *testing.T) {
 
 	// 2. cert-manager, then the install exactly as a user runs it.
 	start = time.Now()
-	crds, err := CertManagerCRDs()
+	if err := c.RunCertManager(ctx, env(t, "CERTMANAGER_BIN")); err != nil {
+		t.Fatal(err)
+	}
+	installed, err := c.InstallProject(ctx, configDir, WebhookImage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Apply(ctx, crds); err != nil {
+	if err := c.WaitReady(ctx, installed, func(s string) { fmt.Println("  " + s) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := Poll(ctx, time.Minute, "cert-manager's CRDs", func() (bool, error) {
-		_, err := c.Client.Discovery().ServerResourcesForGroupVersion("cert-manager.io/v1")
-		return err == nil, err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start("cert-manager", env(t, "CERTMANAGER_BIN"), "--kubeconfig", c.Kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	objs, err := Install(filepath.Join(configDir, "default"), WebhookImage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Apply(ctx, objs); err != nil {
-		t.Fatal(err)
-	}
-	installReady(ctx, t, c, objs)
 	tm.add("install ready (certificate issued, CA injected, 2 managers Ready)", time.Since(start))
 
 	// 3. The samples: MariaDB, and MySQL 9.7 (config/samples/mysql.yaml with
 	// the image mysql:9.7). The database container asks for 50m CPU so that
 	// ten pods fit the 2 cores of this node; all else is as written.
-	dbs := []db{
-		{name: "mariadb", container: "mariadb", client: "mariadb", cloneDone: "already"},
-		{name: "mysql", container: "mysql", client: "mysql", cloneDone: "already holds a database"},
-	}
+	dbs := Samples
 	samples := map[string]*unstructured.Unstructured{}
 	for _, d := range dbs {
-		u := sample(t, d.name)
-		samples[d.name] = u
+		u, err := Sample(configDir, d.Name, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples[d.Name] = u
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(dbs))
 	for _, d := range dbs {
-		if err := c.Apply(ctx, []*unstructured.Unstructured{samples[d.name]}); err != nil {
+		if err := c.Apply(ctx, []*unstructured.Unstructured{samples[d.Name]}); err != nil {
 			t.Fatal(err)
 		}
 		wg.Go(func() {
 			start := time.Now()
-			err := c.StatefulSetReady(ctx, ns, d.name, 15*time.Minute, func(pod string) {
+			err := c.StatefulSetReady(ctx, ns, d.Name, 15*time.Minute, func(pod string) {
 				fmt.Printf("  %s Ready after %s\n", pod, time.Since(start).Round(time.Second))
 			})
 			if err != nil {
-				errs <- fmt.Errorf("%s: %w\n%s", d.name, err, c.describe(ctx, d.name))
+				errs <- fmt.Errorf("%s: %w\n%s", d.Name, err, c.DescribePods(ctx, ns, "app="+d.Name))
 				return
 			}
-			tm.add(fmt.Sprintf("StatefulSet %s: 3 pods Ready", d.name), time.Since(start))
+			tm.add(fmt.Sprintf("StatefulSet %s: 3 pods Ready", d.Name), time.Since(start))
 		})
 	}
 	wg.Wait()
@@ -170,7 +160,7 @@ func TestCluster(t *testing.T) {
 
 	// 4. Replication in real pods, through the Services.
 	for _, d := range dbs {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			replication(ctx, t, c, d, &tm)
 		})
 	}
@@ -199,32 +189,6 @@ func TestCluster(t *testing.T) {
 	})
 }
 
-// sample reads config/samples/<name>.yaml, with MySQL at 9.7 and the
-// database container's requests small enough for this node.
-func sample(t *testing.T, name string) *unstructured.Unstructured {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(configDir, "samples", name+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := Decode(b)
-	if err != nil || len(objs) != 1 {
-		t.Fatalf("config/samples/%s.yaml: %v", name, err)
-	}
-	u := objs[0]
-	u.SetNamespace(ns)
-	containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
-	c0 := containers[0].(map[string]any)
-	if name == "mysql" {
-		c0["image"] = MySQLImage
-	}
-	c0["resources"] = map[string]any{"requests": map[string]any{"cpu": "50m", "memory": "256Mi"}}
-	if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 func plain(name, image string) *appsv1.StatefulSet {
 	return &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
@@ -241,152 +205,65 @@ func plain(name, image string) *appsv1.StatefulSet {
 	}
 }
 
-func installReady(ctx context.Context, t *testing.T, c *Cluster, objs []*unstructured.Unstructured) {
-	t.Helper()
-	var certName, hookName, deployName string
-	for _, o := range objs {
-		switch {
-		case o.GetKind() == "Certificate" && strings.HasSuffix(o.GetName(), "serving-cert"):
-			certName = o.GetName()
-		case o.GetKind() == "MutatingWebhookConfiguration":
-			hookName = o.GetName()
-		case o.GetKind() == "Deployment":
-			deployName = o.GetName()
-		}
-	}
-	cl, err := c.Controller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Poll(ctx, 3*time.Minute, "the serving Certificate to be issued", func() (bool, error) {
-		u := &unstructured.Unstructured{}
-		u.SetAPIVersion("cert-manager.io/v1")
-		u.SetKind("Certificate")
-		if err := cl.Get(ctx, types.NamespacedName{Namespace: installNS, Name: certName}, u); err != nil {
-			return false, err
-		}
-		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-		for _, cond := range conds {
-			m := cond.(map[string]any)
-			if m["type"] == "Ready" && m["status"] == "True" {
-				return true, nil
-			}
-		}
-		return false, fmt.Errorf("conditions %v", conds)
-	}); err != nil {
-		t.Fatalf("%v\n(cert-manager's log: %s)", err, c.Log("cert-manager"))
-	}
-	fmt.Printf("  Certificate %s issued\n", certName)
-	if err := Poll(ctx, 3*time.Minute, "the CA bundle in the MutatingWebhookConfiguration", func() (bool, error) {
-		h, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, hookName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, w := range h.Webhooks {
-			if len(w.ClientConfig.CABundle) == 0 {
-				return false, nil
-			}
-		}
-		return true, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("  CA bundle injected into %s\n", hookName)
-	if err := Poll(ctx, 5*time.Minute, "both manager replicas to be Ready", func() (bool, error) {
-		d, err := c.Client.AppsV1().Deployments(installNS).Get(ctx, deployName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		return d.Status.ReadyReplicas == 2 && d.Status.UpdatedReplicas == 2, nil
-	}); err != nil {
-		t.Fatalf("%v\n%s", err, c.describeNS(ctx, installNS))
-	}
-	fmt.Printf("  Deployment %s: 2/2 Ready\n", deployName)
-}
-
-// sql runs statements with the database client in a pod's database
-// container, against host (127.0.0.1 for the pod's own server).
-func (c *Cluster) sql(ctx context.Context, d db, pod, host, statements string) (string, error) {
-	stdout, stderr, err := c.Exec(ctx, ns, pod, d.container, statements, d.client,
-		"--defaults-extra-file=/etc/mysql/conf.d/client.opt", "-h", host, "-N", "-B")
-	if err != nil {
-		return stdout, fmt.Errorf("%s on %s -h %s: %w: %s", strings.TrimSpace(statements), pod, host, err, stderr)
-	}
-	return strings.TrimSpace(stdout), nil
-}
-
-// eventually retries a read until it returns want (replication is asynchronous).
-func (c *Cluster) eventually(ctx context.Context, d db, pod, host, query, want string) error {
-	var got string
-	err := Poll(ctx, 2*time.Minute, fmt.Sprintf("%q on %s -h %s", want, pod, host), func() (bool, error) {
-		var err error
-		got, err = c.sql(ctx, d, pod, host, query)
-		return err == nil && got == want, err
-	})
-	if err != nil {
-		return fmt.Errorf("%w (got %q)", err, got)
-	}
-	return nil
-}
-
-func replication(ctx context.Context, t *testing.T, c *Cluster, d db, tm *timings) {
-	pod := func(i int) string { return fmt.Sprintf("%s-%d", d.name, i) }
+func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timings) {
+	pod := func(i int) string { return fmt.Sprintf("%s-%d", d.Name, i) }
 	const query = "SELECT v FROM e2e.t ORDER BY id"
 
 	// Writes go through <name>-primary, here from a replica's pod.
-	if _, err := c.sql(ctx, d, pod(1), d.name+"-primary",
+	if _, err := c.SQL(ctx, ns, d, pod(1), d.Name+"-primary",
 		"CREATE DATABASE e2e; CREATE TABLE e2e.t (id INT PRIMARY KEY, v VARCHAR(32)); INSERT INTO e2e.t VALUES (1, 'written-on-primary');"); err != nil {
 		t.Fatal(err)
 	}
 	want := "written-on-primary"
 	for i := range 3 {
-		if err := c.eventually(ctx, d, pod(i), "127.0.0.1", query, want); err != nil {
+		if err := c.Eventually(ctx, ns, d, pod(i), "127.0.0.1", query, want); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("the row is on %s-0, -1 and -2", d.name)
+	t.Logf("the row is on %s-0, -1 and -2", d.Name)
 
 	// Reads through <name>-replicas reach replicas only.
-	primaryID, err := c.sql(ctx, d, pod(0), "127.0.0.1", "SELECT @@server_id")
+	primaryID, err := c.SQL(ctx, ns, d, pod(0), "127.0.0.1", "SELECT @@server_id")
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	for range 12 {
-		out, err := c.sql(ctx, d, pod(0), d.name+"-replicas", "SELECT @@server_id; "+query)
+		out, err := c.SQL(ctx, ns, d, pod(0), d.Name+"-replicas", "SELECT @@server_id; "+query)
 		if err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(out, "\n")
 		if lines[0] == primaryID {
-			t.Fatalf("%s-replicas answered from the primary (server_id %s)", d.name, primaryID)
+			t.Fatalf("%s-replicas answered from the primary (server_id %s)", d.Name, primaryID)
 		}
 		if len(lines) < 2 || lines[1] != want {
-			t.Fatalf("%s-replicas: %q", d.name, out)
+			t.Fatalf("%s-replicas: %q", d.Name, out)
 		}
 		seen[lines[0]] = true
 	}
-	t.Logf("%s-replicas answered from server ids %v, never the primary's %s", d.name, keys(seen), primaryID)
+	t.Logf("%s-replicas answered from server ids %v, never the primary's %s", d.Name, keys(seen), primaryID)
 
 	// Roles and owners.
-	roles(ctx, t, c, d.name, 3)
-	owners(ctx, t, c, d.name)
+	roles(ctx, t, c, d.Name, 3)
+	owners(ctx, t, c, d.Name)
 
 	// Scale to 5: the new pods clone and replicate.
 	start := time.Now()
-	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, d.name, types.MergePatchType, []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, d.Name, types.MergePatchType, []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.StatefulSetReady(ctx, ns, d.name, 15*time.Minute, nil); err != nil {
-		t.Fatalf("%v\n%s", err, c.describe(ctx, d.name))
+	if err := c.StatefulSetReady(ctx, ns, d.Name, 15*time.Minute, nil); err != nil {
+		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
 	}
-	tm.add(fmt.Sprintf("StatefulSet %s: scaled 3 -> 5 Ready", d.name), time.Since(start))
+	tm.add(fmt.Sprintf("StatefulSet %s: scaled 3 -> 5 Ready", d.Name), time.Since(start))
 	for _, i := range []int{3, 4} {
-		if err := c.eventually(ctx, d, pod(i), "127.0.0.1", query, want); err != nil {
+		if err := c.Eventually(ctx, ns, d, pod(i), "127.0.0.1", query, want); err != nil {
 			t.Fatal(err)
 		}
 	}
-	roles(ctx, t, c, d.name, 5)
+	roles(ctx, t, c, d.Name, 5)
+	t.Logf("scaled to 5: the row is on %s-3 and -4", d.Name)
 
 	// A replica pod deleted comes back on its volume without cloning again.
 	start = time.Now()
@@ -397,18 +274,19 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d db, tm *timing
 	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(2), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitRecreated(ctx, t, c, d.name, pod(2), old.UID)
-	tm.add(fmt.Sprintf("StatefulSet %s: replica pod deleted, back Ready", d.name), time.Since(start))
+	waitRecreated(ctx, t, c, d.Name, pod(2), old.UID)
+	tm.add(fmt.Sprintf("StatefulSet %s: replica pod deleted, back Ready", d.Name), time.Since(start))
 	log, err := c.ContainerLog(ctx, ns, pod(2), mutate.CloneMySQLContainer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(log, d.cloneDone) {
+	if !strings.Contains(log, d.CloneSkipped) {
 		t.Fatalf("%s came back and cloned again? clone-mysql said:\n%s", pod(2), log)
 	}
-	if err := c.eventually(ctx, d, pod(2), "127.0.0.1", query, want); err != nil {
+	if err := c.Eventually(ctx, ns, d, pod(2), "127.0.0.1", query, want); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%s deleted: back on its volume without cloning (clone-mysql: %q), the row is there", pod(2), lastLine(log))
 
 	// The primary pod deleted comes back with its data, and replication goes on.
 	start = time.Now()
@@ -419,21 +297,27 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d db, tm *timing
 	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(0), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitRecreated(ctx, t, c, d.name, pod(0), old.UID)
-	tm.add(fmt.Sprintf("StatefulSet %s: primary pod deleted, back Ready", d.name), time.Since(start))
-	if err := c.eventually(ctx, d, pod(0), "127.0.0.1", query, want); err != nil {
+	waitRecreated(ctx, t, c, d.Name, pod(0), old.UID)
+	tm.add(fmt.Sprintf("StatefulSet %s: primary pod deleted, back Ready", d.Name), time.Since(start))
+	if err := c.Eventually(ctx, ns, d, pod(0), "127.0.0.1", query, want); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.sql(ctx, d, pod(1), d.name+"-primary", "INSERT INTO e2e.t VALUES (2, 'after-primary-restart');"); err != nil {
+	if _, err := c.SQL(ctx, ns, d, pod(1), d.Name+"-primary", "INSERT INTO e2e.t VALUES (2, 'after-primary-restart');"); err != nil {
 		t.Fatal(err)
 	}
 	want += "\nafter-primary-restart"
 	for i := range 5 {
-		if err := c.eventually(ctx, d, pod(i), "127.0.0.1", query, want); err != nil {
+		if err := c.Eventually(ctx, ns, d, pod(i), "127.0.0.1", query, want); err != nil {
 			t.Fatal(err)
 		}
 	}
-	roles(ctx, t, c, d.name, 5)
+	roles(ctx, t, c, d.Name, 5)
+	t.Logf("%s deleted: back with its data; a row written after it is on all five pods; roles primary, replica×4", pod(0))
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 func keys(m map[string]bool) []string {
@@ -453,7 +337,7 @@ func waitRecreated(ctx context.Context, t *testing.T, c *Cluster, sts, name stri
 		}
 		return p.UID != oldUID && PodReady(p), nil
 	}); err != nil {
-		t.Fatalf("%v\n%s", err, c.describe(ctx, sts))
+		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+sts))
 	}
 	if err := c.StatefulSetReady(ctx, ns, sts, 10*time.Minute, nil); err != nil {
 		t.Fatal(err)
@@ -577,54 +461,4 @@ func killDuringCreates(ctx context.Context, t *testing.T, c *Cluster) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// describe summarises a StatefulSet's pods for a failure message.
-func (c *Cluster) describe(ctx context.Context, sts string) string {
-	return c.describeSelector(ctx, ns, "app="+sts)
-}
-
-func (c *Cluster) describeNS(ctx context.Context, namespace string) string {
-	return c.describeSelector(ctx, namespace, "")
-}
-
-func (c *Cluster) describeSelector(ctx context.Context, namespace, selector string) string {
-	var b strings.Builder
-	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return err.Error()
-	}
-	for _, p := range pods.Items {
-		fmt.Fprintf(&b, "pod %s: %s ready=%v\n", p.Name, p.Status.Phase, PodReady(&p))
-		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			state := "waiting"
-			switch {
-			case cs.State.Running != nil:
-				state = "running"
-			case cs.State.Terminated != nil:
-				state = fmt.Sprintf("terminated(%d %s)", cs.State.Terminated.ExitCode, cs.State.Terminated.Reason)
-			case cs.State.Waiting != nil:
-				state = "waiting(" + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message + ")"
-			}
-			fmt.Fprintf(&b, "  %s: %s restarts=%d\n", cs.Name, state, cs.RestartCount)
-			if cs.RestartCount > 0 || cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0 {
-				if log, err := c.Client.CoreV1().Pods(namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: cs.Name, Previous: cs.RestartCount > 0, TailLines: ptr.To[int64](15)}).DoRaw(ctx); err == nil {
-					fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(strings.TrimSpace(string(log)), "\n", "\n    "))
-				}
-			}
-		}
-	}
-	events, err := c.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
-	if err == nil {
-		n := len(events.Items)
-		for _, e := range events.Items[max(0, n-15):] {
-			if e.Type == corev1.EventTypeWarning {
-				fmt.Fprintf(&b, "event %s %s: %s\n", e.InvolvedObject.Name, e.Reason, e.Message)
-			}
-		}
-	}
-	if apierrors.IsNotFound(err) {
-		return b.String()
-	}
-	return b.String()
 }

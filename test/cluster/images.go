@@ -18,10 +18,11 @@ import (
 
 // File is one file an image adds on top of its root filesystem.
 type File struct {
-	Path    string
-	Mode    int64
-	Content string
-	Dir     bool
+	Path     string
+	Mode     int64
+	Content  string
+	Dir      bool
+	UID, GID int
 }
 
 // Image is a container image made without a registry: an optional root
@@ -135,12 +136,12 @@ func filesLayer(files []File) func(io.Writer) error {
 			name := strings.TrimPrefix(f.Path, "/")
 			if f.Dir {
 				dirs[name] = true
-				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: f.Mode, ModTime: mtime}); err != nil {
+				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: f.Mode, Uid: f.UID, Gid: f.GID, ModTime: mtime}); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: f.Mode, Size: int64(len(f.Content)), ModTime: mtime}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: f.Mode, Uid: f.UID, Gid: f.GID, Size: int64(len(f.Content)), ModTime: mtime}); err != nil {
 				return err
 			}
 			if _, err := io.WriteString(tw, f.Content); err != nil {
@@ -152,7 +153,7 @@ func filesLayer(files []File) func(io.Writer) error {
 }
 
 // archiveFormat changes whenever Archive writes archives differently.
-const archiveFormat = 2
+const archiveFormat = 3
 
 // key identifies what the archive is made of, to reuse a cached one.
 func (im Image) key() string {
