@@ -8,37 +8,7 @@
 # start removes it and clones again. A database is never deleted.
 set -euo pipefail
 
-volume={{.DataVolumeDir}}
-data=$volume/{{.DataSubPath}}
-staging=$volume/{{.StagingDir}}
-
-{{template "ordinal" (.Ordinal "clone-mysql")}}
-
-# The primary (ordinal 0) never clones. An empty primary of a StatefulSet
-# that has been initialised lost its data: it must not start empty and take
-# writes, nor hand an empty database to the replicas that clone it.
-if [[ $ordinal -eq 0 ]]; then
-  if [[ -e {{.InitializedDir}}/{{.InitializedKey}} && ( ! -d $data || -z "$(ls -A "$data")" ) ]]; then
-    echo "clone-mysql: refusing to start an empty primary: StatefulSet {{.StatefulSet}} has been initialised" \
-      "(ConfigMap {{.StatefulSet}}-initialized) and {{.DataDir}} of ordinal 0 is empty; see \"An empty primary\" in the README" >&2
-    exit 1
-  fi
-  echo "clone-mysql: ordinal 0 is the primary; nothing to clone"
-  exit 0
-fi
-
-if [[ -f $data/mysql.ibd ]]; then
-  echo "clone-mysql: data directory already holds a database; skipping the clone"
-  exit 0
-elif [[ -d $data && -n "$(ls -A "$data")" ]]; then
-  echo "clone-mysql: {{.DataDir}} is not empty but holds no database; refusing to overwrite it (empty it to clone again)" >&2
-  exit 1
-fi
-
-if [[ -e $staging ]]; then
-  echo "clone-mysql: a previous clone did not finish; removing its staging directory" >&2
-  rm -rf "$staging"
-fi
+{{template "clone-start" .}}
 mkdir -p "$staging"
 server_user=()
 if [[ $(id -u) -eq 0 ]]; then
@@ -46,11 +16,7 @@ if [[ $(id -u) -eq 0 ]]; then
   server_user=(--user=mysql)
 fi
 
-# sql_quote escapes a value for a single-quoted SQL string.
-sql_quote() {
-  local s=${1//\\/\\\\}
-  printf '%s' "${s//\'/\\\'}"
-}
+{{template "sql-quote"}}
 {{- if .Credentials}}
 clone_user={{.CloneUser}}
 clone_password=$(sql_quote "${CLONE_PASSWORD:?the credentials Secret has no clone-password}")

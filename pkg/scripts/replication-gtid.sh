@@ -8,34 +8,7 @@
 # the container stays up so that its log tells what it did.
 set -euo pipefail
 
-primary_host="{{.StatefulSet}}-0.{{.Service}}"
-{{template "ordinal" (.Ordinal "xtrabackup")}}
-echo "xtrabackup: ordinal $ordinal, primary $primary_host"
-
-sql() {
-  {{.Client}}{{.ClientAuth}} -h 127.0.0.1{{if not .Credentials}} --user=root{{end}} "$@"
-}
-
-# Containers of a pod start in no order: wait for mysqld.
-wait_for_mysqld() {
-  echo "xtrabackup: waiting for mysqld"
-  until sql -e "SELECT 1" >/dev/null 2>&1; do sleep 1; done
-}
-{{- if .Credentials}}
-
-# sql_quote escapes a value for a single-quoted SQL string.
-sql_quote() {
-  local s=${1//\\/\\\\}
-  printf '%s' "${s//\'/\\\'}"
-}
-replication_password=$(sql_quote "${REPLICATION_PASSWORD:?the credentials Secret has no replication-password}")
-{{- if .Replication.MaxPasswordLength}}
-if ((${#REPLICATION_PASSWORD} > {{.Replication.MaxPasswordLength}})); then
-  echo "xtrabackup: the replication-password of the credentials Secret has ${#REPLICATION_PASSWORD} characters; the server takes at most {{.Replication.MaxPasswordLength}} for replication: choose a shorter one" >&2
-  exit 1
-fi
-{{- end}}
-{{- end}}
+{{template "sidecar-start" .}}
 
 wait_for_mysqld
 if [[ $ordinal -eq 0 ]]; then
