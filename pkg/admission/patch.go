@@ -24,12 +24,15 @@ import (
 // another key they share), so an unknown field stays on the container or
 // volume it came with when the mutation inserts items before it. The patch
 // then holds the mutation and nothing else.
+//
+// The completed object is encoded once and read only where raw has
+// something to lay it over: what the mutation adds (the injected
+// containers with their scripts) goes into the patch as the bytes of that
+// encoding, never decoded. Where raw is encoded as this package encodes
+// (as the API server does), two parts are equal exactly when their bytes
+// are.
 func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPatchOperation, error) {
-	rawValue, err := decodeGeneric(raw)
-	if err != nil {
-		return nil, fmt.Errorf("reading the StatefulSet: %w", err)
-	}
-	mutatedValue, err := encodeGeneric(mutated)
+	mutatedJSON, err := json.Marshal(mutated)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the completed StatefulSet: %w", err)
 	}
@@ -37,15 +40,20 @@ func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPa
 	if err != nil {
 		return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
 	}
-	decodedValue := rawValue
-	if !bytes.Equal(bytes.TrimSpace(raw), decodedJSON) {
-		// Otherwise the API server encoded it as this package does.
-		if decodedValue, err = decodeGeneric(decodedJSON); err != nil {
-			return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+	var rawValue any
+	if trimmed := bytes.TrimSpace(raw); bytes.Equal(trimmed, decodedJSON) {
+		rawValue = encoded(trimmed)
+	} else if rawValue, err = decodeGeneric(raw); err != nil {
+		return nil, fmt.Errorf("reading the StatefulSet: %w", err)
+	}
+	merged := overlay(rawValue, encoded(decodedJSON), encoded(mutatedJSON))
+	ops := diff(rawValue, merged, "", nil)
+	for i := range ops {
+		if e, ok := ops[i].Value.(encoded); ok {
+			ops[i].Value = json.RawMessage(e)
 		}
 	}
-	merged := overlay(rawValue, decodedValue, mutatedValue)
-	return diff(rawValue, merged, "", nil), nil
+	return ops, nil
 }
 
 func decodeGeneric(b []byte) (any, error) {
@@ -58,28 +66,206 @@ func decodeGeneric(b []byte) (any, error) {
 	return v, nil
 }
 
-func encodeGeneric(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+// encoded is one JSON value as json.Marshal writes it (compact, keys in a
+// fixed order), read only as far as it is looked into. Values are either
+// encoded or generic (what decodeGeneric returns, with maps and lists that
+// may hold encoded values); two encoded values are equal exactly when their
+// bytes are.
+type encoded []byte
+
+// MarshalJSON writes the value as it is.
+func (e encoded) MarshalJSON() ([]byte, error) { return e, nil }
+
+// open returns v one level deep: an encoded object as a map and an encoded
+// list as a slice, both of encoded values, an encoded scalar as the generic
+// value; any other v as it is.
+func open(v any) any {
+	e, ok := v.(encoded)
+	if !ok {
+		return v
 	}
-	return decodeGeneric(b)
+	switch e[0] {
+	case '{':
+		m := make(map[string]any)
+		for i := 1; e[i] != '}'; {
+			end := skipString(e, i)
+			key := unquote(e[i:end])
+			i = end + 1 // the colon
+			end = skipValue(e, i)
+			m[key] = e[i:end]
+			if i = end; e[i] == ',' {
+				i++
+			}
+		}
+		return m
+	case '[':
+		var l []any
+		for i := 1; e[i] != ']'; {
+			end := skipValue(e, i)
+			l = append(l, e[i:end])
+			if i = end; e[i] == ',' {
+				i++
+			}
+		}
+		if l == nil {
+			l = []any{}
+		}
+		return l
+	case '"':
+		return unquote(e)
+	case 't':
+		return true
+	case 'f':
+		return false
+	case 'n':
+		return nil
+	default:
+		return json.Number(e)
+	}
+}
+
+// field returns the value of key in an object, without opening the rest of
+// it; nil when v is no object or has no such key.
+func field(v any, key string) any {
+	e, ok := v.(encoded)
+	if !ok {
+		m, _ := v.(map[string]any)
+		return m[key]
+	}
+	if e[0] != '{' {
+		return nil
+	}
+	for i := 1; e[i] != '}'; {
+		end := skipString(e, i)
+		k := e[i:end]
+		i = end + 1
+		end = skipValue(e, i)
+		if len(k) == len(key)+2 && string(k[1:len(k)-1]) == key || bytes.IndexByte(k, '\\') >= 0 && unquote(k) == key {
+			return e[i:end]
+		}
+		if i = end; e[i] == ',' {
+			i++
+		}
+	}
+	return nil
+}
+
+// skipString returns the index after the string that starts at e[i].
+func skipString(e []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexByte(e[i:], '"')
+		if j < 0 {
+			return len(e)
+		}
+		i += j
+		backslashes := 0
+		for k := i - 1; e[k] == '\\'; k-- {
+			backslashes++
+		}
+		i++
+		if backslashes%2 == 0 {
+			return i
+		}
+	}
+}
+
+// skipValue returns the index after the value that starts at e[i].
+func skipValue(e []byte, i int) int {
+	switch e[i] {
+	case '"':
+		return skipString(e, i)
+	case '{', '[':
+		depth := 0
+		for i < len(e) {
+			switch e[i] {
+			case '"':
+				i = skipString(e, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default:
+		for i < len(e) && e[i] != ',' && e[i] != '}' && e[i] != ']' {
+			i++
+		}
+		return i
+	}
+}
+
+func unquote(s []byte) string {
+	if bytes.IndexByte(s, '\\') < 0 {
+		return string(s[1 : len(s)-1])
+	}
+	var out string
+	if err := json.Unmarshal(s, &out); err != nil {
+		panic(fmt.Sprintf("admission: not a JSON string as encoding/json writes it: %q", s))
+	}
+	return out
+}
+
+// equal reports whether a and b hold the same JSON value, opening encoded
+// values only as far as needed to find a difference.
+func equal(a, b any) bool {
+	if ea, ok := a.(encoded); ok {
+		if eb, ok := b.(encoded); ok {
+			return bytes.Equal(ea, eb)
+		}
+	}
+	switch at := open(a).(type) {
+	case map[string]any:
+		bt, ok := open(b).(map[string]any)
+		if !ok || len(at) != len(bt) {
+			return false
+		}
+		for k, av := range at {
+			bv, ok := bt[k]
+			if !ok || !equal(av, bv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bt, ok := open(b).([]any)
+		if !ok || len(at) != len(bt) {
+			return false
+		}
+		for i := range at {
+			if !equal(at[i], bt[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		switch open(b).(type) {
+		case map[string]any, []any:
+			return false
+		}
+		return at == open(b)
+	}
 }
 
 // overlay returns mutated laid over raw: where the mutation left decoded
 // (raw as this webhook's types read it) as it was, raw; elsewhere mutated,
 // with raw's unknown fields kept on the objects they belong to.
 func overlay(raw, decoded, mutated any) any {
-	if reflect.DeepEqual(decoded, mutated) {
+	if equal(decoded, mutated) {
 		return raw
 	}
-	switch m := mutated.(type) {
+	switch m := open(mutated).(type) {
 	case map[string]any:
-		r, ok := raw.(map[string]any)
+		r, ok := open(raw).(map[string]any)
 		if !ok {
 			return mutated
 		}
-		d, _ := decoded.(map[string]any)
+		d, _ := open(decoded).(map[string]any)
 		out := make(map[string]any, len(m)+len(r))
 		for k, rv := range r {
 			if _, known := d[k]; !known {
@@ -92,7 +278,7 @@ func overlay(raw, decoded, mutated any) any {
 			switch {
 			case inRaw:
 				out[k] = overlay(rv, dv, mv)
-			case inDecoded && reflect.DeepEqual(dv, mv):
+			case inDecoded && equal(dv, mv):
 				// Only this webhook's encoding writes it; raw leaves it out.
 			default:
 				out[k] = mv
@@ -100,8 +286,8 @@ func overlay(raw, decoded, mutated any) any {
 		}
 		return out
 	case []any:
-		r, ok := raw.([]any)
-		d, _ := decoded.([]any)
+		r, ok := open(raw).([]any)
+		d, _ := open(decoded).([]any)
 		if !ok || len(r) != len(d) {
 			return mutated
 		}
@@ -116,13 +302,13 @@ func overlay(raw, decoded, mutated any) any {
 // added or removed) the item at the same index.
 func overlayList(raw, decoded, mutated []any) []any {
 	out := make([]any, len(mutated))
-	if key := listKey(decoded, mutated); key != nil {
+	if keys := listKeysOf(decoded, mutated); keys != nil {
 		index := make(map[string]int, len(decoded))
-		for i, d := range decoded {
-			index[key(d)] = i
+		for i, k := range keys[0] {
+			index[k] = i
 		}
 		for j, m := range mutated {
-			if i, ok := index[key(m)]; ok {
+			if i, ok := index[keys[1][j]]; ok {
 				out[j] = overlay(raw[i], decoded[i], m)
 			} else {
 				out[j] = m
@@ -140,7 +326,7 @@ func overlayList(raw, decoded, mutated []any) []any {
 	for j, m := range mutated {
 		out[j] = m
 		for i, d := range decoded {
-			if !used[i] && reflect.DeepEqual(d, m) {
+			if !used[i] && equal(d, m) {
 				used[i], out[j] = true, raw[i]
 				break
 			}
@@ -154,46 +340,48 @@ func overlayList(raw, decoded, mutated []any) []any {
 // number, claim templates by their metadata's name.
 var listKeys = [][]string{{"name"}, {"mountPath"}, {"containerPort"}, {"metadata", "name"}}
 
-// listKey returns the first key that every item of both lists has, once in
-// each list; nil if none does.
-func listKey(lists ...[]any) func(any) string {
+// listKeysOf returns, for each list, the keys of its items by the first
+// key that every item of every list has, once in each list; nil if none
+// does.
+func listKeysOf(lists ...[]any) [][]string {
 	for _, path := range listKeys {
-		key := func(item any) string {
-			v := item
-			for _, field := range path {
-				m, ok := v.(map[string]any)
-				if !ok {
-					return ""
+		keys := make([][]string, len(lists))
+		unique := true
+		for l, list := range lists {
+			keys[l] = make([]string, len(list))
+			for i, item := range list {
+				k := itemKey(item, path)
+				if k == "" || slices.Contains(keys[l][:i], k) {
+					unique = false
+					break
 				}
-				v = m[field]
+				keys[l][i] = k
 			}
-			switch s := v.(type) {
-			case string:
-				return s
-			case json.Number:
-				return s.String()
+			if !unique {
+				break
 			}
-			return ""
 		}
-		if uniqueKeys(key, lists...) {
-			return key
+		if unique {
+			return keys
 		}
 	}
 	return nil
 }
 
-func uniqueKeys(key func(any) string, lists ...[]any) bool {
-	for _, list := range lists {
-		seen := make(map[string]bool, len(list))
-		for _, item := range list {
-			k := key(item)
-			if k == "" || seen[k] {
-				return false
-			}
-			seen[k] = true
+func itemKey(item any, path []string) string {
+	v := item
+	for _, f := range path {
+		if v = field(v, f); v == nil {
+			return ""
 		}
 	}
-	return true
+	switch s := open(v).(type) {
+	case string:
+		return s
+	case json.Number:
+		return s.String()
+	}
+	return ""
 }
 
 // diff appends the operations that turn a into b, in a fixed order. A list
@@ -203,9 +391,9 @@ func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch
 	if identical(a, b) {
 		return ops
 	}
-	switch bt := b.(type) {
+	switch bt := open(b).(type) {
 	case map[string]any:
-		at, ok := a.(map[string]any)
+		at, ok := open(a).(map[string]any)
 		if !ok {
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
@@ -224,7 +412,7 @@ func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch
 		}
 		return ops
 	case []any:
-		at, ok := a.([]any)
+		at, ok := open(a).([]any)
 		if !ok {
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
@@ -246,7 +434,7 @@ func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch
 		}
 		return ops
 	default:
-		if reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.DeepEqual(a, b) {
+		if !equal(a, b) {
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
 		return ops
@@ -263,7 +451,7 @@ func insertions(a, b []any) ([]int, bool) {
 	var added []int
 	i := 0
 	for j := range b {
-		if i < len(a) && reflect.DeepEqual(a[i], b[j]) {
+		if i < len(a) && equal(a[i], b[j]) {
 			i++
 			continue
 		}
@@ -272,13 +460,19 @@ func insertions(a, b []any) ([]int, bool) {
 	return added, i == len(a)
 }
 
-// identical reports whether a and b are the same map or list, as where
-// overlay kept raw's own.
+// identical reports whether a and b are the same map, list or encoding, as
+// where overlay kept raw's own.
 func identical(a, b any) bool {
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	switch va.Kind() {
-	case reflect.Map, reflect.Slice:
-		return va.Kind() == vb.Kind() && va.Len() == vb.Len() && va.UnsafePointer() == vb.UnsafePointer()
+	switch at := a.(type) {
+	case map[string]any:
+		bt, ok := b.(map[string]any)
+		return ok && len(at) == len(bt) && reflect.ValueOf(at).UnsafePointer() == reflect.ValueOf(bt).UnsafePointer()
+	case []any:
+		bt, ok := b.([]any)
+		return ok && len(at) == len(bt) && (len(at) == 0 || &at[0] == &bt[0])
+	case encoded:
+		bt, ok := b.(encoded)
+		return ok && len(at) == len(bt) && &at[0] == &bt[0]
 	}
 	return false
 }
