@@ -4,6 +4,7 @@
 package admission
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,6 +72,13 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 	var stored *appsv1.StatefulSet
 	readStored := func() error {
 		if stored != nil || req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
+			return nil
+		}
+		if bytes.Equal(req.OldObject.Raw, req.Object.Raw) {
+			// An UPDATE that sends the object as stored (a client's
+			// update with nothing changed): decoded once, read by both
+			// sides, changed by neither (Inject changes only its copy).
+			stored = &sts
 			return nil
 		}
 		stored = &appsv1.StatefulSet{}
