@@ -8,11 +8,14 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
 // InstallNamespace is where config/default installs the webhook.
@@ -119,6 +122,30 @@ func (c *Cluster) WaitReady(ctx context.Context, in *Installed, progress func(st
 		return fmt.Errorf("%w\n%s", err, c.DescribePods(ctx, InstallNamespace, ""))
 	}
 	progress(fmt.Sprintf("Deployment %s: 2/2 Ready", in.Deployment))
+	// The API server reaches the webhook once kube-proxy routes the
+	// Service to the ready pods: a dry-run create of a labeled StatefulSet
+	// goes through admission without storing anything.
+	probe := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "admission-probe", Namespace: "default", Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+		Spec: appsv1.StatefulSetSpec{
+			ServiceName: "admission-probe",
+			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "admission-probe"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "admission-probe"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: MySQLImage}}},
+			},
+		},
+	}
+	if err := Poll(ctx, 2*time.Minute, "the webhook to answer through its Service", func() (bool, error) {
+		got, err := c.Client.AppsV1().StatefulSets("default").Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			return false, err
+		}
+		return got.Annotations[mutate.InjectorVersionAnnotation] != "", fmt.Errorf("not injected")
+	}); err != nil {
+		return err
+	}
+	progress("the webhook answers admission requests through its Service")
 	return nil
 }
 
