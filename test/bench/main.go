@@ -1,6 +1,12 @@
 // Command bench measures the webhook side by side in one run and prints a
 // report, then one "name: value" line per figure. `make bench` runs it and
 // writes the report to BENCHMARKS.md.
+//
+// Every figure is measured in rounds; in each round the things compared run
+// one after the other (the handler and its floor, the webhook and the no-op
+// webhook, creates through the webhook, with no webhook and through a
+// MutatingAdmissionPolicy), so a ratio is taken within a round and the
+// rounds give its median and spread.
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -34,6 +41,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	ctrladmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/go-logr/logr"
@@ -46,6 +54,14 @@ import (
 )
 
 const noopPath = "/noop"
+
+// The noise rule: a run is noisy when the no-op webhook, which does the
+// same work in every round, is not steady across rounds, or when other
+// processes used the machine while it ran.
+const (
+	noisyNoopSpread = 0.25 // (max-min)/median of the no-op's p50 or throughput across rounds
+	noisyOtherCPU   = 0.10 // share of all cores used by processes outside this one and its children
+)
 
 type figures struct {
 	names  []string
@@ -62,12 +78,34 @@ func (f *figures) set(name string, format string, v any) {
 	f.values[name] = fmt.Sprintf(format, v)
 }
 
+// ratio records a ratio measured once per round: its median as name, its
+// spread ((max-min)/median) as name_spread.
+func (f *figures) ratio(name string, rounds []float64) (med, lo, hi float64) {
+	med, lo, hi = median(rounds), slices.Min(rounds), slices.Max(rounds)
+	f.set(name, "%.2f", med)
+	f.set(name+"_spread", "%.2f", (hi-lo)/med)
+	return med, lo, hi
+}
+
+type options struct {
+	sample     string
+	rounds     int
+	sequential int
+	roundTime  time.Duration
+	goTime     time.Duration
+	creates    int
+	policyOut  string
+}
+
 func main() {
-	samplePath := flag.String("sample", "pkg/mutate/testdata/minimal.yaml", "StatefulSet to admit")
-	sequential := flag.Int("sequential", 3000, "sequential admissions for the latency figures")
-	rounds := flag.Int("rounds", 3, "alternating throughput rounds")
-	roundTime := flag.Duration("round-time", 3*time.Second, "duration of one throughput round")
-	creates := flag.Int("creates", 200, "StatefulSet creates per kind for the API server figures")
+	var o options
+	flag.StringVar(&o.sample, "sample", "pkg/mutate/testdata/minimal.yaml", "StatefulSet to admit")
+	flag.IntVar(&o.rounds, "rounds", 5, "side-by-side rounds")
+	flag.IntVar(&o.sequential, "sequential", 1000, "sequential admissions of each webhook per round")
+	flag.DurationVar(&o.roundTime, "round-time", 2*time.Second, "duration of one throughput measurement")
+	flag.DurationVar(&o.goTime, "go-time", 300*time.Millisecond, "duration of one in-process handler measurement")
+	flag.IntVar(&o.creates, "creates", 50, "StatefulSet creates of each kind per round (0: no API server figures)")
+	flag.StringVar(&o.policyOut, "policy-out", "", "write the MutatingAdmissionPolicy fixture to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -83,7 +121,7 @@ func main() {
 	}
 	logf.SetLogger(logr.Discard())
 	var f figures
-	if err := run(&f, *samplePath, *sequential, *rounds, *roundTime, *creates); err != nil {
+	if err := run(&f, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -94,8 +132,8 @@ func main() {
 	}
 }
 
-func run(f *figures, samplePath string, sequential, rounds int, roundTime time.Duration, creates int) error {
-	raw, err := os.ReadFile(samplePath)
+func run(f *figures, o options) error {
+	raw, err := os.ReadFile(o.sample)
 	if err != nil {
 		return err
 	}
@@ -111,6 +149,7 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	if err != nil {
 		return err
 	}
+	cpu := startCPUMeter()
 
 	// A webhook server as the manager runs it, with the real mutator and a
 	// no-op handler on the same server code.
@@ -153,99 +192,142 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	}
 
 	fmt.Printf("machine: %s\n", machine())
-	fmt.Printf("sample: %s\n\n", samplePath)
+	fmt.Printf("sample: %s\n", o.sample)
+	fmt.Printf("%d rounds; in each, the figures compared are measured one after the other\n\n", o.rounds)
 
-	// Latency, sequential.
+	handler, err := newHandlerBench(mutator, sampleJSON)
+	if err != nil {
+		return err
+	}
+	var api *apiserverBench
+	if o.creates > 0 {
+		if api, err = startAPIServer(ctx, &sample, mutator); err != nil {
+			return err
+		}
+		defer api.stop()
+		if o.policyOut != "" {
+			if err := os.WriteFile(o.policyOut, api.policyYAML, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Warm up the HTTPS path.
 	for i := 0; i < 200; i++ {
 		if _, err := post(httpClient, base+admission.Path, body); err != nil {
 			return err
 		}
-	}
-	lat := make([]time.Duration, 0, sequential)
-	for i := 0; i < sequential; i++ {
-		start := time.Now()
-		patched, err := post(httpClient, base+admission.Path, body)
-		if err != nil {
-			return err
-		}
-		if !patched {
-			return fmt.Errorf("the sample was not patched")
-		}
-		lat = append(lat, time.Since(start))
-	}
-	noopLat := make([]time.Duration, 0, sequential)
-	for i := 0; i < sequential; i++ {
-		start := time.Now()
 		if _, err := post(httpClient, base+noopPath, body); err != nil {
 			return err
 		}
-		noopLat = append(noopLat, time.Since(start))
 	}
-	fmt.Printf("no-op admission over HTTPS, %d sequential requests: p50 %.3f ms, p99 %.3f ms\n", sequential, ms(percentile(noopLat, 50)), ms(percentile(noopLat, 99)))
-	f.set("admission_noop_p50_ms", "%.3f", ms(percentile(noopLat, 50)))
-	p50, p99 := percentile(lat, 50), percentile(lat, 99)
-	fmt.Printf("admission over HTTPS, %d sequential requests: p50 %.3f ms, p99 %.3f ms (goal p99 <= 1 ms)\n", sequential, ms(p50), ms(p99))
-	f.set("admission_p50_ms", "%.3f", ms(p50))
-	f.set("admission_p99_ms", "%.3f", ms(p99))
 
-	// Throughput at concurrency 32, alternating with the no-op handler.
-	var ours, noop []float64
-	var errors int64
-	var rssMax float64
-	for r := 0; r < rounds; r++ {
-		for _, path := range []string{admission.Path, noopPath} {
-			rps, errs, rss := throughput(httpClient, base+path, body, 32, roundTime)
-			errors += errs
-			rssMax = max(rssMax, rss)
-			if path == noopPath {
-				noop = append(noop, rps)
-			} else {
-				ours = append(ours, rps)
+	var (
+		handleRatio, injectedRatio, injectedOwnRatio []float64
+		floorNs, handleNs, injectedNs                []float64
+		lat, noopLat                                 []time.Duration
+		latRatio, noopP50                            []float64
+		ours, noop, tputRatio                        []float64
+		errors                                       int64
+		rssMax                                       float64
+		creates                                      = map[string][]time.Duration{}
+		overhead, sameRatio, policyRatio, policySame []float64
+	)
+	for r := 0; r < o.rounds; r++ {
+		fmt.Printf("round %d:\n", r+1)
+		// The handler in-process, against the floor.
+		fl, h, inj, injFl := handler.round(o.goTime)
+		floorNs, handleNs, injectedNs = append(floorNs, fl), append(handleNs, h), append(injectedNs, inj)
+		handleRatio, injectedRatio, injectedOwnRatio = append(handleRatio, h/fl), append(injectedRatio, inj/fl), append(injectedOwnRatio, inj/injFl)
+		fmt.Printf("  in-process: floor %.1f µs, Handle %.1f µs (%.2fx), HandleInjected %.1f µs (%.2fx; %.2fx its own floor of %.1f µs)\n",
+			fl/1e3, h/1e3, h/fl, inj/1e3, inj/fl, inj/injFl, injFl/1e3)
+
+		// Sequential admissions over HTTPS, alternating request by request.
+		var l, nl []time.Duration
+		for i := 0; i < o.sequential; i++ {
+			for _, path := range []string{admission.Path, noopPath} {
+				start := time.Now()
+				patched, err := post(httpClient, base+path, body)
+				if err != nil {
+					return err
+				}
+				d := time.Since(start)
+				if path == noopPath {
+					nl = append(nl, d)
+				} else if !patched {
+					return fmt.Errorf("the sample was not patched")
+				} else {
+					l = append(l, d)
+				}
 			}
-			fmt.Printf("  round %d %-28s %8.0f req/s, %d errors\n", r+1, path, rps, errs)
 		}
-	}
-	oursMed, noopMed := median(ours), median(noop)
-	fmt.Printf("throughput at concurrency 32: %.0f req/s, no-op %.0f req/s, ratio %.2f (goal >= 0.8), %d errors\n", oursMed, noopMed, oursMed/noopMed, errors)
-	f.set("throughput_rps", "%.0f", oursMed)
-	f.set("throughput_noop_rps", "%.0f", noopMed)
-	f.set("throughput_ratio_vs_noop", "%.2f", oursMed/noopMed)
-	f.set("throughput_errors", "%d", errors)
+		lat, noopLat = append(lat, l...), append(noopLat, nl...)
+		p, np := ms(percentile(l, 50)), ms(percentile(nl, 50))
+		latRatio, noopP50 = append(latRatio, p/np), append(noopP50, np)
+		fmt.Printf("  sequential over HTTPS: p50 %.3f ms, no-op %.3f ms (%.2fx)\n", p, np, p/np)
 
-	// Mutation and patch of a StatefulSet with 1000 variables.
-	big := sample.DeepCopy()
-	for i := 0; i < 1000; i++ {
-		big.Spec.Template.Spec.Containers[0].Env = append(big.Spec.Template.Spec.Containers[0].Env,
-			corev1.EnvVar{Name: fmt.Sprintf("VAR_%d", i), Value: strconv.Itoa(i)})
-	}
-	bigRaw, err := json.Marshal(big)
-	if err != nil {
-		return err
-	}
-	var bigTimes []time.Duration
-	for i := 0; i < 50; i++ {
-		start := time.Now()
-		res, err := mutate.DefaultConfig().Inject(big, nil)
-		if err != nil {
-			return err
+		// Throughput at concurrency 32.
+		rps, errs, rss := throughput(httpClient, base+admission.Path, body, 32, o.roundTime)
+		nrps, nerrs, nrss := throughput(httpClient, base+noopPath, body, 32, o.roundTime)
+		errors += errs + nerrs
+		rssMax = max(rssMax, rss, nrss)
+		ours, noop, tputRatio = append(ours, rps), append(noop, nrps), append(tputRatio, rps/nrps)
+		fmt.Printf("  throughput at concurrency 32: %.0f req/s, no-op %.0f req/s (%.2f), %d errors\n", rps, nrps, rps/nrps, errs+nerrs)
+
+		// Creates through the API server.
+		if api != nil {
+			got, err := api.round(ctx, r, o.creates)
+			if err != nil {
+				return err
+			}
+			p50 := map[string]float64{}
+			for k, d := range got {
+				creates[k] = append(creates[k], d...)
+				p50[k] = ms(percentile(d, 50))
+			}
+			overhead = append(overhead, p50["webhook"]/p50["plain"])
+			sameRatio = append(sameRatio, p50["webhook"]/p50["same"])
+			policyRatio = append(policyRatio, p50["webhook"]/p50["policy"])
+			policySame = append(policySame, p50["policy"]/p50["same"])
+			fmt.Printf("  create p50: webhook %.3f ms, policy %.3f ms, completed object %.3f ms, user's object %.3f ms\n",
+				p50["webhook"], p50["policy"], p50["same"], p50["plain"])
 		}
-		if _, err := admission.Patch(bigRaw, big, res.StatefulSet); err != nil {
-			return err
-		}
-		bigTimes = append(bigTimes, time.Since(start))
 	}
-	m1000 := ms(percentile(bigTimes, 50))
-	fmt.Printf("mutate + patch, 1000 env vars: median %.3f ms (goal <= 10 ms)\n", m1000)
-	f.set("mutate_1000env_ms", "%.3f", m1000)
+	fmt.Println()
+
+	// The summary: medians over the rounds, with their range.
+	show := func(label, name string, rounds []float64, goal string) {
+		med, lo, hi := f.ratio(name, rounds)
+		fmt.Printf("%-58s %6.2f  (rounds %.2f–%.2f)%s\n", label, med, lo, hi, goal)
+	}
+	fmt.Printf("in-process, µs per admission of the sample (median of rounds): floor %.1f, Handle %.1f, HandleInjected %.1f\n",
+		median(floorNs)/1e3, median(handleNs)/1e3, median(injectedNs)/1e3)
+	f.set("floor_us", "%.1f", median(floorNs)/1e3)
+	f.set("handle_us", "%.1f", median(handleNs)/1e3)
+	f.set("handle_injected_us", "%.1f", median(injectedNs)/1e3)
+	show("Handle / floor", "handle_vs_floor_ratio", handleRatio, ", goal <= 3")
+	show("HandleInjected / floor", "handle_injected_vs_floor_ratio", injectedRatio, ", goal <= 1.5")
+	show("HandleInjected / its own floor (decode and encode 15 KB)", "handle_injected_vs_own_floor_ratio", injectedOwnRatio, "")
+	allocs := handler.allocs()
+	fmt.Printf("allocations per admission (Handle): %d\n", allocs)
+	f.set("allocs_per_admission", "%d", allocs)
+
+	noopLo, noopHi, noopMed := slices.Min(noopP50), slices.Max(noopP50), median(noopP50)
+	fmt.Printf("sequential over HTTPS, %d requests each: p50 %.3f ms, p99 %.3f ms; no-op p50 %.3f ms, p99 %.3f ms\n",
+		len(lat), ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(percentile(noopLat, 50)), ms(percentile(noopLat, 99)))
+	f.set("admission_noop_p50_ms", "%.3f", ms(percentile(noopLat, 50)))
+	f.set("admission_noop_p99_ms", "%.3f", ms(percentile(noopLat, 99)))
+	f.set("admission_p50_ms", "%.3f", ms(percentile(lat, 50)))
+	f.set("admission_p99_ms", "%.3f", ms(percentile(lat, 99)))
+	show("admission p50 / no-op p50", "admission_p50_vs_noop_ratio", latRatio, ", goal <= 2")
+	f.set("throughput_rps", "%.0f", median(ours))
+	f.set("throughput_noop_rps", "%.0f", median(noop))
+	show("throughput / no-op throughput, concurrency 32", "throughput_ratio_vs_noop", tputRatio, ", goal >= 0.5")
+	f.set("throughput_errors", "%d", errors)
+	fmt.Printf("throughput: %.0f req/s, no-op %.0f req/s (medians), %d errors\n", median(ours), median(noop), errors)
 
 	// What the answer for the sample carries.
-	answer := mutator.Handle(context.Background(), ctrladmission.Request{
-		AdmissionRequest: admissionv1.AdmissionRequest{
-			UID: "bench", Operation: admissionv1.Create, Namespace: "default",
-			Kind:   metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"},
-			Object: k8sruntime.RawExtension{Raw: sampleJSON},
-		},
-	})
+	answer := mutator.Handle(context.Background(), request(admissionv1.Create, sampleJSON, nil))
 	patchJSON, err := json.Marshal(answer.Patches)
 	if err != nil {
 		return err
@@ -253,19 +335,154 @@ func run(f *figures, samplePath string, sequential, rounds int, roundTime time.D
 	fmt.Printf("patch for the sample: %d operations, %d bytes\n", len(answer.Patches), len(patchJSON))
 	f.set("patch_operations", "%d", len(answer.Patches))
 	f.set("patch_bytes", "%d", len(patchJSON))
-
-	// Allocation per admission, through the handler's HTTP code in-process.
-	allocs := allocPerAdmission(mutator.Webhook(), body, 2000)
-	fmt.Printf("allocated per admission: %.0f bytes\n", allocs)
-	f.set("alloc_bytes_per_admission", "%.0f", allocs)
+	allocBytes := allocPerAdmission(mutator.Webhook(), body, 2000)
+	fmt.Printf("allocated per admission through the webhook's HTTP handler: %.0f bytes\n", allocBytes)
+	f.set("alloc_bytes_per_admission", "%.0f", allocBytes)
 	fmt.Printf("RSS of this process under load: %.1f MB\n", rssMax)
 	f.set("rss_mb_under_load", "%.1f", rssMax)
 
-	// Creates through the API server: webhook in the path or not.
-	if creates == 0 {
-		return nil
+	// Mutation and patch of a StatefulSet with 1000 variables.
+	m1000, err := mutate1000(&sample)
+	if err != nil {
+		return err
 	}
-	return apiserverFigures(f, &sample, creates)
+	fmt.Printf("mutate + patch, 1000 env vars: median %.3f ms (goal <= 10 ms)\n", m1000)
+	f.set("mutate_1000env_ms", "%.3f", m1000)
+
+	if api != nil {
+		for _, k := range []string{"webhook", "policy", "same", "plain"} {
+			f.set("apiserver_create_"+map[string]string{"webhook": "", "policy": "policy_", "same": "same_object_", "plain": "noop_"}[k]+"p50_ms", "%.3f", ms(percentile(creates[k], 50)))
+		}
+		fmt.Printf("StatefulSet creates through kube-apiserver, %d of each kind per round, alternating: p50 webhook %.3f ms, policy %.3f ms, completed object with no mutation %.3f ms, user's object with no mutation %.3f ms\n",
+			o.creates, ms(percentile(creates["webhook"], 50)), ms(percentile(creates["policy"], 50)), ms(percentile(creates["same"], 50)), ms(percentile(creates["plain"], 50)))
+		show("create through the webhook / the user's object, no webhook", "apiserver_create_overhead_ratio", overhead, "")
+		show("create through the webhook / the completed object", "apiserver_create_overhead_ratio_same_object", sameRatio, ", goal <= 1.3")
+		show("create through the webhook / through the policy", "apiserver_create_webhook_vs_policy_ratio", policyRatio, "")
+		show("create through the policy / the completed object", "apiserver_create_policy_vs_same_object_ratio", policySame, "")
+	}
+
+	// The noise rule.
+	other := cpu.otherShare()
+	tputSpread := (slices.Max(noop) - slices.Min(noop)) / median(noop)
+	p50Spread := (noopHi - noopLo) / noopMed
+	noisy := p50Spread > noisyNoopSpread || tputSpread > noisyNoopSpread || other > noisyOtherCPU
+	fmt.Printf("noise rule: noisy when the no-op webhook's p50 or throughput varies by more than %.0f%% of its median across rounds, "+
+		"or other processes used more than %.0f%% of the machine's CPU during the run\n", noisyNoopSpread*100, noisyOtherCPU*100)
+	fmt.Printf("  no-op p50 spread %.0f%%, no-op throughput spread %.0f%%, other processes %.0f%% of the CPU: noisy %t\n",
+		p50Spread*100, tputSpread*100, other*100, noisy)
+	f.set("noop_p50_spread", "%.2f", p50Spread)
+	f.set("noop_throughput_spread", "%.2f", tputSpread)
+	f.set("other_cpu_share", "%.2f", other)
+	f.set("bench_noisy", "%t", noisy)
+	return nil
+}
+
+// handlerBench runs the handler in-process against its floor: decode the
+// request's object and encode the completed object, once each.
+type handlerBench struct {
+	mutator          *admission.StatefulSetMutator
+	create, update   ctrladmission.Request
+	raw, injectedRaw []byte
+	done             *appsv1.StatefulSet
+}
+
+func newHandlerBench(m *admission.StatefulSetMutator, sampleJSON []byte) (*handlerBench, error) {
+	var sts appsv1.StatefulSet
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(sampleJSON, &sts); err != nil {
+		return nil, err
+	}
+	res, err := m.Config.Inject(&sts, nil)
+	if err != nil {
+		return nil, err
+	}
+	injectedRaw, err := json.Marshal(res.StatefulSet)
+	if err != nil {
+		return nil, err
+	}
+	return &handlerBench{
+		mutator: m, raw: sampleJSON, injectedRaw: injectedRaw, done: res.StatefulSet,
+		create: request(admissionv1.Create, sampleJSON, nil),
+		update: request(admissionv1.Update, injectedRaw, injectedRaw),
+	}, nil
+}
+
+func (h *handlerBench) floor(raw []byte) {
+	var sts appsv1.StatefulSet
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &sts); err != nil {
+		panic(err)
+	}
+	if _, err := json.Marshal(h.done); err != nil {
+		panic(err)
+	}
+}
+
+func (h *handlerBench) handle(req ctrladmission.Request, patched bool) {
+	resp := h.mutator.Handle(context.Background(), req)
+	if !resp.Allowed || (len(resp.Patches) > 0) != patched {
+		panic(fmt.Sprintf("unexpected answer: %+v", resp.Result))
+	}
+}
+
+// round returns ns per call of the floor, Handle, HandleInjected and the
+// floor of HandleInjected's request.
+func (h *handlerBench) round(d time.Duration) (floor, handle, injected, injectedFloor float64) {
+	return nsPerOp(d, func() { h.floor(h.raw) }),
+		nsPerOp(d, func() { h.handle(h.create, true) }),
+		nsPerOp(d, func() { h.handle(h.update, false) }),
+		nsPerOp(d, func() { h.floor(h.injectedRaw) })
+}
+
+func (h *handlerBench) allocs() int {
+	return int(testing.AllocsPerRun(500, func() { h.handle(h.create, true) }))
+}
+
+func nsPerOp(d time.Duration, fn func()) float64 {
+	for i := 0; i < 50; i++ {
+		fn()
+	}
+	runtime.GC()
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		for i := 0; i < 20; i++ {
+			fn()
+		}
+		n += 20
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(n)
+}
+
+func request(op admissionv1.Operation, obj, old []byte) ctrladmission.Request {
+	return ctrladmission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID: "bench", Operation: op, Namespace: "default",
+		Kind:   metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"},
+		Object: k8sruntime.RawExtension{Raw: obj}, OldObject: k8sruntime.RawExtension{Raw: old},
+	}}
+}
+
+func mutate1000(sample *appsv1.StatefulSet) (float64, error) {
+	big := sample.DeepCopy()
+	for i := 0; i < 1000; i++ {
+		big.Spec.Template.Spec.Containers[0].Env = append(big.Spec.Template.Spec.Containers[0].Env,
+			corev1.EnvVar{Name: fmt.Sprintf("VAR_%d", i), Value: strconv.Itoa(i)})
+	}
+	bigRaw, err := json.Marshal(big)
+	if err != nil {
+		return 0, err
+	}
+	var times []time.Duration
+	for i := 0; i < 50; i++ {
+		start := time.Now()
+		res, err := mutate.DefaultConfig().Inject(big, nil)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := admission.Patch(bigRaw, big, res.StatefulSet); err != nil {
+			return 0, err
+		}
+		times = append(times, time.Since(start))
+	}
+	return ms(percentile(times, 50)), nil
 }
 
 // reviewBody wraps an object, encoded as the API server encodes it, in an
@@ -372,16 +589,38 @@ func (discardWriter) Header() http.Header         { return http.Header{} }
 func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (discardWriter) WriteHeader(int)             {}
 
-func apiserverFigures(f *figures, sample *appsv1.StatefulSet, n int) error {
+// apiserverBench creates StatefulSets through kube-apiserver four ways:
+// labeled for the webhook, labeled for the MutatingAdmissionPolicy fixture,
+// the completed object with no mutation in its path, and the user's object
+// with none.
+type apiserverBench struct {
+	env        *envtest.Environment
+	c          client.Client
+	sample     *appsv1.StatefulSet
+	completed  *appsv1.StatefulSet
+	policyYAML []byte
+	stop       func()
+}
+
+func startAPIServer(ctx context.Context, sample *appsv1.StatefulSet, mutator *admission.StatefulSetMutator) (*apiserverBench, error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench`")
+		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench`")
 	}
 	env := &envtest.Environment{WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("config", "webhook")}}}
 	cfg, err := env.Start()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() { _ = env.Stop() }()
+	a := &apiserverBench{env: env, sample: sample, stop: func() { _ = env.Stop() }}
+	started := false
+	defer func() {
+		if !started {
+			a.stop() // on an error or a panic: no kube-apiserver or etcd is left behind
+		}
+	}()
+	fail := func(err error) (*apiserverBench, error) {
+		return nil, err
+	}
 	cfg.QPS, cfg.Burst = 1000, 2000
 	wio := env.WebhookInstallOptions
 	mgr, err := server.New(cfg, server.Options{
@@ -389,82 +628,201 @@ func apiserverFigures(f *figures, sample *appsv1.StatefulSet, n int) error {
 		MetricsAddr: "0", ProbeAddr: "0", DisableReconciler: true, Mutation: mutate.DefaultConfig(),
 	})
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = mgr.Start(ctx) }()
-	c, err := client.New(cfg, client.Options{Scheme: server.NewScheme()})
-	if err != nil {
-		return err
+	mgrCtx, cancel := context.WithCancel(ctx)
+	go func() { _ = mgr.Start(mgrCtx) }()
+	a.stop = func() { cancel(); _ = env.Stop() }
+	if a.c, err = client.New(cfg, client.Options{Scheme: server.NewScheme()}); err != nil {
+		return fail(err)
 	}
-	create := func(i int, labeled bool) (time.Duration, error) {
-		sts := sample.DeepCopy()
-		sts.Namespace = "default"
-		sts.Name = fmt.Sprintf("bench-%d-%t", i, labeled)
-		if !labeled {
-			delete(sts.Labels, mutate.EnabledLabel)
-		}
-		start := time.Now()
-		err := c.Create(ctx, sts)
-		return time.Since(start), err
-	}
-	// Warm up both paths until the webhook answers.
-	deadline := time.Now().Add(time.Minute)
-	for i := 0; ; i++ {
-		if _, err := create(-1-i, true); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			return fmt.Errorf("creates through the webhook fail: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	for i := 0; i < 50; i++ {
-		if _, err := create(100000+i, false); err != nil {
-			return err
-		}
-	}
-	// The same completed object, created without the webhook in its path:
-	// what storing the bigger object costs by itself.
 	res, err := mutate.DefaultConfig().Inject(sample, nil)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	createInjected := func(i int) (time.Duration, error) {
-		sts := res.StatefulSet.DeepCopy()
-		sts.Namespace = "default"
-		sts.Name = fmt.Sprintf("bench-%d-injected", i)
+	a.completed = res.StatefulSet
+
+	// The policy adds what the webhook adds to the sample as the API server
+	// hands it over, defaults and all.
+	defaulted := a.object("", "plain")
+	defaulted.Name = sample.Name
+	if err := a.c.Create(ctx, defaulted, client.DryRunAll); err != nil {
+		return fail(fmt.Errorf("dry-run create of the sample: %w", err))
+	}
+	if defaulted.Labels == nil {
+		defaulted.Labels = map[string]string{}
+	}
+	defaulted.Labels[mutate.EnabledLabel] = mutate.EnabledValue
+	defaultedJSON, err := json.Marshal(defaulted)
+	if err != nil {
+		return fail(err)
+	}
+	answer := mutator.Handle(ctx, request(admissionv1.Create, defaultedJSON, nil))
+	if !answer.Allowed || len(answer.Patches) == 0 {
+		return fail(fmt.Errorf("the webhook does not complete the defaulted sample: %+v", answer.Result))
+	}
+	policy, binding, err := policyFixture(answer.Patches)
+	if err != nil {
+		return fail(err)
+	}
+	if a.policyYAML, err = fixtureYAML(policy, binding); err != nil {
+		return fail(err)
+	}
+	if err := a.c.Create(ctx, policy); err != nil {
+		return fail(fmt.Errorf("creating the MutatingAdmissionPolicy: %w", err))
+	}
+	if err := a.c.Create(ctx, binding); err != nil {
+		return fail(fmt.Errorf("creating the MutatingAdmissionPolicyBinding: %w", err))
+	}
+
+	// Wait until both mutate what they should, then warm every path up.
+	want := len(a.completed.Spec.Template.Spec.InitContainers)
+	for _, kind := range []string{"webhook", "policy"} {
+		deadline := time.Now().Add(time.Minute)
+		for i := 0; ; i++ {
+			sts := a.object(fmt.Sprintf("warm-%s-%d", kind, i), kind)
+			err := a.c.Create(ctx, sts)
+			if err == nil && len(sts.Spec.Template.Spec.InitContainers) == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fail(fmt.Errorf("creates through the %s are not completed (error: %v)", kind, err))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		for _, kind := range []string{"webhook", "policy", "same", "plain"} {
+			if err := a.c.Create(ctx, a.object(fmt.Sprintf("warm-%d", i), kind)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	started = true
+	return a, nil
+}
+
+const policyLabel = "mysql-replication-bench-policy"
+
+// object returns a StatefulSet to create: the sample labeled for the
+// webhook, the sample labeled for the policy, the completed object, or the
+// sample with no label either mutation looks for.
+func (a *apiserverBench) object(name, kind string) *appsv1.StatefulSet {
+	var sts *appsv1.StatefulSet
+	if kind == "same" {
+		sts = a.completed.DeepCopy()
+	} else {
+		sts = a.sample.DeepCopy()
+	}
+	sts.Namespace = "default"
+	sts.Name = name + "-" + kind
+	if kind != "webhook" {
 		delete(sts.Labels, mutate.EnabledLabel)
-		start := time.Now()
-		err := c.Create(ctx, sts)
-		return time.Since(start), err
 	}
-	var with, without, same []time.Duration
+	if kind == "policy" {
+		if sts.Labels == nil {
+			sts.Labels = map[string]string{}
+		}
+		sts.Labels[policyLabel] = "enabled"
+	}
+	return sts
+}
+
+func (a *apiserverBench) round(ctx context.Context, r, n int) (map[string][]time.Duration, error) {
+	out := map[string][]time.Duration{}
+	kinds := []string{"webhook", "policy", "same", "plain"}
 	for i := 0; i < n; i++ {
-		d, err := create(i, true)
-		if err != nil {
-			return err
+		// A different order in each iteration, so none is always first.
+		for j := range kinds {
+			kind := kinds[(i+j)%len(kinds)]
+			sts := a.object(fmt.Sprintf("bench-%d-%d", r, i), kind)
+			start := time.Now()
+			if err := a.c.Create(ctx, sts); err != nil {
+				return nil, err
+			}
+			out[kind] = append(out[kind], time.Since(start))
 		}
-		with = append(with, d)
-		if d, err = create(i, false); err != nil {
-			return err
-		}
-		without = append(without, d)
-		if d, err = createInjected(i); err != nil {
-			return err
-		}
-		same = append(same, d)
 	}
-	pWith, pWithout, pSame := ms(percentile(with, 50)), ms(percentile(without, 50)), ms(percentile(same, 50))
-	fmt.Printf("StatefulSet create through the API server, %d each, alternating:\n", n)
-	fmt.Printf("  labeled, through the webhook: p50 %.3f ms\n  unlabeled, no webhook:        p50 %.3f ms  (ratio %.2f, goal <= 1.3)\n", pWith, pWithout, pWith/pWithout)
-	fmt.Printf("  the completed object, no webhook: p50 %.3f ms  (ratio %.2f: the webhook call alone)\n", pSame, pWith/pSame)
-	f.set("apiserver_create_p50_ms", "%.3f", pWith)
-	f.set("apiserver_create_noop_p50_ms", "%.3f", pWithout)
-	f.set("apiserver_create_overhead_ratio", "%.2f", pWith/pWithout)
-	f.set("apiserver_create_same_object_p50_ms", "%.3f", pSame)
-	f.set("apiserver_create_overhead_ratio_same_object", "%.2f", pWith/pSame)
-	return nil
+	return out, nil
+}
+
+// startCPUMeter notes the CPU time of the machine and of this process with
+// its children (kube-apiserver, etcd), so that otherShare can tell the CPU
+// time other processes used in between.
+func startCPUMeter() cpuMeter {
+	return cpuMeter{start: time.Now(), busy: machineBusy(), ours: treeCPU()}
+}
+
+type cpuMeter struct {
+	start      time.Time
+	busy, ours float64 // seconds
+}
+
+func (m cpuMeter) otherShare() float64 {
+	elapsed := time.Since(m.start).Seconds()
+	other := (machineBusy() - m.busy) - (treeCPU() - m.ours)
+	return max(0, other/(elapsed*float64(runtime.NumCPU())))
+}
+
+const clockTicks = 100 // USER_HZ, the unit of /proc/stat and /proc/<pid>/stat
+
+// machineBusy returns the CPU seconds all cores spent outside idle and
+// iowait since boot.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	var busy float64
+	for i, v := range fields[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest time is counted in user
+			busy += n
+		}
+	}
+	return busy / clockTicks
+}
+
+// treeCPU returns the CPU seconds used by this process and its descendants.
+func treeCPU() float64 {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	parent := map[int]int{}
+	cpu := map[int]float64{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) < 13 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(fields[1])
+		utime, _ := strconv.ParseFloat(fields[11], 64)
+		stime, _ := strconv.ParseFloat(fields[12], 64)
+		cpu[pid] = (utime + stime) / clockTicks
+	}
+	self := os.Getpid()
+	var total float64
+	for pid, t := range cpu {
+		for p, depth := pid, 0; p > 1 && depth < 64; p, depth = parent[p], depth+1 {
+			if p == self {
+				total += t
+				break
+			}
+		}
+	}
+	return total
 }
 
 func percentile(d []time.Duration, p int) time.Duration {
