@@ -39,7 +39,26 @@ func NewStatefulSetMutator(cfg mutate.Config) *StatefulSetMutator {
 // Webhook wraps the handler for the webhook server; a panic becomes an error
 // response instead of a dropped connection.
 func (m *StatefulSetMutator) Webhook() *admission.Webhook {
-	return (&admission.Webhook{Handler: m}).WithRecoverPanic(true)
+	return (&admission.Webhook{Handler: encodedPatch{m}}).WithRecoverPanic(true)
+}
+
+// encodedPatch answers with the patch already encoded: the operations'
+// values are mostly encodings of the completed object, written as they are,
+// where encoding/json would validate and compact each of them twice.
+type encodedPatch struct{ admission.Handler }
+
+func (h encodedPatch) Handle(ctx context.Context, req admission.Request) admission.Response {
+	resp := h.Handler.Handle(ctx, req)
+	if len(resp.Patches) == 0 {
+		return resp
+	}
+	patch, err := encodePatch(resp.Patches)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the patch: %w", err))
+	}
+	patchType := admissionv1.PatchTypeJSONPatch
+	resp.Patches, resp.Patch, resp.PatchType = nil, patch, &patchType
+	return resp
 }
 
 // Handle answers one admission request.

@@ -56,6 +56,50 @@ func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPa
 	return ops, nil
 }
 
+// encodePatch writes ops as json.Marshal does, with the values Patch took
+// from an encoding written as they are.
+func encodePatch(ops []jsonpatch.JsonPatchOperation) ([]byte, error) {
+	size := 2
+	for _, op := range ops {
+		size += len(op.Path) + 40
+		if v, ok := op.Value.(json.RawMessage); ok {
+			size += len(v)
+		}
+	}
+	out := make([]byte, 0, size)
+	out = append(out, '[')
+	for i, op := range ops {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"op":`...)
+		out = appendString(out, op.Operation)
+		out = append(out, `,"path":`...)
+		out = appendString(out, op.Path)
+		switch v := op.Value.(type) {
+		case json.RawMessage:
+			out = append(append(out, `,"value":`...), v...)
+		case nil:
+			if op.Operation == "add" || op.Operation == "replace" {
+				out = append(out, `,"value":null`...)
+			}
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(append(out, `,"value":`...), b...)
+		}
+		out = append(out, '}')
+	}
+	return append(out, ']'), nil
+}
+
+func appendString(out []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always encodes
+	return append(out, b...)
+}
+
 func decodeGeneric(b []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

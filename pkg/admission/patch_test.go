@@ -196,6 +196,13 @@ func TestPatchMatchesReference(t *testing.T) {
 		if diff := cmp.Diff(generic(t, want), generic(t, got)); diff != "" {
 			t.Errorf("%s: the patch differs from the reference (-want +got):\n%s", name, diff)
 		}
+		encoded, err := encodePatch(got)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if marshaled, _ := json.Marshal(got); len(got) > 0 && !bytes.Equal(encoded, marshaled) {
+			t.Errorf("%s: encodePatch wrote\n%s\njson.Marshal writes\n%s", name, encoded, marshaled)
+		}
 	}
 	for _, in := range inputs {
 		t.Run(strings.TrimSuffix(filepath.Base(in), ".yaml"), func(t *testing.T) {
