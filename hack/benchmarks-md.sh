@@ -78,10 +78,12 @@ $(grep -A1 '^noise rule:' "$report")
   \`equality.Semantic.DeepEqual\`) and one \`reflect.DeepEqual\` of the
   result. An UPDATE that sends the object as stored is decoded once.
 - **Over HTTPS**, the no-op webhook answers a few hundred bytes; the
-  webhook answers the patch (\`patch_bytes\`), which
-  controller-runtime encodes, and the client and both servers share the
-  machine's cores, so \`throughput_ratio_vs_noop\` is bounded by those
-  bytes on both ends, not by a framework overhead.
+  webhook answers the patch (\`patch_bytes\`), written once with the
+  completed encoding's bytes as they are, which the AdmissionReview carries
+  in base64 (a third more) and the client decodes; the client and the
+  server share the machine's cores, so \`throughput_ratio_vs_noop\` and
+  \`admission_p50_vs_noop_ratio\` are bounded by the handler and those
+  bytes on both ends against a request that does neither.
 - **Through kube-apiserver**, "the completed object" is the same StatefulSet
   created with no mutation in its path: the rest of a labeled create is the
   API server's call to the webhook over TLS and applying the patch. The
