@@ -58,9 +58,11 @@ var _ = Describe("the mutating webhook", func() {
 		Expect(sts.Annotations).To(HaveKeyWithValue(mutate.InjectorVersionAnnotation, mutate.InjectorVersion))
 		Expect(containerNames(spec.InitContainers)).To(Equal([]string{"init-mysql", "clone-mysql"}))
 		Expect(containerNames(spec.Containers)).To(Equal([]string{"mysql", "xtrabackup"}))
-		Expect(names(spec.Volumes, func(v corev1.Volume) string { return v.Name })).To(Equal([]string{"conf", "config-map"}))
+		Expect(names(spec.Volumes, func(v corev1.Volume) string { return v.Name })).To(Equal([]string{"conf", "config-map", "initialized"}))
 		Expect(spec.Volumes[0].EmptyDir).NotTo(BeNil())
 		Expect(spec.Volumes[1].ConfigMap.Name).To(Equal("mysql"))
+		Expect(spec.Volumes[2].ConfigMap.Name).To(Equal("mysql-initialized"))
+		Expect(*spec.Volumes[2].ConfigMap.Optional).To(BeTrue())
 
 		Expect(spec.InitContainers[0].Image).To(Equal("mysql:5.7"))
 		Expect(spec.InitContainers[1].Image).To(Equal("gcr.io/google-samples/xtrabackup:1.0"))
