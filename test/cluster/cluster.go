@@ -648,7 +648,7 @@ func (c *Cluster) Stop() {
 		case <-p.done:
 		default:
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			cmd := exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(), "rmp", "--all", "--force")
+			cmd := exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(), "--timeout", "60s", "rmp", "--all", "--force")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				c.logf("crictl rmp: %v: %s", err, out)
 			}
@@ -778,7 +778,7 @@ func Down(bin, dir string, log io.Writer) {
 	c.logf("tearing down the cluster in %s", dir)
 	if _, err := os.Stat(c.path("containerd", "containerd.sock")); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		_ = exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(), "rmp", "--all", "--force").Run()
+		_ = exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(), "--timeout", "60s", "rmp", "--all", "--force").Run()
 		cancel()
 	}
 	c.cleanup()

@@ -165,6 +165,23 @@ func TestCluster(t *testing.T) {
 		})
 	}
 
+	t.Run("pods resolve through the cluster's CoreDNS only", func(t *testing.T) {
+		out, _, err := c.Exec(ctx, ns, "mysql-0", "mysql", "", "cat", "/etc/resolv.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && f[0] == "nameserver" && f[1] != nodeIP {
+				t.Errorf("a nameserver other than the cluster's: %q", line)
+			}
+			if len(f) > 1 && f[0] == "search" && !strings.HasSuffix(f[len(f)-1], "cluster.local") {
+				t.Errorf("a search domain outside the cluster: %q", line)
+			}
+		}
+		t.Logf("resolv.conf: %q", out)
+	})
+
 	t.Run("an unlabeled StatefulSet is stored as written", func(t *testing.T) {
 		sts := plain("unlabeled", MySQLImage)
 		delete(sts.Labels, mutate.EnabledLabel)
