@@ -70,8 +70,9 @@ demo-apiserver: envtest build ## Run the webhook on a local control plane (no ku
 ##@ Tests
 
 .PHONY: test
-test: envtest shellcheck replication-deps ## Run every test: unit, golden, envtest, install, replication on real servers, reliability.
+test: envtest shellcheck replication-deps ## Run every test: unit, golden, envtest, install, replication on real servers, reliability, then e2e on a one-node cluster.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -race -count=1 -timeout 60m ./... 2>&1 | tee /tmp/mysql-replication-webhook-test.log; exit $${PIPESTATUS[0]}
+	$(MAKE) --no-print-directory test-e2e
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane and no database.

@@ -23,3 +23,8 @@ e2e: cluster-deps ## On a real one-node cluster: kustomize install with cert-man
 .PHONY: e2e-down
 e2e-down: ## Tear down a cluster that KEEP=1 left running.
 	$(GO) run ./test/cluster/down -bin "$(CLUSTER_BIN)"
+
+.PHONY: test-e2e
+test-e2e: ## make e2e where a cluster can run (root); SKIPPED, and said so, elsewhere. Part of make test.
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory e2e; \
+	else echo "test-e2e: not root; the end-to-end test on a one-node cluster is SKIPPED"; fi
