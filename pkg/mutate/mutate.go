@@ -88,6 +88,9 @@ type injector struct {
 	sts, old *appsv1.StatefulSet
 	prof     profile.Profile
 	creds    credentials
+	// nonRoot: the user runs the database container as a non-root user,
+	// so the injected containers of the database image do too.
+	nonRoot  bool
 	warnings []string
 }
 
@@ -126,6 +129,7 @@ func (inj *injector) run() error {
 	if err := inj.sameProfile(); err != nil {
 		return err
 	}
+	inj.nonRoot = runsAsNonRoot(spec.SecurityContext, spec.Containers[main].SecurityContext)
 	if inj.creds, err = inj.credentials(&spec.Containers[main]); err != nil {
 		return err
 	}
@@ -352,16 +356,37 @@ var (
 )
 
 // securityContext is the least an injected container needs: no privilege
-// escalation, no capabilities, the runtime's default seccomp profile, and
-// the database image's mysql user for the containers that run that image
-// (the xtrabackup image's tools run as root).
+// escalation, the runtime's default seccomp profile, and either
+//   - the database image's mysql user and no capabilities, where the user
+//     runs the database container as non-root (Pod Security "restricted";
+//     the storage must apply the pod's fsGroup), or
+//   - the image's own user (root) with only the capabilities that the
+//     images' entrypoints use too, to own files and drop to the mysql user
+//     (Pod Security "baseline"), which works on any storage; so do the
+//     xtrabackup image's tools, which run as root.
 func (inj *injector) securityContext(source profile.ImageSource) *corev1.SecurityContext {
-	if source == profile.DatabaseImage {
+	if source == profile.DatabaseImage && inj.nonRoot {
 		return restricted(profile.DatabaseUser)
 	}
 	sc := restricted(0)
 	sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = nil, nil, nil
+	sc.Capabilities.Add = []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
 	return sc
+}
+
+// runsAsNonRoot reports whether a container runs as a non-root user by its
+// own or its pod's security context.
+func runsAsNonRoot(pod *corev1.PodSecurityContext, c *corev1.SecurityContext) bool {
+	if c != nil && c.RunAsUser != nil {
+		return *c.RunAsUser != 0
+	}
+	if c != nil && c.RunAsNonRoot != nil {
+		return *c.RunAsNonRoot
+	}
+	if pod != nil && pod.RunAsUser != nil {
+		return *pod.RunAsUser != 0
+	}
+	return pod != nil && pod.RunAsNonRoot != nil && *pod.RunAsNonRoot
 }
 
 // restricted is a container security context that Pod Security's

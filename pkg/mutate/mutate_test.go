@@ -356,24 +356,45 @@ func TestDefaultImagesArePinned(t *testing.T) {
 }
 
 func TestInjectedContainersRunWithTheLeastTheyNeed(t *testing.T) {
+	user, yes := int64(999), true
 	for _, image := range []string{"mysql:5.7", "mysql:8.4", "mariadb:11.4"} {
-		r, err := DefaultConfig().Inject(plain("db", corev1.Container{Name: "mysql", Image: image}), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spec := r.StatefulSet.Spec.Template.Spec
-		if spec.SecurityContext == nil || spec.SecurityContext.FSGroup == nil || *spec.SecurityContext.FSGroup != 999 {
-			t.Errorf("%s: pod fsGroup %+v", image, spec.SecurityContext)
-		}
-		for _, c := range append(spec.InitContainers, spec.Containers[1:]...) {
-			sc := c.SecurityContext
-			if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil ||
-				len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || sc.SeccompProfile == nil {
-				t.Errorf("%s/%s: security context %+v", image, c.Name, sc)
-				continue
+		for _, nonRoot := range []bool{false, true} {
+			db := corev1.Container{Name: "mysql", Image: image}
+			if nonRoot {
+				db.SecurityContext = &corev1.SecurityContext{RunAsUser: &user, RunAsNonRoot: &yes}
 			}
-			if c.Image != DefaultXtrabackupImage && (sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot) {
-				t.Errorf("%s/%s runs as root", image, c.Name)
+			r, err := DefaultConfig().Inject(plain("db", db), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := r.StatefulSet.Spec.Template.Spec
+			if spec.SecurityContext == nil || spec.SecurityContext.FSGroup == nil || *spec.SecurityContext.FSGroup != 999 {
+				t.Errorf("%s: pod fsGroup %+v", image, spec.SecurityContext)
+			}
+			for _, c := range append(spec.InitContainers, spec.Containers[1:]...) {
+				sc := c.SecurityContext
+				if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil ||
+					len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || sc.SeccompProfile == nil {
+					t.Errorf("%s/%s: security context %+v", image, c.Name, sc)
+					continue
+				}
+				asUser := sc.RunAsNonRoot != nil && *sc.RunAsNonRoot
+				switch {
+				case c.Name == HelperInitContainer:
+					if !asUser || *sc.RunAsUser != 65532 || len(sc.Capabilities.Add) != 0 {
+						t.Errorf("%s/%s: %+v", image, c.Name, sc)
+					}
+				case nonRoot && c.Image == image:
+					if !asUser || *sc.RunAsUser != 999 || len(sc.Capabilities.Add) != 0 {
+						t.Errorf("%s/%s with a non-root database: %+v", image, c.Name, sc)
+					}
+				default:
+					// Root with only the capabilities to own files and
+					// drop to the mysql user: any storage, baseline.
+					if asUser || len(sc.Capabilities.Add) != 5 {
+						t.Errorf("%s/%s: %+v", image, c.Name, sc)
+					}
+				}
 			}
 		}
 	}

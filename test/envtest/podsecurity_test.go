@@ -25,30 +25,36 @@ var _ = Describe("pod security of the completed pod", func() {
 	}
 
 	// completedPod creates a StatefulSet with the image, and returns a pod
-	// made from the template the API server stored, its database container
-	// running as the image's mysql user with nothing more than it needs.
-	completedPod := func(image, namespace string) *corev1.Pod {
+	// made from the template the API server stored; with nonRoot, the
+	// user's database container runs as the image's mysql user with nothing
+	// more than it needs, else as the image's root with the capabilities
+	// the images' entrypoints use.
+	completedPod := func(image, namespace string, nonRoot bool) *corev1.Pod {
 		GinkgoHelper()
 		sts := minimal(newNamespace())
 		sts.Spec.Template.Spec.Containers[0].Image = image
-		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
-		get(sts)
 		user, no, yes := int64(999), false, true
-		spec := sts.Spec.Template.Spec.DeepCopy()
-		spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+		sts.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{
 			RunAsUser: &user, RunAsNonRoot: &yes, AllowPrivilegeEscalation: &no,
 			Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		}
+		if !nonRoot {
+			sts.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: &no,
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"}}}
+		}
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		spec := sts.Spec.Template.Spec.DeepCopy()
 		spec.Volumes = append(spec.Volumes[:0:0], spec.Volumes...)
 		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "mysql-0", Namespace: namespace}, Spec: *spec}
 	}
 
 	DescribeTable("admits or refuses by level",
-		func(image string, restricted bool) {
-			Expect(k8sClient.Create(ctx, completedPod(image, levelNamespace("baseline")))).To(Succeed())
-			err := k8sClient.Create(ctx, completedPod(image, levelNamespace("restricted")))
+		func(image string, nonRoot, restricted bool) {
+			Expect(k8sClient.Create(ctx, completedPod(image, levelNamespace("baseline"), nonRoot))).To(Succeed())
+			err := k8sClient.Create(ctx, completedPod(image, levelNamespace("restricted"), nonRoot))
 			if restricted {
 				Expect(err).NotTo(HaveOccurred())
 				return
@@ -57,8 +63,9 @@ var _ = Describe("pod security of the completed pod", func() {
 			Expect(err.Error()).To(ContainSubstring("violates PodSecurity \"restricted"))
 			Expect(err.Error()).To(ContainSubstring("clone-mysql"))
 		},
-		Entry("mysql:8.4 reaches restricted", "mysql:8.4", true),
-		Entry("mariadb:11.4 reaches restricted", "mariadb:11.4", true),
-		Entry("mysql:5.7 reaches baseline: the xtrabackup image runs as root", "mysql:5.7", false),
+		Entry("mysql:8.4 with a non-root database container reaches restricted", "mysql:8.4", true, true),
+		Entry("mariadb:11.4 with a non-root database container reaches restricted", "mariadb:11.4", true, true),
+		Entry("mysql:8.4 with a root database container reaches baseline", "mysql:8.4", false, false),
+		Entry("mysql:5.7 reaches baseline: the xtrabackup image runs as root", "mysql:5.7", true, false),
 	)
 })

@@ -91,10 +91,14 @@ type flavor struct {
 	// root names the root filesystem (hack/setup-db-root.sh) whose server
 	// runs the scenario; "" runs the host's MariaDB.
 	root string
+	// nonRoot runs the database container as the mysql user (uid 999).
+	nonRoot bool
 }
 
 var flavors = []flavor{
-	{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9"},
+	// Its database container runs as the mysql user, so the injected
+	// containers do too.
+	{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true},
 	{name: "mysql-5.7", image: "mysql:5.7", secure: true},
 	{name: "mariadb", image: "mariadb:10.11", secure: true},
 	{name: "mysql-5.7-tutorial", image: "mysql:5.7", annotations: map[string]string{mutate.InsecureTutorialAnnotation: "true"}},
@@ -149,7 +153,12 @@ func container(cs []corev1.Container, name string) corev1.Container {
 }
 
 func newScenario(t *testing.T, f flavor, webhook string) *scenario {
-	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(plainStatefulSet(f.image, f.annotations), nil)
+	sts := plainStatefulSet(f.image, f.annotations)
+	if f.nonRoot {
+		user, yes := int64(999), true
+		sts.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsUser: &user, RunAsNonRoot: &yes}
+	}
+	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(sts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,6 +477,9 @@ func (s *scenario) run() {
 		}
 		if _, err := os.Stat(filepath.Join(p0.dir, "conf", "slave.cnf")); err == nil {
 			t.Error("replica .cnf copied on the primary")
+		}
+		if info, err := os.Stat(filepath.Join(p0.dir, "conf", "server-id.cnf")); s.f.nonRoot && (err != nil || info.Sys().(*syscall.Stat_t).Uid != 999) {
+			t.Errorf("init-mysql did not run as the mysql user (%v)", err)
 		}
 		if _, err := os.Stat(p0.data("xtrabackup_checkpoints")); err == nil {
 			t.Error("the primary cloned")

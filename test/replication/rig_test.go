@@ -331,9 +331,11 @@ func (p *pod) env(c corev1.Container) []string {
 		}
 		out = append(out, e.Name+"="+v)
 	}
-	// In a root filesystem of the database image, a container runs as the
-	// user its security context names, with the pod's fsGroup.
-	if sc := c.SecurityContext; p.r.root != "" && sc != nil && sc.RunAsUser != nil {
+	// In a root filesystem of the database image, an injected container
+	// runs as the user its security context names, with the pod's fsGroup
+	// (the database container's stand-in entrypoint starts as root and
+	// drops to mysql, as the image's does).
+	if sc := c.SecurityContext; p.r.root != "" && c.Name != mutate.MySQLContainer && sc != nil && sc.RunAsUser != nil {
 		group := *sc.RunAsUser
 		if sc.RunAsGroup != nil {
 			group = *sc.RunAsGroup
