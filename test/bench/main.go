@@ -20,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -46,6 +45,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
@@ -603,14 +603,11 @@ type apiserverBench struct {
 }
 
 func startAPIServer(ctx context.Context, sample *appsv1.StatefulSet, mutator *admission.StatefulSetMutator) (*apiserverBench, error) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make bench`")
-	}
-	env := &envtest.Environment{WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("config", "webhook")}}}
-	cfg, err := env.Start()
+	plane, err := controlplane.Start(controlplane.Options{Root: ".", Webhook: true, Target: "make bench"})
 	if err != nil {
 		return nil, err
 	}
+	env, cfg := plane.Env, plane.Config
 	a := &apiserverBench{env: env, sample: sample, stop: func() { _ = env.Stop() }}
 	started := false
 	defer func() {

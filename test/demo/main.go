@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/inject"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
@@ -49,19 +50,16 @@ func main() {
 func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
 
 func run(binary, samplesDir, webhookConfig string, keep bool) error {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		return errors.New("KUBEBUILDER_ASSETS is not set: run `make demo`")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	step("starting a local control plane (kube-apiserver and etcd)")
-	env := &envtest.Environment{WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{webhookConfig}}}
-	cfg, err := env.Start()
+	plane, err := controlplane.Start(controlplane.Options{WebhookPaths: []string{webhookConfig}, Target: "make demo-apiserver"})
 	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
+		return err
 	}
-	defer func() { _ = env.Stop() }()
+	defer func() { _ = plane.Stop() }()
+	env, cfg := plane.Env, plane.Config
 	fmt.Println("    API server:", cfg.Host)
 
 	user, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)

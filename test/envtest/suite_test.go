@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
@@ -52,19 +52,11 @@ func TestEnvtest(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		Fail("KUBEBUILDER_ASSETS is not set: run `make test`, which installs kube-apiserver and etcd and sets it")
-	}
 	ctx, cancel = context.WithCancel(context.Background())
 
-	testEnv = &envtest.Environment{
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths: []string{filepath.Join("..", "..", "config", "webhook")},
-		},
-	}
-	var err error
-	cfg, err = testEnv.Start()
+	plane, err := controlplane.Start(controlplane.Options{Root: filepath.Join("..", ".."), Webhook: true})
 	Expect(err).NotTo(HaveOccurred())
+	testEnv, cfg = plane.Env, plane.Config
 
 	scheme := server.NewScheme()
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -28,8 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
@@ -89,17 +88,14 @@ func certManagerCRDs(t *testing.T) []string {
 }
 
 func TestInstallIsAcceptedAndWired(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`, which installs kube-apiserver and etcd and sets it")
-	}
 	objs := render(t, "default")
 
-	env := &envtest.Environment{CRDInstallOptions: envtest.CRDInstallOptions{Paths: certManagerCRDs(t), ErrorIfPathMissing: true}}
-	cfg, err := env.Start()
+	plane, err := controlplane.Start(controlplane.Options{CRDPaths: certManagerCRDs(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.Stop() })
+	t.Cleanup(func() { _ = plane.Stop() })
+	cfg := plane.Config
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		t.Fatal(err)

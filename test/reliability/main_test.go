@@ -26,6 +26,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
@@ -56,19 +57,13 @@ func (b *syncBuffer) String() string {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test`, which installs kube-apiserver and etcd and sets it")
-		os.Exit(1)
-	}
 	logf.SetLogger(zap.New(zap.WriteTo(logs), zap.Level(zapcore.InfoLevel)))
-	env = &envtest.Environment{WebhookInstallOptions: envtest.WebhookInstallOptions{
-		Paths: []string{filepath.Join("..", "..", "config", "webhook")},
-	}}
-	var err error
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
+	plane, err := controlplane.Start(controlplane.Options{Root: filepath.Join("..", ".."), Webhook: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	env, cfg = plane.Env, plane.Config
 	cfg.QPS, cfg.Burst = 2000, 4000
 	if k8s, err = client.New(cfg, client.Options{Scheme: server.NewScheme()}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
