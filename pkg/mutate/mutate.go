@@ -361,16 +361,16 @@ var (
 //     runs the database container as non-root (Pod Security "restricted";
 //     the storage must apply the pod's fsGroup), or
 //   - the image's own user (root) with only the capabilities that the
-//     images' entrypoints use too, to own files and drop to the mysql user
-//     (Pod Security "baseline"), which works on any storage; so do the
-//     xtrabackup image's tools, which run as root.
+//     images' entrypoints use too, to own files, drop to the mysql user and
+//     stop the server it started (Pod Security "baseline"), which works on
+//     any storage; so do the xtrabackup image's tools, which run as root.
 func (inj *injector) securityContext(source profile.ImageSource) *corev1.SecurityContext {
 	if source == profile.DatabaseImage && inj.nonRoot {
 		return restricted(profile.DatabaseUser)
 	}
 	sc := restricted(0)
 	sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = nil, nil, nil
-	sc.Capabilities.Add = []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
+	sc.Capabilities.Add = []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"}
 	return sc
 }
 

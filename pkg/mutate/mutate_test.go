@@ -391,7 +391,7 @@ func TestInjectedContainersRunWithTheLeastTheyNeed(t *testing.T) {
 				default:
 					// Root with only the capabilities to own files and
 					// drop to the mysql user: any storage, baseline.
-					if asUser || len(sc.Capabilities.Add) != 5 {
+					if asUser || len(sc.Capabilities.Add) != 6 {
 						t.Errorf("%s/%s: %+v", image, c.Name, sc)
 					}
 				}
