@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/dbimage"
 )
 
 // mysqlUID is the mysql user of the official MySQL and MariaDB images, which
@@ -73,7 +75,7 @@ func WebhookImageOf(binary string) (Image, error) {
 // initialised on first start (root's password from MYSQL_ROOT_PASSWORD,
 // root@'%', none of it in the binary log); the server runs as mysql.
 func MySQLImageOf(root string) (Image, error) {
-	files, err := serverFiles(root, mysqlConfig, mysqlEntrypoint)
+	files, err := serverFiles(root, dbimage.MySQLConfig, dbimage.MySQLEntrypoint)
 	return Image{
 		Name:       MySQLImage,
 		Root:       root,
@@ -87,7 +89,7 @@ func MySQLImageOf(root string) (Image, error) {
 // hack/setup-db-root.sh mariadb built, with an entrypoint that initialises
 // the data directory on first start as the official image does.
 func MariaDBImageOf(root string) (Image, error) {
-	files, err := serverFiles(root, mariadbConfig, mariadbEntrypoint)
+	files, err := serverFiles(root, dbimage.MariaDBConfig, dbimage.MariaDBEntrypoint)
 	return Image{
 		Name:       MariaDBImage,
 		Root:       root,
@@ -96,111 +98,3 @@ func MariaDBImageOf(root string) (Image, error) {
 		Cmd:        []string{"mariadbd"},
 	}, err
 }
-
-const mysqlConfig = `[client]
-socket=/run/mysqld/mysqld.sock
-
-[mysqld]
-user=mysql
-datadir=/var/lib/mysql
-socket=/run/mysqld/mysqld.sock
-pid-file=/run/mysqld/mysqld.pid
-bind-address=0.0.0.0
-port=3306
-skip-name-resolve
-mysqlx=OFF
-innodb_buffer_pool_size=32M
-innodb_redo_log_capacity=16M
-innodb_flush_log_at_trx_commit=2
-sync_binlog=0
-performance_schema=OFF
-
-!includedir /etc/mysql/conf.d/
-`
-
-const mysqlEntrypoint = `#!/bin/bash
-set -euo pipefail
-if [[ ${1:-} != mysqld ]]; then
-  exec "$@"
-fi
-shift
-if [[ $(id -u) == 0 ]]; then
-  mkdir -p /run/mysqld
-  chown -R mysql:mysql /var/lib/mysql /run/mysqld
-fi
-init=()
-if [[ ! -d /var/lib/mysql/mysql ]]; then
-  echo "entrypoint: initialising the data directory"
-  if ! mysqld --initialize-insecure >/run/mysqld/initialize.log 2>&1; then
-    cat /run/mysqld/initialize.log >&2
-    exit 1
-  fi
-  password=${MYSQL_ROOT_PASSWORD:-}
-  password=${password//\\/\\\\}
-  password=${password//\'/\\\'}
-  umask 077
-  printf "%s\n" \
-    "SET @@SESSION.SQL_LOG_BIN=0;" \
-    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
-    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
-    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
-  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
-  init=(--init-file=/run/mysqld/init.sql)
-fi
-exec mysqld "${init[@]}" "$@"
-`
-
-const mariadbConfig = `[client-server]
-socket=/run/mysqld/mysqld.sock
-
-[mysqld]
-user=mysql
-datadir=/var/lib/mysql
-pid-file=/run/mysqld/mysqld.pid
-bind-address=0.0.0.0
-port=3306
-skip-name-resolve
-innodb_buffer_pool_size=16M
-innodb_log_file_size=8M
-innodb_flush_log_at_trx_commit=2
-sync_binlog=0
-performance_schema=OFF
-
-!includedir /etc/mysql/conf.d/
-`
-
-const mariadbEntrypoint = `#!/bin/bash
-set -euo pipefail
-if [[ ${1:-} != mariadbd && ${1:-} != mysqld ]]; then
-  exec "$@"
-fi
-shift
-if [[ $(id -u) == 0 ]]; then
-  mkdir -p /run/mysqld
-  chown -R mysql:mysql /var/lib/mysql /run/mysqld
-fi
-init=()
-if [[ ! -d /var/lib/mysql/mysql ]]; then
-  echo "entrypoint: initialising the data directory"
-  as=()
-  if [[ $(id -u) == 0 ]]; then as=(--user=mysql); fi
-  if ! mariadb-install-db --datadir=/var/lib/mysql "${as[@]}" --skip-test-db >/run/mysqld/install-db.log 2>&1; then
-    cat /run/mysqld/install-db.log >&2
-    exit 1
-  fi
-  password=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
-  password=${password//\\/\\\\}
-  password=${password//\'/\\\'}
-  umask 077
-  printf "%s\n" \
-    "SET @@SESSION.SQL_LOG_BIN=0;" \
-    "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host<>'localhost');" \
-    "FLUSH PRIVILEGES;" \
-    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
-    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
-    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
-  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
-  init=(--init-file=/run/mysqld/init.sql)
-fi
-exec mariadbd "${init[@]}" "$@"
-`

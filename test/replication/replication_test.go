@@ -29,9 +29,9 @@
 //     `super-read-only`, which MariaDB does not know.
 //   - The image's entrypoint (initialise the data directory on first start,
 //     set the root password from MYSQL_ROOT_PASSWORD / MARIADB_ROOT_PASSWORD
-//     or allow an empty one) is stood in for by mariadb-install-db and an
-//     init file; the image's own configuration by a my.cnf that includes
-//     /etc/mysql/conf.d, as the images' does.
+//     or allow an empty one, run the server as mysql) and its my.cnf, which
+//     includes /etc/mysql/conf.d, are the stand-ins of internal/dbimage,
+//     which the one-node cluster's images are built with too.
 //   - The kubelet is stood in for by the test: init containers run to
 //     completion in order, then mysqld and the sidecar run in the background;
 //     a container restart is a kill and a new start; probes are run as exec
@@ -58,6 +58,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/dbimage"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
@@ -134,8 +135,8 @@ type scenario struct {
 	t    *testing.T
 	f    flavor
 	prof profile.Profile
-	// entrypoint stands in for the image's entrypoint.
-	entrypoint string
+	// entrypoint runs the image's entrypoint.
+	entrypoint []string
 	r          *rig
 	webhook    string
 	sts        *appsv1.StatefulSet
@@ -205,10 +206,13 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	if f.secure {
 		s.secrets = []string{secret[mutate.RootPasswordKey], secret[mutate.ReplicationPasswordKey], secret[mutate.ClonePasswordKey]}
 	}
-	root, myCnf, entry := "", mariadbConfig, mariadbEntrypoint
+	// The images' own configuration and entrypoint; the server's log goes
+	// to a file the scenario reads.
+	root, myCnf, entry := "", dbimage.MariaDBConfig, []string{"bash", "-c", dbimage.MariaDBEntrypoint, "docker-entrypoint.sh", "mariadbd"}
 	if f.root != "" {
-		root, myCnf, entry = dbRoot(t, f.root), mysqlConfig, mysqlEntrypoint
+		root, myCnf, entry = dbRoot(t, f.root), dbimage.MySQLConfig, []string{"bash", "-c", dbimage.MySQLEntrypoint, "docker-entrypoint.sh", "mysqld"}
 	}
+	myCnf += "\n[mysqld]\nlog-error=/run/mysqld/mysqld.err\n"
 	s.entrypoint = entry
 	s.r = newRig(t, res.StatefulSet, config, secret, binDir, root, myCnf)
 	return s
@@ -246,53 +250,6 @@ func randomWord(t *testing.T) string {
 
 func (s *scenario) spec() corev1.PodSpec { return s.sts.Spec.Template.Spec }
 
-// mariadbEntrypoint stands in for the image's entrypoint: initialise the
-// data directory with the root password on first start, then run the server.
-const mariadbEntrypoint = `set -euo pipefail
-init=()
-if [[ ! -d /var/lib/mysql/mysql ]]; then
-  mariadb-install-db --datadir=/var/lib/mysql --user=root --skip-test-db >/run/mysqld/install-db.log 2>&1
-  password=${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}
-  password=${password//\\/\\\\}
-  password=${password//\'/\\\'}
-  password=${password//$'\n'/\\n}
-  umask 077
-  printf "%s\n" \
-    "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host<>'localhost');" \
-    "FLUSH PRIVILEGES;" \
-    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
-    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
-    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
-  init=(--init-file=/run/mysqld/init.sql)
-fi
-exec mariadbd "${init[@]}"
-`
-
-// mysqlEntrypoint stands in for the MySQL image's entrypoint: like it, it
-// takes a data directory without a mysql directory for a new one and
-// initialises it (root's password from MYSQL_ROOT_PASSWORD, root@'%', none
-// of it in the binary log), then runs the server as the mysql user.
-const mysqlEntrypoint = `set -euo pipefail
-chown -R mysql:mysql /var/lib/mysql /run/mysqld
-init=()
-if [[ ! -d /var/lib/mysql/mysql ]]; then
-  mysqld --initialize-insecure --user=mysql >/run/mysqld/initialize.log 2>&1
-  password=${MYSQL_ROOT_PASSWORD:-}
-  password=${password//\\/\\\\}
-  password=${password//\'/\\\'}
-  password=${password//$'\n'/\\n}
-  umask 077
-  printf "%s\n" \
-    "SET @@SESSION.SQL_LOG_BIN=0;" \
-    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
-    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
-    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
-  chown mysql /run/mysqld/init.sql
-  init=(--init-file=/run/mysqld/init.sql)
-fi
-exec mysqld "${init[@]}"
-`
-
 // startPod runs pod i's init containers, then mysqld and the sidecar.
 func (s *scenario) startPod(i int) *pod {
 	t := s.t
@@ -321,7 +278,7 @@ func (s *scenario) startPod(i int) *pod {
 
 func (s *scenario) startMySQLD(p *pod) {
 	db := container(s.spec().Containers, "mysql")
-	p.mysqld, _ = p.start("mysqld", p.env(db), []string{"bash", "-c", s.entrypoint})
+	p.mysqld, _ = p.start("mysqld", p.env(db), s.entrypoint)
 	if err := p.waitPort(3306, 2*time.Minute); err != nil {
 		log, _ := os.ReadFile(filepath.Join(p.dir, "run", "mysqld.err"))
 		s.t.Fatalf("%v\n%s", err, log)

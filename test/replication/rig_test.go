@@ -140,51 +140,6 @@ func (r *rig) addPod(i int) *pod {
 // data is the path of rel in pod p's data directory.
 func (p *pod) data(rel string) string { return filepath.Join(p.dir, "volume", "mysql", rel) }
 
-// mariadbConfig stands in for the database image's own configuration: it
-// includes the pod's conf volume, as the images do.
-const mariadbConfig = `[client-server]
-socket=/run/mysqld/mysqld.sock
-
-[mysqld]
-user=root
-datadir=/var/lib/mysql
-pid-file=/run/mysqld/mysqld.pid
-log-error=/run/mysqld/mysqld.err
-bind-address=0.0.0.0
-port=3306
-skip-name-resolve
-innodb_buffer_pool_size=16M
-innodb_log_file_size=8M
-innodb_flush_log_at_trx_commit=2
-sync_binlog=0
-performance_schema=OFF
-
-!includedir /etc/mysql/conf.d/
-`
-
-// mysqlConfig stands in for the MySQL image's own configuration.
-const mysqlConfig = `[client]
-socket=/run/mysqld/mysqld.sock
-
-[mysqld]
-user=mysql
-datadir=/var/lib/mysql
-socket=/run/mysqld/mysqld.sock
-pid-file=/run/mysqld/mysqld.pid
-log-error=/run/mysqld/mysqld.err
-bind-address=0.0.0.0
-port=3306
-skip-name-resolve
-mysqlx=OFF
-innodb_buffer_pool_size=32M
-innodb_redo_log_capacity=16M
-innodb_flush_log_at_trx_commit=2
-sync_binlog=0
-performance_schema=OFF
-
-!includedir /etc/mysql/conf.d/
-`
-
 // podSetup runs inside the pod's namespaces before the command: the pod's
 // directories are mounted where the containers' volumes are (the data
 // volume's "mysql" directory at /var/lib/mysql, as its subPath, the whole

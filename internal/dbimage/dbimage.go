@@ -1,0 +1,125 @@
+// Package dbimage holds what stands in for the official MySQL and MariaDB
+// images in this project's tests, where no image can be pulled: their
+// configuration (which includes the pod's conf volume) and their
+// entrypoint, which initialises a data directory without a mysql directory
+// on first start (root's password from the image's variable, root@'%', none
+// of it in the binary log) and runs the server as the mysql user. The
+// replication tests run them with chroot or on the host; the one-node
+// cluster builds images of them.
+package dbimage
+
+// MySQLConfig is the MySQL image's /etc/mysql/my.cnf.
+const MySQLConfig = `[client]
+socket=/run/mysqld/mysqld.sock
+
+[mysqld]
+user=mysql
+datadir=/var/lib/mysql
+socket=/run/mysqld/mysqld.sock
+pid-file=/run/mysqld/mysqld.pid
+bind-address=0.0.0.0
+port=3306
+skip-name-resolve
+mysqlx=OFF
+innodb_buffer_pool_size=32M
+innodb_redo_log_capacity=16M
+innodb_flush_log_at_trx_commit=2
+sync_binlog=0
+performance_schema=OFF
+
+!includedir /etc/mysql/conf.d/
+`
+
+// MySQLEntrypoint is the MySQL image's entrypoint: run it with the
+// server's name ("mysqld") and its arguments.
+const MySQLEntrypoint = `#!/bin/bash
+set -euo pipefail
+if [[ ${1:-} != mysqld ]]; then
+  exec "$@"
+fi
+shift
+if [[ $(id -u) == 0 ]]; then
+  mkdir -p /run/mysqld
+  chown -R mysql:mysql /var/lib/mysql /run/mysqld
+fi
+init=()
+if [[ ! -d /var/lib/mysql/mysql ]]; then
+  echo "entrypoint: initialising the data directory"
+  if ! mysqld --initialize-insecure >/run/mysqld/initialize.log 2>&1; then
+    cat /run/mysqld/initialize.log >&2
+    exit 1
+  fi
+  password=${MYSQL_ROOT_PASSWORD:-}
+  password=${password//\\/\\\\}
+  password=${password//\'/\\\'}
+  password=${password//$'\n'/\\n}
+  umask 077
+  printf "%s\n" \
+    "SET @@SESSION.SQL_LOG_BIN=0;" \
+    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
+    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
+    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
+  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
+  init=(--init-file=/run/mysqld/init.sql)
+fi
+exec mysqld "${init[@]}" "$@"
+`
+
+// MariaDBConfig is the MariaDB image's /etc/mysql/my.cnf.
+const MariaDBConfig = `[client-server]
+socket=/run/mysqld/mysqld.sock
+
+[mysqld]
+user=mysql
+datadir=/var/lib/mysql
+pid-file=/run/mysqld/mysqld.pid
+bind-address=0.0.0.0
+port=3306
+skip-name-resolve
+innodb_buffer_pool_size=16M
+innodb_log_file_size=8M
+innodb_flush_log_at_trx_commit=2
+sync_binlog=0
+performance_schema=OFF
+
+!includedir /etc/mysql/conf.d/
+`
+
+// MariaDBEntrypoint is the MariaDB image's entrypoint: run it with the
+// server's name ("mariadbd") and its arguments.
+const MariaDBEntrypoint = `#!/bin/bash
+set -euo pipefail
+if [[ ${1:-} != mariadbd && ${1:-} != mysqld ]]; then
+  exec "$@"
+fi
+shift
+if [[ $(id -u) == 0 ]]; then
+  mkdir -p /run/mysqld
+  chown -R mysql:mysql /var/lib/mysql /run/mysqld
+fi
+init=()
+if [[ ! -d /var/lib/mysql/mysql ]]; then
+  echo "entrypoint: initialising the data directory"
+  as=()
+  if [[ $(id -u) == 0 ]]; then as=(--user=mysql); fi
+  if ! mariadb-install-db --datadir=/var/lib/mysql "${as[@]}" --skip-test-db >/run/mysqld/install-db.log 2>&1; then
+    cat /run/mysqld/install-db.log >&2
+    exit 1
+  fi
+  password=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
+  password=${password//\\/\\\\}
+  password=${password//\'/\\\'}
+  password=${password//$'\n'/\\n}
+  umask 077
+  printf "%s\n" \
+    "SET @@SESSION.SQL_LOG_BIN=0;" \
+    "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host<>'localhost');" \
+    "FLUSH PRIVILEGES;" \
+    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
+    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
+    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
+  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
+  init=(--init-file=/run/mysqld/init.sql)
+fi
+exec mariadbd "${init[@]}" "$@"
+`
