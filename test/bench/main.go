@@ -3,9 +3,10 @@
 // writes the report to BENCHMARKS.md.
 //
 // Every figure is measured in rounds; in each round the things compared run
-// one after the other (the handler and its floor, the webhook and the no-op
-// webhook, creates through the webhook, with no webhook and through a
-// MutatingAdmissionPolicy), so a ratio is taken within a round and the
+// one after the other (the handler and its floor, the webhook, the no-op
+// webhook and the canned answer, creates through the webhook, with no
+// webhook and through a MutatingAdmissionPolicy), so a ratio is taken
+// within a round and the
 // rounds give its median and spread.
 package main
 
@@ -53,13 +54,25 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
 
-const noopPath = "/noop"
-
-// The noise rule: a run is noisy when the no-op webhook, which does the
-// same work in every round, is not steady across rounds, or when other
-// processes used the machine while it ran.
+// The webhook server serves, besides the mutator: a no-op webhook that
+// allows everything, and one that answers every request with the answer the
+// mutator gives the sample, computed once. The canned answer costs what its
+// bytes cost over HTTPS and nothing else: between the no-op and it lies the
+// price of the bytes, between it and the mutator the price of computing them.
 const (
-	noisyNoopSpread = 0.25 // (max-min)/median of the no-op's p50 or throughput across rounds
+	noopPath   = "/noop"
+	cannedPath = "/canned"
+)
+
+// The noise rule: a run is noisy when other processes used the machine
+// while it ran, or when the no-op webhook, which does the same work in every
+// round, does not keep its throughput across rounds. The no-op's sequential
+// p50 is printed but not part of the rule: a request alternating between
+// goroutines of one process on two cores is answered in one of two times
+// (about 0.06 or 0.10 ms here), by whether the runtime's threads were awake,
+// from round to round on an idle machine too.
+const (
+	noisyNoopSpread = 0.15 // (max-min)/median of the no-op's throughput across rounds
 	noisyOtherCPU   = 0.10 // share of all cores used by processes outside this one and its children
 )
 
@@ -95,6 +108,9 @@ type options struct {
 	goTime     time.Duration
 	creates    int
 	policyOut  string
+	// tputProfile receives a CPU profile of the webhook's first throughput
+	// measurement: client and server of one process, at concurrency 32.
+	tputProfile string
 }
 
 func main() {
@@ -107,7 +123,12 @@ func main() {
 	flag.IntVar(&o.creates, "creates", 50, "StatefulSet creates of each kind per round (0: no API server figures)")
 	flag.StringVar(&o.policyOut, "policy-out", "", "write the MutatingAdmissionPolicy fixture to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.tputProfile, "throughput-profile", "", "write a CPU profile of the webhook's first throughput measurement to this file")
 	flag.Parse()
+	if *cpuProfile != "" && o.tputProfile != "" {
+		fmt.Fprintln(os.Stderr, "bench: -cpuprofile and -throughput-profile exclude each other: a process has one CPU profile at a time")
+		os.Exit(2)
+	}
 	if *cpuProfile != "" {
 		out, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -179,6 +200,13 @@ func run(f *figures, o options) error {
 	srv.Register(noopPath, &ctrladmission.Webhook{Handler: ctrladmission.HandlerFunc(func(context.Context, ctrladmission.Request) ctrladmission.Response {
 		return ctrladmission.Allowed("")
 	})})
+	canned := mutator.Webhook().Handle(context.Background(), request(admissionv1.Create, sampleJSON, nil))
+	if len(canned.Patch) == 0 {
+		return fmt.Errorf("the sample was not patched: %+v", canned.Result)
+	}
+	srv.Register(cannedPath, &ctrladmission.Webhook{Handler: ctrladmission.HandlerFunc(func(context.Context, ctrladmission.Request) ctrladmission.Response {
+		return canned
+	})})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = srv.Start(ctx) }()
@@ -224,10 +252,12 @@ func run(f *figures, o options) error {
 
 	var (
 		handleRatio, injectedRatio, injectedOwnRatio []float64
+		injectedDecodeRatio                          []float64
 		floorNs, handleNs, injectedNs                []float64
-		lat, noopLat                                 []time.Duration
-		latRatio, noopP50                            []float64
-		ours, noop, tputRatio                        []float64
+		lat, noopLat, cannedLat                      []time.Duration
+		latRatio, noopP50, cannedLatRatio            []float64
+		ours, noop, tputRatio, cannedTputRatio       []float64
+		atFloor                                      []float64
 		errors                                       int64
 		rssMax                                       float64
 		creates                                      = map[string][]time.Duration{}
@@ -236,43 +266,62 @@ func run(f *figures, o options) error {
 	for r := 0; r < o.rounds; r++ {
 		fmt.Printf("round %d:\n", r+1)
 		// The handler in-process, against the floor.
-		fl, h, inj, injFl := handler.round(o.goTime)
+		fl, h, inj, injFl, injDec := handler.round(o.goTime)
 		floorNs, handleNs, injectedNs = append(floorNs, fl), append(handleNs, h), append(injectedNs, inj)
 		handleRatio, injectedRatio, injectedOwnRatio = append(handleRatio, h/fl), append(injectedRatio, inj/fl), append(injectedOwnRatio, inj/injFl)
-		fmt.Printf("  in-process: floor %.1f µs, Handle %.1f µs (%.2fx), HandleInjected %.1f µs (%.2fx; %.2fx its own floor of %.1f µs)\n",
-			fl/1e3, h/1e3, h/fl, inj/1e3, inj/fl, inj/injFl, injFl/1e3)
+		injectedDecodeRatio = append(injectedDecodeRatio, injDec/fl)
+		fmt.Printf("  in-process: floor %.1f µs, Handle %.1f µs (%.2fx), HandleInjected %.1f µs (%.2fx; %.2fx its own floor of %.1f µs; decoding its request alone %.1f µs, %.2fx the floor)\n",
+			fl/1e3, h/1e3, h/fl, inj/1e3, inj/fl, inj/injFl, injFl/1e3, injDec/1e3, injDec/fl)
 
-		// Sequential admissions over HTTPS, alternating request by request.
-		var l, nl []time.Duration
+		// Sequential admissions over HTTPS, alternating request by request,
+		// each round from the same state: the throughput phase before
+		// leaves dozens of idle connections and a grown heap behind.
+		settle(transport, httpClient, base, body)
+		var l, nl, cl []time.Duration
 		for i := 0; i < o.sequential; i++ {
-			for _, path := range []string{admission.Path, noopPath} {
+			for _, path := range []string{admission.Path, noopPath, cannedPath} {
 				start := time.Now()
 				patched, err := post(httpClient, base+path, body)
 				if err != nil {
 					return err
 				}
 				d := time.Since(start)
-				if path == noopPath {
+				switch {
+				case path == noopPath:
 					nl = append(nl, d)
-				} else if !patched {
+				case !patched:
 					return fmt.Errorf("the sample was not patched")
-				} else {
+				case path == cannedPath:
+					cl = append(cl, d)
+				default:
 					l = append(l, d)
 				}
 			}
 		}
-		lat, noopLat = append(lat, l...), append(noopLat, nl...)
-		p, np := ms(percentile(l, 50)), ms(percentile(nl, 50))
-		latRatio, noopP50 = append(latRatio, p/np), append(noopP50, np)
-		fmt.Printf("  sequential over HTTPS: p50 %.3f ms, no-op %.3f ms (%.2fx)\n", p, np, p/np)
+		lat, noopLat, cannedLat = append(lat, l...), append(noopLat, nl...), append(cannedLat, cl...)
+		p, np, cp := ms(percentile(l, 50)), ms(percentile(nl, 50)), ms(percentile(cl, 50))
+		latRatio, noopP50, cannedLatRatio = append(latRatio, p/np), append(noopP50, np), append(cannedLatRatio, cp/np)
+		fmt.Printf("  sequential over HTTPS: p50 %.3f ms, no-op %.3f ms (%.2fx), canned answer %.3f ms (%.2fx)\n", p, np, p/np, cp, cp/np)
 
 		// Throughput at concurrency 32.
+		stopProfile, err := startProfile(o.tputProfile, r == 0)
+		if err != nil {
+			return err
+		}
 		rps, errs, rss := throughput(httpClient, base+admission.Path, body, 32, o.roundTime)
+		stopProfile()
 		nrps, nerrs, nrss := throughput(httpClient, base+noopPath, body, 32, o.roundTime)
-		errors += errs + nerrs
+		crps, cerrs, _ := throughput(httpClient, base+cannedPath, body, 32, o.roundTime)
+		errors += errs + nerrs + cerrs
 		rssMax = max(rssMax, rss, nrss)
-		ours, noop, tputRatio = append(ours, rps), append(noop, nrps), append(tputRatio, rps/nrps)
-		fmt.Printf("  throughput at concurrency 32: %.0f req/s, no-op %.0f req/s (%.2f), %d errors\n", rps, nrps, rps/nrps, errs+nerrs)
+		ours, noop, tputRatio, cannedTputRatio = append(ours, rps), append(noop, nrps), append(tputRatio, rps/nrps), append(cannedTputRatio, crps/nrps)
+		// The CPU time of one request is cores/throughput: a handler costing
+		// exactly the floor, answering the canned bytes, would take the
+		// canned answer's time plus the floor's.
+		cores := float64(runtime.NumCPU())
+		atFloor = append(atFloor, (cores/nrps)/(cores/crps+fl/1e9))
+		fmt.Printf("  throughput at concurrency 32: %.0f req/s, no-op %.0f req/s (%.2f), canned answer %.0f req/s (%.2f), %d errors\n",
+			rps, nrps, rps/nrps, crps, crps/nrps, errs+nerrs+cerrs)
 
 		// Creates through the API server.
 		if api != nil {
@@ -308,6 +357,7 @@ func run(f *figures, o options) error {
 	show("Handle / floor", "handle_vs_floor_ratio", handleRatio, ", goal <= 3")
 	show("HandleInjected / floor", "handle_injected_vs_floor_ratio", injectedRatio, ", goal <= 1.5")
 	show("HandleInjected / its own floor (decode and encode 15 KB)", "handle_injected_vs_own_floor_ratio", injectedOwnRatio, "")
+	show("decoding HandleInjected's request alone / floor", "injected_decode_vs_floor_ratio", injectedDecodeRatio, "")
 	allocs := handler.allocs()
 	fmt.Printf("allocations per admission (Handle): %d\n", allocs)
 	f.set("allocs_per_admission", "%d", allocs)
@@ -320,9 +370,13 @@ func run(f *figures, o options) error {
 	f.set("admission_p50_ms", "%.3f", ms(percentile(lat, 50)))
 	f.set("admission_p99_ms", "%.3f", ms(percentile(lat, 99)))
 	show("admission p50 / no-op p50", "admission_p50_vs_noop_ratio", latRatio, ", goal <= 2")
+	f.set("admission_canned_p50_ms", "%.3f", ms(percentile(cannedLat, 50)))
+	show("canned answer p50 / no-op p50 (the bytes alone)", "admission_canned_p50_vs_noop_ratio", cannedLatRatio, "")
 	f.set("throughput_rps", "%.0f", median(ours))
 	f.set("throughput_noop_rps", "%.0f", median(noop))
 	show("throughput / no-op throughput, concurrency 32", "throughput_ratio_vs_noop", tputRatio, ", goal >= 0.5")
+	show("canned answer throughput / no-op (the bytes alone)", "throughput_canned_ratio_vs_noop", cannedTputRatio, "")
+	show("estimate for a handler at the floor: throughput / no-op", "throughput_at_floor_estimate_vs_noop", atFloor, "")
 	f.set("throughput_errors", "%d", errors)
 	fmt.Printf("throughput: %.0f req/s, no-op %.0f req/s (medians), %d errors\n", median(ours), median(noop), errors)
 
@@ -365,11 +419,11 @@ func run(f *figures, o options) error {
 	other := cpu.otherShare()
 	tputSpread := (slices.Max(noop) - slices.Min(noop)) / median(noop)
 	p50Spread := (noopHi - noopLo) / noopMed
-	noisy := p50Spread > noisyNoopSpread || tputSpread > noisyNoopSpread || other > noisyOtherCPU
-	fmt.Printf("noise rule: noisy when the no-op webhook's p50 or throughput varies by more than %.0f%% of its median across rounds, "+
-		"or other processes used more than %.0f%% of the machine's CPU during the run\n", noisyNoopSpread*100, noisyOtherCPU*100)
-	fmt.Printf("  no-op p50 spread %.0f%%, no-op throughput spread %.0f%%, other processes %.0f%% of the CPU: noisy %t\n",
-		p50Spread*100, tputSpread*100, other*100, noisy)
+	noisy := tputSpread > noisyNoopSpread || other > noisyOtherCPU
+	fmt.Printf("noise rule: noisy when other processes used more than %.0f%% of the machine's CPU during the run, "+
+		"or the no-op webhook's throughput varies by more than %.0f%% of its median across rounds\n", noisyOtherCPU*100, noisyNoopSpread*100)
+	fmt.Printf("  other processes %.0f%% of the CPU, no-op throughput spread %.0f%% (no-op p50 spread %.0f%%, not in the rule): noisy %t\n",
+		other*100, tputSpread*100, p50Spread*100, noisy)
 	f.set("noop_p50_spread", "%.2f", p50Spread)
 	f.set("noop_throughput_spread", "%.2f", tputSpread)
 	f.set("other_cpu_share", "%.2f", other)
@@ -407,11 +461,15 @@ func newHandlerBench(m *admission.StatefulSetMutator, sampleJSON []byte) (*handl
 }
 
 func (h *handlerBench) floor(raw []byte) {
-	var sts appsv1.StatefulSet
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &sts); err != nil {
+	h.decode(raw)
+	if _, err := json.Marshal(h.done); err != nil {
 		panic(err)
 	}
-	if _, err := json.Marshal(h.done); err != nil {
+}
+
+func (h *handlerBench) decode(raw []byte) {
+	var sts appsv1.StatefulSet
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &sts); err != nil {
 		panic(err)
 	}
 }
@@ -423,13 +481,14 @@ func (h *handlerBench) handle(req ctrladmission.Request, patched bool) {
 	}
 }
 
-// round returns ns per call of the floor, Handle, HandleInjected and the
-// floor of HandleInjected's request.
-func (h *handlerBench) round(d time.Duration) (floor, handle, injected, injectedFloor float64) {
+// round returns ns per call of the floor, Handle, HandleInjected, the
+// floor of HandleInjected's request and decoding that request alone.
+func (h *handlerBench) round(d time.Duration) (floor, handle, injected, injectedFloor, injectedDecode float64) {
 	return nsPerOp(d, func() { h.floor(h.raw) }),
 		nsPerOp(d, func() { h.handle(h.create, true) }),
 		nsPerOp(d, func() { h.handle(h.update, false) }),
-		nsPerOp(d, func() { h.floor(h.injectedRaw) })
+		nsPerOp(d, func() { h.floor(h.injectedRaw) }),
+		nsPerOp(d, func() { h.decode(h.injectedRaw) })
 }
 
 func (h *handlerBench) allocs() int {
@@ -518,6 +577,35 @@ func post(c *http.Client, url string, body []byte) (bool, error) {
 		return false, fmt.Errorf("not allowed: %+v", review.Response)
 	}
 	return len(review.Response.Patch) > 0, nil
+}
+
+// startProfile starts a CPU profile into path when on and path is set, and
+// returns what stops it.
+func startProfile(path string, on bool) (stop func(), err error) {
+	if path == "" || !on {
+		return func() {}, nil
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("profiling the throughput: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }, nil
+}
+
+// settle closes the idle connections, opens one for each path again and
+// collects garbage, so that every sequential phase starts alike.
+func settle(t *http.Transport, c *http.Client, base string, body []byte) {
+	t.CloseIdleConnections()
+	for i := 0; i < 50; i++ {
+		for _, path := range []string{admission.Path, noopPath, cannedPath} {
+			_, _ = post(c, base+path, body)
+		}
+	}
+	runtime.GC()
 }
 
 func waitServing(c *http.Client, url string, body []byte) error {
