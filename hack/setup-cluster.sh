@@ -3,8 +3,8 @@
 # the clone, and prints the directory holding the binaries:
 #
 #   kube-apiserver, kubelet, kube-controller-manager, kube-scheduler, kube-proxy, kubectl
-#     built from k8s.io/kubernetes through the Go module proxy (the same
-#     wrapper module hack/setup-envtest.sh builds kube-apiserver from)
+#     built from k8s.io/kubernetes through the Go module proxy (hack/build-k8s.sh,
+#     as hack/setup-envtest.sh builds kube-apiserver)
 #   coredns, crictl   built from the Go module proxy
 #   pause             build/pause/linux/pause.c of the k8s.io/kubernetes module, static
 #   etcd, containerd, runc, CNI plugins, iptables   Debian's packages
@@ -51,42 +51,16 @@ envtest_dir=$(ENVTEST_K8S_VERSION="$K8S_VERSION" ENVTEST_SKIP_DOWNLOAD=1 bash "$
 ln -sf "$envtest_dir/kube-apiserver" "$DEST/kube-apiserver"
 ln -sf "$(readlink -f "$envtest_dir/etcd")" "$DEST/etcd"
 
+missing=()
+for b in "${K8S_BINARIES[@]}"; do
+  [ -x "$DEST/$b" ] || missing+=("$b")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  bash "$here/build-k8s.sh" "$K8S_VERSION" "$DEST" "${missing[@]}"
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-# The wrapper module: k8s.io/kubernetes with each staging module at its release.
-k8s_module() {
-  local m gomod staging_version bin
-  mkdir -p "$work/k8s"
-  cd "$work/k8s"
-  [ -f go.mod ] && return 0
-  go mod init cluster-build >/dev/null 2>&1
-  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
-  staging_version="v0.${K8S_VERSION#1.}"
-  sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$gomod" | sort -u | while read -r m; do
-    go mod edit -replace "$m=$m@$staging_version"
-  done
-  go mod edit -require "k8s.io/kubernetes@v$K8S_VERSION"
-  {
-    echo '//go:build tools'
-    echo
-    echo 'package tools'
-    echo
-    for bin in "${K8S_BINARIES[@]}"; do echo "import _ \"k8s.io/kubernetes/cmd/$bin\""; done
-  } > tools.go
-  go mod tidy >/dev/null 2>&1 || go mod tidy -e >/dev/null
-}
-
-for b in "${K8S_BINARIES[@]}"; do
-  [ -x "$DEST/$b" ] && continue
-  log "building $b v$K8S_VERSION"
-  (
-    k8s_module
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION" \
-      -o "$DEST/$b.partial" "k8s.io/kubernetes/cmd/$b"
-    mv "$DEST/$b.partial" "$DEST/$b"
-  )
-done
 
 # The pause image's binary, from the same module, linked statically.
 if [ ! -x "$DEST/pause" ]; then

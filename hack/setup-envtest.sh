@@ -30,13 +30,12 @@ if [ -z "${ENVTEST_SKIP_DOWNLOAD:-}" ]; then
   log "download not available; building locally"
 fi
 
+here="$(cd "$(dirname "$0")" && pwd)"
+
 # 2. etcd from Debian.
 if [ ! -x "$DEST/etcd" ]; then
   if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
-    log "installing etcd-server with apt-get"
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq etcd-server >/dev/null
+    bash "$here/apt-install.sh" etcd-server
   fi
   etcd_bin=$(command -v etcd || echo /usr/bin/etcd)
   ln -sf "$etcd_bin" "$DEST/etcd"
@@ -44,30 +43,8 @@ fi
 
 # 3. kube-apiserver built from k8s.io/kubernetes through the module proxy.
 if [ ! -x "$DEST/kube-apiserver" ]; then
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
   log "building kube-apiserver v$K8S_VERSION (several minutes on a cold Go cache)"
-  (
-    cd "$work"
-    go mod init envtest-build >/dev/null 2>&1
-    gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
-    staging_version="v0.${K8S_VERSION#1.}"
-    # Every staging module k8s.io/kubernetes replaces with a local path gets its release.
-    sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$gomod" | sort -u | while read -r m; do
-      go mod edit -replace "$m=$m@$staging_version"
-    done
-    go mod edit -require "k8s.io/kubernetes@v$K8S_VERSION"
-    go mod tidy -e >/dev/null 2>&1 || true
-    cat > tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
-GO
-    go mod tidy >/dev/null
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION" -o "$DEST/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  )
+  bash "$here/build-k8s.sh" "$K8S_VERSION" "$DEST" kube-apiserver
 fi
 
 have_all || { log "failed to install envtest binaries into $DEST"; exit 1; }
