@@ -8,6 +8,11 @@
 // cluster builds images of them.
 package dbimage
 
+import (
+	"fmt"
+	"strings"
+)
+
 // MySQLConfig is the MySQL image's /etc/mysql/my.cnf.
 const MySQLConfig = `[client]
 socket=/run/mysqld/mysqld.sock
@@ -30,41 +35,6 @@ performance_schema=OFF
 !includedir /etc/mysql/conf.d/
 `
 
-// MySQLEntrypoint is the MySQL image's entrypoint: run it with the
-// server's name ("mysqld") and its arguments.
-const MySQLEntrypoint = `#!/bin/bash
-set -euo pipefail
-if [[ ${1:-} != mysqld ]]; then
-  exec "$@"
-fi
-shift
-if [[ $(id -u) == 0 ]]; then
-  mkdir -p /run/mysqld
-  chown -R mysql:mysql /var/lib/mysql /run/mysqld
-fi
-init=()
-if [[ ! -d /var/lib/mysql/mysql ]]; then
-  echo "entrypoint: initialising the data directory"
-  if ! mysqld --initialize-insecure >/run/mysqld/initialize.log 2>&1; then
-    cat /run/mysqld/initialize.log >&2
-    exit 1
-  fi
-  password=${MYSQL_ROOT_PASSWORD:-}
-  password=${password//\\/\\\\}
-  password=${password//\'/\\\'}
-  password=${password//$'\n'/\\n}
-  umask 077
-  printf "%s\n" \
-    "SET @@SESSION.SQL_LOG_BIN=0;" \
-    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
-    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
-    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
-  if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
-  init=(--init-file=/run/mysqld/init.sql)
-fi
-exec mysqld "${init[@]}" "$@"
-`
-
 // MariaDBConfig is the MariaDB image's /etc/mysql/my.cnf.
 const MariaDBConfig = `[client-server]
 socket=/run/mysqld/mysqld.sock
@@ -85,11 +55,48 @@ performance_schema=OFF
 !includedir /etc/mysql/conf.d/
 `
 
+// MySQLEntrypoint is the MySQL image's entrypoint: run it with the
+// server's name ("mysqld") and its arguments.
+var MySQLEntrypoint = entrypoint(server{
+	names:    "mysqld",
+	install:  `mysqld --initialize-insecure "${as[@]}"`,
+	password: "${MYSQL_ROOT_PASSWORD:-}",
+	binary:   "mysqld",
+})
+
 // MariaDBEntrypoint is the MariaDB image's entrypoint: run it with the
-// server's name ("mariadbd") and its arguments.
-const MariaDBEntrypoint = `#!/bin/bash
+// server's name ("mariadbd", or "mysqld") and its arguments.
+var MariaDBEntrypoint = entrypoint(server{
+	names:    "mariadbd|mysqld",
+	install:  `mariadb-install-db --datadir=/var/lib/mysql "${as[@]}" --skip-test-db`,
+	password: "${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}",
+	initSQL: []string{
+		"DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host<>'localhost');",
+		"FLUSH PRIVILEGES;",
+	},
+	binary: "mariadbd",
+})
+
+// server is what differs between the two images' entrypoints.
+type server struct {
+	names    string   // the first arguments that start the server, as a bash pattern
+	install  string   // initialises /var/lib/mysql; "${as[@]}" is --user=mysql when run as root
+	password string   // root's password, from the environment
+	initSQL  []string // run before root's password is set
+	binary   string
+}
+
+func entrypoint(s server) string {
+	var sql strings.Builder
+	for _, stmt := range append(s.initSQL,
+		"ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';",
+		"CREATE USER 'root'@'%' IDENTIFIED BY '$password';",
+		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;") {
+		fmt.Fprintf(&sql, "    \"%s\" \\\n", stmt)
+	}
+	return strings.NewReplacer("NAMES", s.names, "INSTALL", s.install, "PASSWORD", s.password, "SQL\n", sql.String(), "BINARY", s.binary).Replace(`#!/bin/bash
 set -euo pipefail
-if [[ ${1:-} != mariadbd && ${1:-} != mysqld ]]; then
+if [[ ! ${1:-} =~ ^(NAMES)$ ]]; then
   exec "$@"
 fi
 shift
@@ -102,24 +109,22 @@ if [[ ! -d /var/lib/mysql/mysql ]]; then
   echo "entrypoint: initialising the data directory"
   as=()
   if [[ $(id -u) == 0 ]]; then as=(--user=mysql); fi
-  if ! mariadb-install-db --datadir=/var/lib/mysql "${as[@]}" --skip-test-db >/run/mysqld/install-db.log 2>&1; then
-    cat /run/mysqld/install-db.log >&2
+  if ! INSTALL >/run/mysqld/install.log 2>&1; then
+    cat /run/mysqld/install.log >&2
     exit 1
   fi
-  password=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
+  password=PASSWORD
   password=${password//\\/\\\\}
   password=${password//\'/\\\'}
   password=${password//$'\n'/\\n}
   umask 077
   printf "%s\n" \
     "SET @@SESSION.SQL_LOG_BIN=0;" \
-    "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host<>'localhost');" \
-    "FLUSH PRIVILEGES;" \
-    "ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';" \
-    "CREATE USER 'root'@'%' IDENTIFIED BY '$password';" \
-    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;" >/run/mysqld/init.sql
+SQL
+    >/run/mysqld/init.sql
   if [[ $(id -u) == 0 ]]; then chown mysql /run/mysqld/init.sql; fi
   init=(--init-file=/run/mysqld/init.sql)
 fi
-exec mariadbd "${init[@]}" "$@"
-`
+exec BINARY "${init[@]}" "$@"
+`)
+}
