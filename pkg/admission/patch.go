@@ -46,8 +46,9 @@ func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPa
 	} else if rawValue, err = decodeGeneric(raw); err != nil {
 		return nil, fmt.Errorf("reading the StatefulSet: %w", err)
 	}
-	merged := overlay(rawValue, encoded(decodedJSON), encoded(mutatedJSON))
-	ops := diff(rawValue, merged, "", nil)
+	s := &scanner{ends: make(map[*byte]int)}
+	merged := s.overlay(rawValue, encoded(decodedJSON), encoded(mutatedJSON))
+	ops := s.diff(rawValue, merged, "", nil)
 	for i := range ops {
 		if e, ok := ops[i].Value.(encoded); ok {
 			ops[i].Value = json.RawMessage(e)
@@ -123,7 +124,7 @@ func (e encoded) MarshalJSON() ([]byte, error) { return e, nil }
 // open returns v one level deep: an encoded object as a map and an encoded
 // list as a slice, both of encoded values, an encoded scalar as the generic
 // value; any other v as it is.
-func open(v any) any {
+func (s *scanner) open(v any) any {
 	e, ok := v.(encoded)
 	if !ok {
 		return v
@@ -135,7 +136,7 @@ func open(v any) any {
 			end := skipString(e, i)
 			key := unquote(e[i:end])
 			i = end + 1 // the colon
-			end = skipValue(e, i)
+			end = s.skipValue(e, i)
 			m[key] = e[i:end]
 			if i = end; e[i] == ',' {
 				i++
@@ -145,7 +146,7 @@ func open(v any) any {
 	case '[':
 		var l []any
 		for i := 1; e[i] != ']'; {
-			end := skipValue(e, i)
+			end := s.skipValue(e, i)
 			l = append(l, e[i:end])
 			if i = end; e[i] == ',' {
 				i++
@@ -170,7 +171,7 @@ func open(v any) any {
 
 // field returns the value of key in an object, without opening the rest of
 // it; nil when v is no object or has no such key.
-func field(v any, key string) any {
+func (s *scanner) field(v any, key string) any {
 	e, ok := v.(encoded)
 	if !ok {
 		m, _ := v.(map[string]any)
@@ -183,7 +184,7 @@ func field(v any, key string) any {
 		end := skipString(e, i)
 		k := e[i:end]
 		i = end + 1
-		end = skipValue(e, i)
+		end = s.skipValue(e, i)
 		if len(k) == len(key)+2 && string(k[1:len(k)-1]) == key || bytes.IndexByte(k, '\\') >= 0 && unquote(k) == key {
 			return e[i:end]
 		}
@@ -214,28 +215,52 @@ func skipString(e []byte, i int) int {
 	}
 }
 
+// scanner opens the encodings Patch lays over each other. They are opened
+// level by level, and finding where a value ends means reading all of it:
+// the scanner remembers where each large object or list ends, found in the
+// one pass over the level that holds it, so that the levels below read no
+// byte of it again.
+type scanner struct {
+	ends map[*byte]int // the length of each object or list of at least rememberedSize bytes, by its first byte
+}
+
+const rememberedSize = 256
+
 // skipValue returns the index after the value that starts at e[i].
-func skipValue(e []byte, i int) int {
+func (s *scanner) skipValue(e []byte, i int) int {
 	switch e[i] {
 	case '"':
 		return skipString(e, i)
 	case '{', '[':
-		depth := 0
-		for i < len(e) {
-			switch e[i] {
+		if n, ok := s.ends[&e[i]]; ok {
+			return i + n
+		}
+		var stack [16]int
+		starts := stack[:0] // of the objects and lists not yet closed
+		for j := i; j < len(e); {
+			switch e[j] {
 			case '"':
-				i = skipString(e, i)
+				j = skipString(e, j)
 				continue
 			case '{', '[':
-				depth++
+				if n, ok := s.ends[&e[j]]; ok {
+					j += n
+					continue
+				}
+				starts = append(starts, j)
 			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
+				start := starts[len(starts)-1]
+				starts = starts[:len(starts)-1]
+				if j+1-start >= rememberedSize {
+					s.ends[&e[start]] = j + 1 - start
+				}
+				if len(starts) == 0 {
+					return j + 1
 				}
 			}
-			i++
+			j++
 		}
-		return i
+		return len(e)
 	default:
 		for i < len(e) && e[i] != ',' && e[i] != '}' && e[i] != ']' {
 			i++
@@ -257,59 +282,59 @@ func unquote(s []byte) string {
 
 // equal reports whether a and b hold the same JSON value, opening encoded
 // values only as far as needed to find a difference.
-func equal(a, b any) bool {
+func (s *scanner) equal(a, b any) bool {
 	if ea, ok := a.(encoded); ok {
 		if eb, ok := b.(encoded); ok {
 			return bytes.Equal(ea, eb)
 		}
 	}
-	switch at := open(a).(type) {
+	switch at := s.open(a).(type) {
 	case map[string]any:
-		bt, ok := open(b).(map[string]any)
+		bt, ok := s.open(b).(map[string]any)
 		if !ok || len(at) != len(bt) {
 			return false
 		}
 		for k, av := range at {
 			bv, ok := bt[k]
-			if !ok || !equal(av, bv) {
+			if !ok || !s.equal(av, bv) {
 				return false
 			}
 		}
 		return true
 	case []any:
-		bt, ok := open(b).([]any)
+		bt, ok := s.open(b).([]any)
 		if !ok || len(at) != len(bt) {
 			return false
 		}
 		for i := range at {
-			if !equal(at[i], bt[i]) {
+			if !s.equal(at[i], bt[i]) {
 				return false
 			}
 		}
 		return true
 	default:
-		switch open(b).(type) {
+		switch s.open(b).(type) {
 		case map[string]any, []any:
 			return false
 		}
-		return at == open(b)
+		return at == s.open(b)
 	}
 }
 
 // overlay returns mutated laid over raw: where the mutation left decoded
 // (raw as this webhook's types read it) as it was, raw; elsewhere mutated,
 // with raw's unknown fields kept on the objects they belong to.
-func overlay(raw, decoded, mutated any) any {
-	if equal(decoded, mutated) {
+func (s *scanner) overlay(raw, decoded, mutated any) any {
+	if s.equal(decoded, mutated) {
 		return raw
 	}
-	switch m := open(mutated).(type) {
+	switch m := s.open(mutated).(type) {
 	case map[string]any:
-		r, ok := open(raw).(map[string]any)
+		r, ok := s.open(raw).(map[string]any)
 		if !ok {
 			return mutated
 		}
-		d, _ := open(decoded).(map[string]any)
+		d, _ := s.open(decoded).(map[string]any)
 		out := make(map[string]any, len(m)+len(r))
 		for k, rv := range r {
 			if _, known := d[k]; !known {
@@ -321,8 +346,8 @@ func overlay(raw, decoded, mutated any) any {
 			rv, inRaw := r[k]
 			switch {
 			case inRaw:
-				out[k] = overlay(rv, dv, mv)
-			case inDecoded && equal(dv, mv):
+				out[k] = s.overlay(rv, dv, mv)
+			case inDecoded && s.equal(dv, mv):
 				// Only this webhook's encoding writes it; raw leaves it out.
 			default:
 				out[k] = mv
@@ -330,12 +355,12 @@ func overlay(raw, decoded, mutated any) any {
 		}
 		return out
 	case []any:
-		r, ok := open(raw).([]any)
-		d, _ := open(decoded).([]any)
+		r, ok := s.open(raw).([]any)
+		d, _ := s.open(decoded).([]any)
 		if !ok || len(r) != len(d) {
 			return mutated
 		}
-		return overlayList(r, d, m)
+		return s.overlayList(r, d, m)
 	default:
 		return mutated
 	}
@@ -344,16 +369,16 @@ func overlay(raw, decoded, mutated any) any {
 // overlayList lays the items of mutated over those of raw they stand for:
 // the item with the same key, else an unchanged item, else (when no item was
 // added or removed) the item at the same index.
-func overlayList(raw, decoded, mutated []any) []any {
+func (s *scanner) overlayList(raw, decoded, mutated []any) []any {
 	out := make([]any, len(mutated))
-	if keys := listKeysOf(decoded, mutated); keys != nil {
+	if keys := s.listKeysOf(decoded, mutated); keys != nil {
 		index := make(map[string]int, len(decoded))
 		for i, k := range keys[0] {
 			index[k] = i
 		}
 		for j, m := range mutated {
 			if i, ok := index[keys[1][j]]; ok {
-				out[j] = overlay(raw[i], decoded[i], m)
+				out[j] = s.overlay(raw[i], decoded[i], m)
 			} else {
 				out[j] = m
 			}
@@ -362,7 +387,7 @@ func overlayList(raw, decoded, mutated []any) []any {
 	}
 	if len(decoded) == len(mutated) {
 		for i, m := range mutated {
-			out[i] = overlay(raw[i], decoded[i], m)
+			out[i] = s.overlay(raw[i], decoded[i], m)
 		}
 		return out
 	}
@@ -370,7 +395,7 @@ func overlayList(raw, decoded, mutated []any) []any {
 	for j, m := range mutated {
 		out[j] = m
 		for i, d := range decoded {
-			if !used[i] && equal(d, m) {
+			if !used[i] && s.equal(d, m) {
 				used[i], out[j] = true, raw[i]
 				break
 			}
@@ -387,14 +412,14 @@ var listKeys = [][]string{{"name"}, {"mountPath"}, {"containerPort"}, {"metadata
 // listKeysOf returns, for each list, the keys of its items by the first
 // key that every item of every list has, once in each list; nil if none
 // does.
-func listKeysOf(lists ...[]any) [][]string {
+func (s *scanner) listKeysOf(lists ...[]any) [][]string {
 	for _, path := range listKeys {
 		keys := make([][]string, len(lists))
 		unique := true
 		for l, list := range lists {
 			keys[l] = make([]string, len(list))
 			for i, item := range list {
-				k := itemKey(item, path)
+				k := s.itemKey(item, path)
 				if k == "" || slices.Contains(keys[l][:i], k) {
 					unique = false
 					break
@@ -412,14 +437,14 @@ func listKeysOf(lists ...[]any) [][]string {
 	return nil
 }
 
-func itemKey(item any, path []string) string {
+func (s *scanner) itemKey(item any, path []string) string {
 	v := item
 	for _, f := range path {
-		if v = field(v, f); v == nil {
+		if v = s.field(v, f); v == nil {
 			return ""
 		}
 	}
-	switch s := open(v).(type) {
+	switch s := s.open(v).(type) {
 	case string:
 		return s
 	case json.Number:
@@ -431,20 +456,20 @@ func itemKey(item any, path []string) string {
 // diff appends the operations that turn a into b, in a fixed order. A list
 // that b only adds items to gets an add for each; any other changed list is
 // compared index by index.
-func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPatchOperation {
+func (s *scanner) diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPatchOperation {
 	if identical(a, b) {
 		return ops
 	}
-	switch bt := open(b).(type) {
+	switch bt := s.open(b).(type) {
 	case map[string]any:
-		at, ok := open(a).(map[string]any)
+		at, ok := s.open(a).(map[string]any)
 		if !ok {
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
 		for _, k := range sortedKeys(bt) {
 			p := path + "/" + escape(k)
 			if av, ok := at[k]; ok {
-				ops = diff(av, bt[k], p, ops)
+				ops = s.diff(av, bt[k], p, ops)
 			} else {
 				ops = append(ops, jsonpatch.NewOperation("add", p, bt[k]))
 			}
@@ -456,11 +481,11 @@ func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch
 		}
 		return ops
 	case []any:
-		at, ok := open(a).([]any)
+		at, ok := s.open(a).([]any)
 		if !ok {
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
-		if added, ok := insertions(at, bt); ok {
+		if added, ok := s.insertions(at, bt); ok {
 			for _, j := range added {
 				ops = append(ops, jsonpatch.NewOperation("add", path+"/"+strconv.Itoa(j), bt[j]))
 			}
@@ -471,14 +496,14 @@ func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch
 			ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+strconv.Itoa(i), nil))
 		}
 		for i := 0; i < n; i++ {
-			ops = diff(at[i], bt[i], path+"/"+strconv.Itoa(i), ops)
+			ops = s.diff(at[i], bt[i], path+"/"+strconv.Itoa(i), ops)
 		}
 		for i := n; i < len(bt); i++ {
 			ops = append(ops, jsonpatch.NewOperation("add", path+"/"+strconv.Itoa(i), bt[i]))
 		}
 		return ops
 	default:
-		if !equal(a, b) {
+		if !s.equal(a, b) {
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
 		return ops
@@ -488,14 +513,14 @@ func diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch
 // insertions reports whether b is a with items inserted, and at which
 // indexes of b, in increasing order: adds at those indexes, applied in that
 // order, turn a into b.
-func insertions(a, b []any) ([]int, bool) {
+func (s *scanner) insertions(a, b []any) ([]int, bool) {
 	if len(b) < len(a) {
 		return nil, false
 	}
 	var added []int
 	i := 0
 	for j := range b {
-		if i < len(a) && equal(a[i], b[j]) {
+		if i < len(a) && s.equal(a[i], b[j]) {
 			i++
 			continue
 		}
