@@ -318,7 +318,7 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				// RBAC objects take a moment to reach the authorizer.
 				var allowed bool
-				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 					review := &authorizationv1.SubjectAccessReview{Spec: tc.spec}
 					if err := c.Create(ctx, review); err != nil {
 						t.Fatal(err)
