@@ -64,6 +64,8 @@ const (
 	cannedPath = "/canned"
 )
 
+var servedPaths = []string{admission.Path, noopPath, cannedPath}
+
 // The noise rule: a run is noisy when other processes used the machine
 // while it ran, or when the no-op webhook, which does the same work in every
 // round, does not keep its throughput across rounds. The no-op's sequential
@@ -129,22 +131,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -cpuprofile and -throughput-profile exclude each other: a process has one CPU profile at a time")
 		os.Exit(2)
 	}
-	if *cpuProfile != "" {
-		out, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(out)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(*cpuProfile, true)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
 	}
 	logf.SetLogger(logr.Discard())
 	var f figures
-	if err := run(&f, o); err != nil {
+	err = run(&f, o)
+	stopProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 	fmt.Println()
@@ -240,14 +237,8 @@ func run(f *figures, o options) error {
 		}
 	}
 
-	// Warm up the HTTPS path.
-	for i := 0; i < 200; i++ {
-		if _, err := post(httpClient, base+admission.Path, body); err != nil {
-			return err
-		}
-		if _, err := post(httpClient, base+noopPath, body); err != nil {
-			return err
-		}
+	if err := warm(httpClient, base, body, 200); err != nil {
+		return err
 	}
 
 	var (
@@ -276,10 +267,12 @@ func run(f *figures, o options) error {
 		// Sequential admissions over HTTPS, alternating request by request,
 		// each round from the same state: the throughput phase before
 		// leaves dozens of idle connections and a grown heap behind.
-		settle(transport, httpClient, base, body)
+		if err := settle(transport, httpClient, base, body); err != nil {
+			return err
+		}
 		var l, nl, cl []time.Duration
 		for i := 0; i < o.sequential; i++ {
-			for _, path := range []string{admission.Path, noopPath, cannedPath} {
+			for _, path := range servedPaths {
 				start := time.Now()
 				patched, err := post(httpClient, base+path, body)
 				if err != nil {
@@ -591,21 +584,32 @@ func startProfile(path string, on bool) (stop func(), err error) {
 	}
 	if err := pprof.StartCPUProfile(out); err != nil {
 		out.Close()
-		return nil, fmt.Errorf("profiling the throughput: %w", err)
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); out.Close() }, nil
 }
 
 // settle closes the idle connections, opens one for each path again and
 // collects garbage, so that every sequential phase starts alike.
-func settle(t *http.Transport, c *http.Client, base string, body []byte) {
+func settle(t *http.Transport, c *http.Client, base string, body []byte) error {
 	t.CloseIdleConnections()
-	for i := 0; i < 50; i++ {
-		for _, path := range []string{admission.Path, noopPath, cannedPath} {
-			_, _ = post(c, base+path, body)
-		}
+	if err := warm(c, base, body, 50); err != nil {
+		return err
 	}
 	runtime.GC()
+	return nil
+}
+
+// warm sends n admissions to each path the server serves.
+func warm(c *http.Client, base string, body []byte, n int) error {
+	for i := 0; i < n; i++ {
+		for _, path := range servedPaths {
+			if _, err := post(c, base+path, body); err != nil {
+				return fmt.Errorf("warming %s up: %w", path, err)
+			}
+		}
+	}
+	return nil
 }
 
 func waitServing(c *http.Client, url string, body []byte) error {
