@@ -236,8 +236,8 @@ func (s *scanner) skipValue(e []byte, i int) int {
 			return i + n
 		}
 		var stack [16]int
-		starts := stack[:0] // of the objects and lists not yet closed
-		for j := i; j < len(e); {
+		starts := append(stack[:0], i) // of the objects and lists not yet closed
+		for j := i + 1; j < len(e); {
 			switch e[j] {
 			case '"':
 				j = skipString(e, j)
