@@ -40,6 +40,26 @@ func serve(t *testing.T, srv *Server) string {
 	return l.Addr().String()
 }
 
+// fakeServer answers one connection on a local port with handle, which
+// the connection is closed after, until the test ends.
+func fakeServer(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		handle(conn)
+	}()
+	return l.Addr().String()
+}
+
 func command(script string) []string { return []string{"sh", "-c", script} }
 
 func receive(t *testing.T, addr string, r Receiver) (*bytes.Buffer, int64, error) {
@@ -134,21 +154,11 @@ func TestReceiverRefusesAServerWithoutTheKey(t *testing.T) {
 		t.Fatalf("received %q, %v", out, err)
 	}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
+	ssh := fakeServer(t, func(conn net.Conn) {
 		_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"))
 		_, _ = io.Copy(io.Discard, conn)
-	}()
-	if _, _, err := receive(t, l.Addr().String(), Receiver{IdleTimeout: 2 * time.Second}); err == nil || !strings.Contains(err.Error(), "not a backup server") {
+	})
+	if _, _, err := receive(t, ssh, Receiver{IdleTimeout: 2 * time.Second}); err == nil || !strings.Contains(err.Error(), "not a backup server") {
 		t.Errorf("error %v", err)
 	}
 }
@@ -320,20 +330,11 @@ func TestReceiveWithoutServer(t *testing.T) {
 // A server that accepts and then says nothing is given up on after the
 // receiver's idle deadline.
 func TestReceiverIdleDeadline(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		conn, err := l.Accept()
-		if err == nil {
-			defer conn.Close()
-			time.Sleep(time.Minute) // far past the receiver's deadline
-		}
-	}()
+	addr := fakeServer(t, func(net.Conn) {
+		time.Sleep(time.Minute) // far past the receiver's deadline
+	})
 	start := time.Now()
-	_, _, err = receive(t, l.Addr().String(), Receiver{IdleTimeout: 300 * time.Millisecond})
+	_, _, err := receive(t, addr, Receiver{IdleTimeout: 300 * time.Millisecond})
 	if err == nil || time.Since(start) > 30*time.Second {
 		t.Fatalf("error %v after %v", err, time.Since(start))
 	}
