@@ -71,27 +71,22 @@ if [ ! -x "$DEST/pause" ]; then
   mv "$DEST/pause.partial" "$DEST/pause"
 fi
 
-if [ ! -x "$DEST/coredns" ]; then
-  log "building coredns $COREDNS_VERSION (about 10 minutes on a cold Go cache)"
+# go_install NAME MODULE@VERSION PACKAGE [NOTE]: builds PACKAGE of that module
+# version into $DEST/NAME, in a module of its own.
+go_install() {
+  local name=$1 module=$2 package=$3
+  [ -x "$DEST/$name" ] && return 0
+  log "building $name ${module#*@}${4:+ ($4)}"
   (
-    mkdir -p "$work/coredns" && cd "$work/coredns"
-    go mod init coredns-build >/dev/null 2>&1
-    go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null 2>&1
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$DEST/coredns.partial" github.com/coredns/coredns
-    mv "$DEST/coredns.partial" "$DEST/coredns"
+    mkdir -p "$work/$name" && cd "$work/$name"
+    go mod init "$name-build" >/dev/null 2>&1
+    go get "$module" >/dev/null 2>&1
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$DEST/$name.partial" "$package"
+    mv "$DEST/$name.partial" "$DEST/$name"
   )
-fi
-
-if [ ! -x "$DEST/crictl" ]; then
-  log "building crictl $CRICTL_VERSION"
-  (
-    mkdir -p "$work/crictl" && cd "$work/crictl"
-    go mod init crictl-build >/dev/null 2>&1
-    go get "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" >/dev/null 2>&1
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$DEST/crictl.partial" sigs.k8s.io/cri-tools/cmd/crictl
-    mv "$DEST/crictl.partial" "$DEST/crictl"
-  )
-fi
+}
+go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION" github.com/coredns/coredns "about 10 minutes on a cold Go cache"
+go_install crictl "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
 
 have_all || { log "failed to install the cluster binaries into $DEST"; exit 1; }
 echo "$DEST"
