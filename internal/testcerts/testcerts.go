@@ -1,5 +1,6 @@
-// Package testcerts makes throw-away CAs and serving certificates for tests
-// and benchmarks of the webhook's TLS server.
+// Package testcerts makes throw-away CAs and the certificates they sign,
+// for tests and benchmarks of the webhook's TLS server and for the test
+// cluster's components.
 package testcerts
 
 import (
@@ -24,7 +25,7 @@ type CA struct {
 	CertPEM []byte
 }
 
-// Serving is a serving certificate and key in PEM.
+// Serving is a certificate and its key in PEM.
 type Serving struct {
 	CertPEM, KeyPEM []byte
 	Serial          *big.Int
@@ -66,25 +67,47 @@ func NewCA(name string) (*CA, error) {
 	return &CA{Cert: cert, key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
-// Issue signs a serving certificate for localhost and 127.0.0.1.
+// Spec says whom a certificate names and what it is for.
+type Spec struct {
+	CommonName   string
+	Organization []string
+	DNSNames     []string
+	IPs          []net.IP
+	Client       bool // it also authenticates its holder as a TLS client
+}
+
+// Issue signs a serving certificate for localhost, 127.0.0.1 and ::1.
 func (ca *CA) Issue() (*Serving, error) {
+	return ca.IssueFor(Spec{
+		CommonName: "localhost",
+		DNSNames:   []string{"localhost"},
+		IPs:        []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	})
+}
+
+// IssueFor signs a certificate for spec, valid for a day.
+func (ca *CA) IssueFor(spec Spec) (*Serving, error) {
 	key, sn, err := keyAndSerial()
 	if err != nil {
 		return nil, err
 	}
+	usages := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	if spec.Client {
+		usages = append(usages, x509.ExtKeyUsageClientAuth)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: sn,
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		Subject:      pkix.Name{CommonName: spec.CommonName, Organization: spec.Organization},
+		DNSNames:     spec.DNSNames,
+		IPAddresses:  spec.IPs,
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  usages,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
-		return nil, fmt.Errorf("issuing: %w", err)
+		return nil, fmt.Errorf("issuing a certificate for %s: %w", spec.CommonName, err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {

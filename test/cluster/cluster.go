@@ -39,6 +39,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
 )
 
 // DefaultDir holds the cluster's state while it runs.
@@ -233,19 +235,14 @@ func (c *Cluster) controlPlane(ctx context.Context) error {
 	}
 	c.pki = p
 	ip := net.ParseIP(nodeIP)
-	for _, cert := range []struct {
-		name, cn string
-		orgs     []string
-		ips      []net.IP
-		dns      []string
-	}{
-		{"apiserver", "kube-apiserver", nil, []net.IP{ip, net.ParseIP(apiServiceIP), net.ParseIP("127.0.0.1")},
-			[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"}},
-		{"admin", "admin", []string{"system:masters"}, nil, nil},
-		{"kubelet", "system:node:" + nodeName, []string{"system:nodes"}, []net.IP{ip}, []string{nodeName}},
-		{"apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil},
+	for name, spec := range map[string]testcerts.Spec{
+		"apiserver": {CommonName: "kube-apiserver", IPs: []net.IP{ip, net.ParseIP(apiServiceIP), net.ParseIP("127.0.0.1")},
+			DNSNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"}},
+		"admin":                    {CommonName: "admin", Organization: []string{"system:masters"}},
+		"kubelet":                  {CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}, IPs: []net.IP{ip}, DNSNames: []string{nodeName}},
+		"apiserver-kubelet-client": {CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
 	} {
-		if err := p.issue(cert.name, cert.cn, cert.orgs, cert.ips, cert.dns); err != nil {
+		if err := p.issue(name, spec); err != nil {
 			return err
 		}
 	}
