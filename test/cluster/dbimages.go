@@ -75,26 +75,25 @@ func WebhookImageOf(binary string) (Image, error) {
 // initialised on first start (root's password from MYSQL_ROOT_PASSWORD,
 // root@'%', none of it in the binary log); the server runs as mysql.
 func MySQLImageOf(root string) (Image, error) {
-	files, err := serverFiles(root, dbimage.MySQLConfig, dbimage.MySQLEntrypoint)
-	return Image{
-		Name:       MySQLImage,
-		Root:       root,
-		Files:      files,
-		Entrypoint: []string{"docker-entrypoint.sh"},
-		Cmd:        []string{"mysqld"},
-	}, err
+	return serverImage(MySQLImage, root, dbimage.MySQLConfig, dbimage.MySQLEntrypoint, "mysqld")
 }
 
 // MariaDBImageOf is a MariaDB 10.11 image from a root filesystem that
 // hack/setup-db-root.sh mariadb built, with an entrypoint that initialises
 // the data directory on first start as the official image does.
 func MariaDBImageOf(root string) (Image, error) {
-	files, err := serverFiles(root, dbimage.MariaDBConfig, dbimage.MariaDBEntrypoint)
+	return serverImage(MariaDBImage, root, dbimage.MariaDBConfig, dbimage.MariaDBEntrypoint, "mariadbd")
+}
+
+// serverImage is the image name of a database server's root filesystem,
+// with its my.cnf and its entrypoint, started with the server's binary.
+func serverImage(name, root, config, entrypoint, server string) (Image, error) {
+	files, err := serverFiles(root, config, entrypoint)
 	return Image{
-		Name:       MariaDBImage,
+		Name:       name,
 		Root:       root,
 		Files:      files,
 		Entrypoint: []string{"docker-entrypoint.sh"},
-		Cmd:        []string{"mariadbd"},
+		Cmd:        []string{server},
 	}, err
 }
