@@ -79,7 +79,7 @@ const (
 	// InitializedVolume is the optional ConfigMap <name>-initialized,
 	// which tells clone-mysql that an empty primary lost its data.
 	InitializedVolume = "initialized"
-	InitializedTail   = "-initialized"
+	InitializedTail   = profile.InitializedTail
 
 	MySQLPortName       = "mysql"
 	MySQLPort           = profile.MySQLPort

@@ -21,6 +21,12 @@ const (
 	// been ready; InitializedKey is its key.
 	InitializedDir = "/mnt/initialized"
 	InitializedKey = "initialized"
+	// InitializedTail names that ConfigMap after the StatefulSet.
+	InitializedTail = "-initialized"
+	// EmptyPrimaryMessage starts what clone-mysql says when it refuses to
+	// start an empty primary of an initialised StatefulSet; the controller
+	// finds it in the pod's termination message.
+	EmptyPrimaryMessage = "refusing to start an empty primary"
 	// PodIndexEnv carries the pod's apps.kubernetes.io/pod-index label
 	// into every container that runs a script, through the downward API.
 	PodIndexEnv = "POD_INDEX"

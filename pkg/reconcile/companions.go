@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
 
@@ -115,10 +116,6 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	return r.watchPrimary(ctx, &sts)
 }
 
-// emptyPrimaryMessage starts what clone-mysql logs when it refuses to start
-// an empty primary; the pod's termination message carries it.
-const emptyPrimaryMessage = "refusing to start an empty primary"
-
 // primaryRecheck is how often pod 0 is looked at while it is not ready.
 const primaryRecheck = 30 * time.Second
 
@@ -185,7 +182,7 @@ func refusedEmpty(pod *corev1.Pod) string {
 			continue
 		}
 		for _, term := range []*corev1.ContainerStateTerminated{st.State.Terminated, st.LastTerminationState.Terminated} {
-			if term != nil && strings.Contains(term.Message, emptyPrimaryMessage) {
+			if term != nil && strings.Contains(term.Message, profile.EmptyPrimaryMessage) {
 				return strings.TrimSpace(term.Message)
 			}
 		}

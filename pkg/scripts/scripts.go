@@ -68,6 +68,8 @@ type values struct {
 	StagingDir           string
 	InitializedDir       string
 	InitializedKey       string
+	InitializedTail      string
+	EmptyPrimaryMessage  string
 	StartMarker          string
 	InitConfDir          string
 	ConfigMapDir         string
@@ -112,7 +114,8 @@ func (p Params) values() (values, error) {
 	v := values{
 		StatefulSet: p.StatefulSet, Service: p.Service,
 		BackupPort: profile.BackupPort, Port: profile.MySQLPort,
-		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StagingDir: profile.StagingDir, InitializedDir: profile.InitializedDir, InitializedKey: profile.InitializedKey, StartMarker: profile.StartReplicationMarker,
+		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StagingDir: profile.StagingDir, InitializedDir: profile.InitializedDir, InitializedKey: profile.InitializedKey,
+		InitializedTail: profile.InitializedTail, EmptyPrimaryMessage: profile.EmptyPrimaryMessage, StartMarker: profile.StartReplicationMarker,
 		InitConfDir: profile.InitConfDir, ConfigMapDir: profile.ConfigMapDir,
 		PrimaryConfigKey: profile.PrimaryConfigKey, ReplicaConfigKey: profile.ReplicaConfigKey,
 		OptionFile: profile.ClientOptionFile, InitOptionFile: profile.InitConfDir + "/" + profile.ClientOptionName,
