@@ -7,16 +7,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionshelpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -44,22 +52,33 @@ func Decode(b []byte) ([]*unstructured.Unstructured, error) {
 // Controller is a controller-runtime client of the cluster.
 func (c *Cluster) Controller() (client.Client, error) { return client.New(c.Config, client.Options{}) }
 
-// Apply creates each object, or updates it when it exists.
+// Apply creates or updates objects in the cluster (ApplyObjects).
 func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
-	cl, err := c.Controller()
+	return ApplyObjects(ctx, c.Config, objs)
+}
+
+// kindTimeout bounds how long ApplyObjects waits for the API server to serve
+// a kind whose CustomResourceDefinition was just created.
+const kindTimeout = time.Minute
+
+// ApplyObjects creates each object, or updates it when it exists. A kind
+// the API server does not serve yet ("no matches for kind"), as right after
+// its CustomResourceDefinition was created, is asked for again until it is
+// served or a minute has passed: the client's REST mapper looks the group up
+// again on each miss.
+func ApplyObjects(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured) error {
+	cl, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return err
 	}
 	for _, o := range objs {
 		o := o.DeepCopy()
-		err := cl.Create(ctx, o)
-		if apierrors.IsAlreadyExists(err) {
-			cur := &unstructured.Unstructured{}
-			cur.SetGroupVersionKind(o.GroupVersionKind())
-			if err = cl.Get(ctx, client.ObjectKeyFromObject(o), cur); err == nil {
-				o.SetResourceVersion(cur.GetResourceVersion())
-				err = cl.Update(ctx, o)
-			}
+		var err error
+		if waitErr := Poll(ctx, kindTimeout, fmt.Sprintf("the API server to serve %s", o.GroupVersionKind()), func() (bool, error) {
+			err = createOrUpdate(ctx, cl, o)
+			return !meta.IsNoMatchError(err), err
+		}); waitErr != nil && err == nil {
+			err = waitErr
 		}
 		if err != nil {
 			return fmt.Errorf("%s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
@@ -68,8 +87,75 @@ func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 	return nil
 }
 
-// CertManagerCRDs are cert-manager's CustomResourceDefinitions, from its Go module.
-func CertManagerCRDs() ([]*unstructured.Unstructured, error) {
+func createOrUpdate(ctx context.Context, cl client.Client, o *unstructured.Unstructured) error {
+	err := cl.Create(ctx, o)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	cur := &unstructured.Unstructured{}
+	cur.SetGroupVersionKind(o.GroupVersionKind())
+	if err := cl.Get(ctx, client.ObjectKeyFromObject(o), cur); err != nil {
+		return err
+	}
+	o.SetResourceVersion(cur.GetResourceVersion())
+	return cl.Update(ctx, o)
+}
+
+// ApplyCRDs creates or updates CustomResourceDefinitions and waits until
+// each is Established and the API server's discovery lists its kind in
+// every served version: then objects of every kind they define can be
+// created at once. (Discovery listing the group is not enough: the group
+// appears with its first established CRD.)
+func ApplyCRDs(ctx context.Context, cfg *rest.Config, crds []*unstructured.Unstructured) error {
+	if err := ApplyObjects(ctx, cfg, crds); err != nil {
+		return err
+	}
+	crdScheme := runtime.NewScheme()
+	if err := apiextensionsv1.AddToScheme(crdScheme); err != nil {
+		return err
+	}
+	cl, err := client.New(cfg, client.Options{Scheme: crdScheme})
+	if err != nil {
+		return err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	for _, u := range crds {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := Poll(ctx, kindTimeout, "CustomResourceDefinition "+u.GetName()+" to be established", func() (bool, error) {
+			if err := cl.Get(ctx, client.ObjectKey{Name: u.GetName()}, crd); err != nil {
+				return false, err
+			}
+			return apiextensionshelpers.IsCRDConditionTrue(crd, apiextensionsv1.Established), nil
+		}); err != nil {
+			return err
+		}
+		for _, v := range crd.Spec.Versions {
+			if !v.Served {
+				continue
+			}
+			gv := schema.GroupVersion{Group: crd.Spec.Group, Version: v.Name}.String()
+			if err := Poll(ctx, kindTimeout, fmt.Sprintf("discovery to list %s in %s", crd.Spec.Names.Kind, gv), func() (bool, error) {
+				list, err := disco.ServerResourcesForGroupVersion(gv)
+				if err != nil {
+					return false, err
+				}
+				return slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool {
+					return r.Kind == crd.Spec.Names.Kind && r.Name == crd.Spec.Names.Plural
+				}), nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CertManagerCRDFiles are the files of cert-manager's
+// CustomResourceDefinitions, in its Go module.
+func CertManagerCRDFiles() ([]string, error) {
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
 	if err != nil {
 		return nil, fmt.Errorf("locating the cert-manager module: %w", err)
@@ -77,6 +163,15 @@ func CertManagerCRDs() ([]*unstructured.Unstructured, error) {
 	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(dir)), "deploy", "crds", "cert-manager.io_*.yaml"))
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("no cert-manager CRDs in the module (%v)", err)
+	}
+	return files, nil
+}
+
+// CertManagerCRDs are cert-manager's CustomResourceDefinitions, from its Go module.
+func CertManagerCRDs() ([]*unstructured.Unstructured, error) {
+	files, err := CertManagerCRDFiles()
+	if err != nil {
+		return nil, err
 	}
 	var objs []*unstructured.Unstructured
 	for _, f := range files {

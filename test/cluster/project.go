@@ -28,13 +28,8 @@ func (c *Cluster) RunCertManager(ctx context.Context, bin string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Apply(ctx, crds); err != nil {
-		return err
-	}
-	if err := Poll(ctx, time.Minute, "cert-manager's CRDs", func() (bool, error) {
-		_, err := c.Client.Discovery().ServerResourcesForGroupVersion("cert-manager.io/v1")
-		return err == nil, err
-	}); err != nil {
+	// Every kind established and served before the install uses them.
+	if err := ApplyCRDs(ctx, c.Config, crds); err != nil {
 		return err
 	}
 	return c.Start("cert-manager", bin, "--kubeconfig", c.Kubeconfig)

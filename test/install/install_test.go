@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,6 +30,7 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
 )
 
 const configDir = "../../config"
@@ -76,15 +76,11 @@ func as[T any](t *testing.T, objs []*unstructured.Unstructured, kind, nameSuffix
 
 func certManagerCRDs(t *testing.T) []string {
 	t.Helper()
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	files, err := cluster.CertManagerCRDFiles()
 	if err != nil {
-		t.Fatalf("locating the cert-manager module: %v", err)
+		t.Fatal(err)
 	}
-	crds, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(dir)), "deploy", "crds", "cert-manager.io_*.yaml"))
-	if err != nil || len(crds) == 0 {
-		t.Fatalf("no cert-manager CRDs in the module (%v)", err)
-	}
-	return crds
+	return files
 }
 
 func TestInstallIsAcceptedAndWired(t *testing.T) {
