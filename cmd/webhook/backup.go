@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/backupstream"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 func installHelper(args []string) error {
@@ -25,7 +26,7 @@ func installHelper(args []string) error {
 
 // keyEnv is the default of --key-env: the replication password, which both
 // containers of a pod already hold.
-const keyEnv = "REPLICATION_PASSWORD"
+const keyEnv = contract.ReplicationPasswordEnv
 
 // key reads the shared key from the environment variable name; a key on
 // the command line would show in every process listing.

@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
@@ -46,8 +47,8 @@ func serve(args []string) error {
 func mutationFlags(fs *flag.FlagSet, cfg *mutate.Config) {
 	helper := os.Getenv("HELPER_IMAGE")
 	if helper == "" {
-		helper = mutate.DefaultHelperImage
+		helper = contract.DefaultHelperImage
 	}
 	fs.StringVar(&cfg.HelperImage, "helper-image", helper, "image of this binary, injected into MariaDB pods to stream backups (env HELPER_IMAGE)")
-	fs.StringVar(&cfg.XtrabackupImage, "xtrabackup-image", mutate.DefaultXtrabackupImage, "image running clone-mysql and the sidecar of MySQL pods")
+	fs.StringVar(&cfg.XtrabackupImage, "xtrabackup-image", contract.DefaultXtrabackupImage, "image running clone-mysql and the sidecar of MySQL pods")
 }

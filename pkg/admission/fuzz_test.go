@@ -11,6 +11,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -69,7 +70,7 @@ func FuzzHandle(f *testing.F) {
 		if err := decode(patched, &sts); err != nil {
 			t.Fatalf("the patched object does not decode: %v", err)
 		}
-		if !mutate.Enabled(&sts) || sts.Annotations[mutate.InjectorVersionAnnotation] == "" {
+		if !mutate.Enabled(&sts) || sts.Annotations[contract.InjectorVersionAnnotation] == "" {
 			t.Fatalf("the patched object is not completed: %s", patched)
 		}
 	})

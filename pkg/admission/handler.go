@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	kjson "sigs.k8s.io/json"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -78,7 +79,7 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the StatefulSet: %w", err))
 	}
 	if !mutate.Enabled(&sts) {
-		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", mutate.EnabledLabel, mutate.EnabledValue))
+		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", contract.EnabledLabel, contract.EnabledValue))
 	}
 	if req.Operation == admissionv1.Update && sts.DeletionTimestamp != nil {
 		// An object being deleted is left as it is, whatever it holds: the

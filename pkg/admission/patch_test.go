@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -104,7 +105,7 @@ func TestPatchOfEveryGoldenInput(t *testing.T) {
 				labels = map[string]any{}
 				meta["labels"] = labels
 			}
-			labels[mutate.EnabledLabel] = mutate.EnabledValue
+			labels[contract.EnabledLabel] = contract.EnabledValue
 			plain, err := json.Marshal(generic)
 			if err != nil {
 				t.Fatal(err)
@@ -217,7 +218,7 @@ func TestPatchMatchesReference(t *testing.T) {
 			if sts.Labels == nil {
 				sts.Labels = map[string]string{}
 			}
-			sts.Labels[mutate.EnabledLabel] = mutate.EnabledValue
+			sts.Labels[contract.EnabledLabel] = contract.EnabledValue
 			variants := map[string]*appsv1.StatefulSet{"input": &sts}
 			if res, err := cfg.Inject(&sts, nil); err == nil {
 				done := res.StatefulSet
@@ -229,7 +230,7 @@ func TestPatchMatchesReference(t *testing.T) {
 				c.Spec.Template.Spec.InitContainers = c.Spec.Template.Spec.InitContainers[1:]
 				variants["init container dropped"] = c
 				c = done.DeepCopy()
-				delete(c.Annotations, mutate.InjectorVersionAnnotation)
+				delete(c.Annotations, contract.InjectorVersionAnnotation)
 				variants["annotation dropped"] = c
 				c = done.DeepCopy()
 				c.Spec.Template.Spec.Containers[0].Env = append(c.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "X", Value: "<&>"})

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -50,18 +51,18 @@ func (p *PodRoleLabeler) Handle(_ context.Context, req admission.Request) admiss
 	if err := p.decoder.DecodeRaw(req.Object, &pod); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the Pod: %w", err))
 	}
-	if pod.Labels[mutate.StatefulSetLabel] == "" {
+	if pod.Labels[contract.StatefulSetLabel] == "" {
 		return admission.Allowed("not a pod of an injected StatefulSet")
 	}
 	role, ok := mutate.PodRole(&pod)
 	if !ok {
 		return admission.Allowed("").WithWarnings(fmt.Sprintf(
 			"pod %q: no ordinal in label %s or in its name, so no %s label: the primary and replicas Services will not select it",
-			pod.Name, mutate.PodIndexLabel, mutate.RoleLabel))
+			pod.Name, contract.PodIndexLabel, contract.RoleLabel))
 	}
-	if pod.Labels[mutate.RoleLabel] == role {
+	if pod.Labels[contract.RoleLabel] == role {
 		return admission.Allowed("role already set")
 	}
-	path := "/metadata/labels/" + strings.ReplaceAll(strings.ReplaceAll(mutate.RoleLabel, "~", "~0"), "/", "~1")
+	path := "/metadata/labels/" + strings.ReplaceAll(strings.ReplaceAll(contract.RoleLabel, "~", "~0"), "/", "~1")
 	return admission.Patched("", jsonpatch.NewOperation("add", path, role))
 }

@@ -14,6 +14,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -35,7 +36,7 @@ func labeled(raw []byte) (string, bool) {
 		} `json:"metadata"`
 	}
 	_ = yaml.Unmarshal(raw, &obj)
-	return obj.Metadata.Name, obj.Metadata.Labels[mutate.EnabledLabel] == mutate.EnabledValue
+	return obj.Metadata.Name, obj.Metadata.Labels[contract.EnabledLabel] == contract.EnabledValue
 }
 
 // Option changes what Run does.
@@ -122,7 +123,7 @@ func injectDocument(raw []byte, cfg mutate.Config) ([][]byte, []string, error) {
 		var notes []string
 		if name, ok := labeled(raw); ok {
 			notes = append(notes, fmt.Sprintf("%s %q is labeled %s=%s, but only StatefulSets are completed: it is written unchanged",
-				tm.Kind, name, mutate.EnabledLabel, mutate.EnabledValue))
+				tm.Kind, name, contract.EnabledLabel, contract.EnabledValue))
 		}
 		j, err := yaml.YAMLToJSON(raw)
 		if err != nil {
@@ -141,7 +142,7 @@ func injectDocument(raw []byte, cfg mutate.Config) ([][]byte, []string, error) {
 	if sts.Labels == nil {
 		sts.Labels = map[string]string{}
 	}
-	sts.Labels[mutate.EnabledLabel] = mutate.EnabledValue
+	sts.Labels[contract.EnabledLabel] = contract.EnabledValue
 	res, err := cfg.Inject(&sts, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("StatefulSet %q: %w", sts.Name, err)

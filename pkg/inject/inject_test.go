@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -46,7 +47,7 @@ func TestRun(t *testing.T) {
 		},
 		"labels that are not strings": {input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: x, labels: {a: 1}}\n", wantKinds: []string{"Namespace"}},
 		"kept settings are noted": {
-			input:     strings.Replace(minimal, "name: db\n", "name: db\n  annotations: {"+mutate.InsecureTutorialAnnotation+": \"true\"}\n", 1),
+			input:     strings.Replace(minimal, "name: db\n", "name: db\n  annotations: {"+contract.InsecureTutorialAnnotation+": \"true\"}\n", 1),
 			wantKinds: []string{"StatefulSet", "ConfigMap", "Service", "Service", "Service", "Service"},
 			wantNotes: []string{`document 1: StatefulSet "db": warning: insecure`},
 		},

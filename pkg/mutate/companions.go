@@ -7,20 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
-)
-
-// Components named in the app.kubernetes.io/component label of companions.
-const (
-	ComponentConfig   = "config"
-	ComponentHeadless = "headless"
-	ComponentRead     = "read"
-	ComponentPrimary  = "primary"
-	ComponentReplicas = "replicas"
-	ComponentSecret   = "credentials"
-	// ComponentInitialized marks the ConfigMap that records that the
-	// StatefulSet's primary has been initialised.
-	ComponentInitialized = "initialized"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // ConfigMapName is the ConfigMap holding the primary and replica .cnf files.
@@ -35,13 +22,17 @@ func HeadlessServiceName(sts *appsv1.StatefulSet) string {
 }
 
 // ReadServiceName is the Service balancing reads over all pods.
-func ReadServiceName(sts *appsv1.StatefulSet) string { return sts.Name + ReadServiceTail }
+func ReadServiceName(sts *appsv1.StatefulSet) string { return sts.Name + contract.ReadServiceTail }
 
 // PrimaryServiceName is the Service for writes: the primary alone.
-func PrimaryServiceName(sts *appsv1.StatefulSet) string { return sts.Name + PrimaryServiceTail }
+func PrimaryServiceName(sts *appsv1.StatefulSet) string {
+	return sts.Name + contract.PrimaryServiceTail
+}
 
 // ReplicasServiceName is the Service for reads on replicas only.
-func ReplicasServiceName(sts *appsv1.StatefulSet) string { return sts.Name + ReplicasServiceTail }
+func ReplicasServiceName(sts *appsv1.StatefulSet) string {
+	return sts.Name + contract.ReplicasServiceTail
+}
 
 // Companions are the objects a replicated StatefulSet needs beside itself.
 type Companions struct {
@@ -80,16 +71,16 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: companionMeta(sts, ConfigMapName(sts), ComponentConfig),
+		ObjectMeta: companionMeta(sts, ConfigMapName(sts), contract.ComponentConfig),
 		Data: map[string]string{
-			PrimaryConfigKey: prof.PrimaryConfig,
-			ReplicaConfigKey: prof.ReplicaConfig,
+			contract.PrimaryConfigKey: prof.PrimaryConfig,
+			contract.ReplicaConfigKey: prof.ReplicaConfig,
 		},
 	}
-	port := []corev1.ServicePort{{Name: MySQLPortName, Port: MySQLPort, TargetPort: intstr.FromInt32(MySQLPort)}}
+	port := []corev1.ServicePort{{Name: contract.MySQLPortName, Port: contract.MySQLPort, TargetPort: intstr.FromInt32(contract.MySQLPort)}}
 	headless := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: companionMeta(sts, HeadlessServiceName(sts), ComponentHeadless),
+		ObjectMeta: companionMeta(sts, HeadlessServiceName(sts), contract.ComponentHeadless),
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone,
 			Ports:     port,
@@ -98,7 +89,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	}
 	read := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: companionMeta(sts, ReadServiceName(sts), ComponentRead),
+		ObjectMeta: companionMeta(sts, ReadServiceName(sts), contract.ComponentRead),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Ports:    port,
@@ -107,7 +98,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	}
 	byRole := func(name, component, role string) *corev1.Service {
 		sel := copyMap(selector)
-		sel[RoleLabel] = role
+		sel[contract.RoleLabel] = role
 		return &corev1.Service{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 			ObjectMeta: companionMeta(sts, name, component),
@@ -116,14 +107,16 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	}
 	return Companions{
 		ConfigMap: cm, Headless: headless, Read: read,
-		Primary:  byRole(PrimaryServiceName(sts), ComponentPrimary, RolePrimary),
-		Replicas: byRole(ReplicasServiceName(sts), ComponentReplicas, RoleReplica),
+		Primary:  byRole(PrimaryServiceName(sts), contract.ComponentPrimary, contract.RolePrimary),
+		Replicas: byRole(ReplicasServiceName(sts), contract.ComponentReplicas, contract.RoleReplica),
 	}, nil
 }
 
 // InitializedConfigMapName is the ConfigMap whose existence records that
 // the StatefulSet's primary has been initialised.
-func InitializedConfigMapName(sts *appsv1.StatefulSet) string { return sts.Name + InitializedTail }
+func InitializedConfigMapName(sts *appsv1.StatefulSet) string {
+	return sts.Name + contract.InitializedTail
+}
 
 // BuildInitializedMarker builds that ConfigMap, saying when (the caller's
 // clock keeps this pure). It is owned by the StatefulSet: a StatefulSet
@@ -132,14 +125,14 @@ func InitializedConfigMapName(sts *appsv1.StatefulSet) string { return sts.Name 
 func BuildInitializedMarker(sts *appsv1.StatefulSet, when string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: companionMeta(sts, InitializedConfigMapName(sts), ComponentInitialized),
-		Data:       map[string]string{profile.InitializedKey: when},
+		ObjectMeta: companionMeta(sts, InitializedConfigMapName(sts), contract.ComponentInitialized),
+		Data:       map[string]string{contract.InitializedKey: when},
 	}
 }
 
 // PasswordKeys are the keys of a credentials Secret.
 func PasswordKeys() []string {
-	return []string{RootPasswordKey, ReplicationPasswordKey, ClonePasswordKey}
+	return []string{contract.RootPasswordKey, contract.ReplicationPasswordKey, contract.ClonePasswordKey}
 }
 
 // BuildCredentialsSecret builds the generated credentials Secret of sts;
@@ -154,7 +147,7 @@ func BuildCredentialsSecret(sts *appsv1.StatefulSet, password func() (string, er
 		}
 		data[key] = []byte(p)
 	}
-	meta := companionMeta(sts, CredentialsSecretName(sts.Name, nil), ComponentSecret)
+	meta := companionMeta(sts, CredentialsSecretName(sts.Name, nil), contract.ComponentSecret)
 	// No owner: like the data in the PersistentVolumeClaims, which holds
 	// these passwords, the Secret outlives the StatefulSet.
 	meta.OwnerReferences = nil
@@ -191,11 +184,11 @@ func companionMeta(sts *appsv1.StatefulSet, name, component string) metav1.Objec
 		Name:      name,
 		Namespace: sts.Namespace,
 		Labels: map[string]string{
-			LabelName:      "mysql",
-			LabelInstance:  sts.Name,
-			LabelComponent: component,
-			LabelManagedBy: ManagedBy,
-			LabelPartOf:    sts.Name,
+			contract.LabelName:      contract.AppName,
+			contract.LabelInstance:  sts.Name,
+			contract.LabelComponent: component,
+			contract.LabelManagedBy: contract.ManagedBy,
+			contract.LabelPartOf:    sts.Name,
 		},
 	}
 	if sts.UID != "" {

@@ -6,19 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-)
 
-// Environment variables of the injected containers.
-const (
-	// RootPasswordEnv carries the root password into init-mysql, which writes
-	// it to the client option file of the other containers.
-	RootPasswordEnv = "ROOT_PASSWORD"
-	// ReplicationPasswordEnv carries the replication user's password into the
-	// sidecar, which creates the user on the primary and replicates with it.
-	ReplicationPasswordEnv = "REPLICATION_PASSWORD"
-	// ClonePasswordEnv carries the clone user's password into clone-mysql
-	// and the primary's sidecar of the clone-plugin profile.
-	ClonePasswordEnv = "CLONE_PASSWORD"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // credentials is how the pods authenticate.
@@ -38,16 +27,16 @@ type credentials struct {
 // CredentialsSecretName is the Secret the pods of sts read their passwords
 // from: the one the annotation names, else <name>-credentials.
 func CredentialsSecretName(stsName string, annotations map[string]string) string {
-	if name := annotations[CredentialsSecretAnnotation]; name != "" {
+	if name := annotations[contract.CredentialsSecretAnnotation]; name != "" {
 		return name
 	}
-	return stsName + CredentialsSecretTail
+	return stsName + contract.CredentialsSecretTail
 }
 
 // GeneratesCredentials reports whether the reconciler creates the
 // credentials Secret: not in tutorial mode, not for a user-named Secret.
 func GeneratesCredentials(annotations map[string]string) bool {
-	return annotations[InsecureTutorialAnnotation] != "true" && annotations[CredentialsSecretAnnotation] == ""
+	return annotations[contract.InsecureTutorialAnnotation] != "true" && annotations[contract.CredentialsSecretAnnotation] == ""
 }
 
 func secretRef(secret, key string) *corev1.EnvVarSource {
@@ -65,14 +54,14 @@ var emptyRootVariables = []string{"MYSQL_ALLOW_EMPTY_PASSWORD", "MARIADB_ALLOW_E
 
 func (inj *injector) credentials(db *corev1.Container) (credentials, error) {
 	annotations := inj.sts.Annotations
-	switch v := annotations[InsecureTutorialAnnotation]; v {
+	switch v := annotations[contract.InsecureTutorialAnnotation]; v {
 	case "true":
 		inj.warnf("insecure: annotation %s=true keeps the tutorial's empty root password and replication as root; remove it to use the Secret %s",
-			InsecureTutorialAnnotation, inj.sts.Name+CredentialsSecretTail)
+			contract.InsecureTutorialAnnotation, inj.sts.Name+contract.CredentialsSecretTail)
 		return credentials{insecure: true}, nil
 	case "", "false":
 	default:
-		return credentials{}, inputErrorf("annotation %s=%q: use \"true\" or remove it", InsecureTutorialAnnotation, v)
+		return credentials{}, inputErrorf("annotation %s=%q: use \"true\" or remove it", contract.InsecureTutorialAnnotation, v)
 	}
 	c := credentials{secret: CredentialsSecretName(inj.sts.Name, annotations)}
 	if errs := validation.IsDNS1123Subdomain(c.secret); len(errs) > 0 {
@@ -85,19 +74,19 @@ func (inj *injector) credentials(db *corev1.Container) (credentials, error) {
 		// webhook would add could silently replace one given there.
 		return credentials{}, inputErrorf("container %q takes variables from envFrom, which may set the root password, and the webhook "+
 			"cannot tell: set %s in env (from a Secret) to choose the root password, or set it to the key %s of the Secret %s",
-			db.Name, inj.prof.RootPasswordVariable, RootPasswordKey, c.secret)
+			db.Name, inj.prof.RootPasswordVariable, contract.RootPasswordKey, c.secret)
 	}
 	switch {
 	case i < 0:
 		name := inj.prof.RootPasswordVariable
-		c.rootOnDatabase = &corev1.EnvVar{Name: name, ValueFrom: secretRef(c.secret, RootPasswordKey)}
-		c.root = corev1.EnvVar{Name: RootPasswordEnv, ValueFrom: secretRef(c.secret, RootPasswordKey)}
+		c.rootOnDatabase = &corev1.EnvVar{Name: name, ValueFrom: secretRef(c.secret, contract.RootPasswordKey)}
+		c.root = corev1.EnvVar{Name: contract.RootPasswordEnv, ValueFrom: secretRef(c.secret, contract.RootPasswordKey)}
 	case slices.Contains(userRootVariables, db.Env[i].Name):
 		c.root = *db.Env[i].DeepCopy()
-		c.root.Name = RootPasswordEnv
+		c.root.Name = contract.RootPasswordEnv
 	case slices.Contains(emptyRootVariables, db.Env[i].Name):
 		inj.warnf("%s on container %q: root has an empty password; replication still uses the Secret %s", db.Env[i].Name, db.Name, c.secret)
-		c.root = corev1.EnvVar{Name: RootPasswordEnv, Value: ""}
+		c.root = corev1.EnvVar{Name: contract.RootPasswordEnv, Value: ""}
 	default:
 		return credentials{}, inputErrorf("%s on container %q hides the root password from the replication scripts: "+
 			"set MYSQL_ROOT_PASSWORD (or MARIADB_ROOT_PASSWORD) from a Secret, or remove it to use the Secret %s",

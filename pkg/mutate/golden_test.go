@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/inject"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
@@ -20,7 +21,7 @@ import (
 // UPDATE_GOLDEN=true go test ./pkg/mutate/ rewrites testdata/*.golden.yaml.
 var updateGolden = os.Getenv("UPDATE_GOLDEN") == "true"
 
-var goldenConfig = mutate.Config{XtrabackupImage: mutate.DefaultXtrabackupImage, HelperImage: "mysql-replication-webhook:v0.1.0"}
+var goldenConfig = mutate.Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: "mysql-replication-webhook:v0.1.0"}
 
 // goldenCases maps a case to its input; "already-injected" feeds the
 // minimal case's golden StatefulSet back in and must come out unchanged.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
@@ -32,7 +33,7 @@ type Config struct {
 
 // DefaultConfig is the configuration of the tutorial.
 func DefaultConfig() Config {
-	return Config{XtrabackupImage: DefaultXtrabackupImage, HelperImage: DefaultHelperImage}
+	return Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: contract.DefaultHelperImage}
 }
 
 // InputError is an error in the StatefulSet the user wrote; its message says
@@ -47,7 +48,7 @@ func inputErrorf(format string, args ...any) error {
 
 // Enabled reports whether the StatefulSet asks for injection.
 func Enabled(sts *appsv1.StatefulSet) bool {
-	return sts != nil && sts.Labels[EnabledLabel] == EnabledValue
+	return sts != nil && sts.Labels[contract.EnabledLabel] == contract.EnabledValue
 }
 
 // Result is a completed StatefulSet and the admission warnings that say what
@@ -75,10 +76,10 @@ func (c Config) Inject(sts, old *appsv1.StatefulSet) (*Result, error) {
 
 func (c Config) withDefaults() Config {
 	if c.XtrabackupImage == "" {
-		c.XtrabackupImage = DefaultXtrabackupImage
+		c.XtrabackupImage = contract.DefaultXtrabackupImage
 	}
 	if c.HelperImage == "" {
-		c.HelperImage = DefaultHelperImage
+		c.HelperImage = contract.DefaultHelperImage
 	}
 	return c
 }
@@ -108,7 +109,7 @@ func (inj *injector) run() error {
 	}
 	if len(sts.Name) > MaxNameLength {
 		return inputErrorf("metadata.name %q is %d characters long: at most %d, so that the pods' controller-revision-hash label "+
-			"and the Service %s%s stay within 63 characters", sts.Name, len(sts.Name), MaxNameLength, sts.Name, ReplicasServiceTail)
+			"and the Service %s%s stay within 63 characters", sts.Name, len(sts.Name), MaxNameLength, sts.Name, contract.ReplicasServiceTail)
 	}
 	inj.serviceName()
 	if errs := validation.IsDNS1035Label(sts.Spec.ServiceName); len(errs) > 0 {
@@ -135,11 +136,11 @@ func (inj *injector) run() error {
 	}
 	if inj.creds.insecure && inj.prof.StreamHelper {
 		return inputErrorf("annotation %s=true with the %s profile: its backups are served only to a receiver that proves it holds "+
-			"the replication password, which the tutorial mode has none of; remove the annotation", InsecureTutorialAnnotation, inj.prof.Name)
+			"the replication password, which the tutorial mode has none of; remove the annotation", contract.InsecureTutorialAnnotation, inj.prof.Name)
 	}
 	params := scripts.Params{
 		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Profile: inj.prof,
-		Credentials: !inj.creds.insecure, ReplicationUser: ReplicationUser, CloneUser: CloneUser,
+		Credentials: !inj.creds.insecure,
 	}
 	rendered := map[string]string{}
 	for _, name := range scripts.Names() {
@@ -160,12 +161,12 @@ func (inj *injector) run() error {
 	if sts.Spec.Template.Labels == nil {
 		sts.Spec.Template.Labels = map[string]string{}
 	}
-	sts.Spec.Template.Labels[StatefulSetLabel] = sts.Name
+	sts.Spec.Template.Labels[contract.StatefulSetLabel] = sts.Name
 
 	if sts.Annotations == nil {
 		sts.Annotations = map[string]string{}
 	}
-	sts.Annotations[InjectorVersionAnnotation] = InjectorVersion
+	sts.Annotations[contract.InjectorVersionAnnotation] = contract.InjectorVersion
 	return nil
 }
 
@@ -175,7 +176,7 @@ func (inj *injector) run() error {
 // profile must not change and whose injected containers follow a new
 // database image.
 func NeedsStored(sts *appsv1.StatefulSet) bool {
-	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec) || sts.Annotations[InjectorVersionAnnotation] != ""
+	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec) || sts.Annotations[contract.InjectorVersionAnnotation] != ""
 }
 
 // MaxNameLength is the longest StatefulSet name: pods carry the label
@@ -184,8 +185,8 @@ const MaxNameLength = 52
 
 // hasData reports whether the user gave a "data" claim or pod volume.
 func hasData(spec *appsv1.StatefulSetSpec) bool {
-	return slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == DataVolume }) ||
-		slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume })
+	return slices.ContainsFunc(spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == contract.DataVolume }) ||
+		slices.ContainsFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == contract.DataVolume })
 }
 
 // serviceName defaults spec.serviceName to the StatefulSet's name, or keeps
@@ -205,13 +206,13 @@ func (inj *injector) serviceName() {
 // else the only container.
 func mainContainer(containers []corev1.Container) (int, error) {
 	for i, c := range containers {
-		if c.Name == MySQLContainer {
+		if c.Name == contract.MySQLContainer {
 			return i, nil
 		}
 	}
 	var names []string
 	for _, c := range containers {
-		if c.Name != SidecarContainer {
+		if c.Name != contract.SidecarContainer {
 			names = append(names, c.Name)
 		}
 	}
@@ -219,28 +220,28 @@ func mainContainer(containers []corev1.Container) (int, error) {
 		return slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == names[0] }), nil
 	}
 	if len(names) == 0 {
-		return 0, inputErrorf("spec.template.spec.containers has no database container: add one named %q", MySQLContainer)
+		return 0, inputErrorf("spec.template.spec.containers has no database container: add one named %q", contract.MySQLContainer)
 	}
 	return 0, inputErrorf("spec.template.spec.containers has %d containers (%s) and none is named %q: name the database container %q",
-		len(names), strings.Join(names, ", "), MySQLContainer, MySQLContainer)
+		len(names), strings.Join(names, ", "), contract.MySQLContainer, contract.MySQLContainer)
 }
 
 // ProfileOf resolves the server profile of a StatefulSet from its database
 // image and the annotations that state the family and version where the
 // image cannot tell.
 func ProfileOf(sts *appsv1.StatefulSet, image string) (profile.Profile, error) {
-	stated := profile.Stated{Family: sts.Annotations[FlavorAnnotation], Version: sts.Annotations[ServerVersionAnnotation]}
+	stated := profile.Stated{Family: sts.Annotations[contract.FlavorAnnotation], Version: sts.Annotations[contract.ServerVersionAnnotation]}
 	p, err := profile.Resolve(image, stated)
 	switch {
 	case err == nil:
 		return p, nil
 	case errors.Is(err, profile.ErrUnknownFamily):
 		return p, inputErrorf("%v: name the server with annotations %s (%q or %q) and %s (for example \"8.4\")",
-			err, FlavorAnnotation, profile.MySQL, profile.MariaDB, ServerVersionAnnotation)
+			err, contract.FlavorAnnotation, profile.MySQL, profile.MariaDB, contract.ServerVersionAnnotation)
 	case errors.Is(err, profile.ErrUnknownVersion):
-		return p, inputErrorf("%v: state it with annotation %s (for example \"8.4\" or \"10.11\")", err, ServerVersionAnnotation)
+		return p, inputErrorf("%v: state it with annotation %s (for example \"8.4\" or \"10.11\")", err, contract.ServerVersionAnnotation)
 	case errors.Is(err, profile.ErrBadStatement):
-		return p, inputErrorf("annotation %s or %s: %v", FlavorAnnotation, ServerVersionAnnotation, err)
+		return p, inputErrorf("annotation %s or %s: %v", contract.FlavorAnnotation, contract.ServerVersionAnnotation, err)
 	default:
 		return p, inputErrorf("%v", err)
 	}
@@ -251,7 +252,7 @@ func ProfileOf(sts *appsv1.StatefulSet, image string) (profile.Profile, error) {
 // by the old one.
 func (inj *injector) sameProfile() error {
 	old := inj.old
-	if old == nil || old.Annotations[InjectorVersionAnnotation] == "" {
+	if old == nil || old.Annotations[contract.InjectorVersionAnnotation] == "" {
 		return nil
 	}
 	i, err := mainContainer(old.Spec.Template.Spec.Containers)
@@ -275,11 +276,11 @@ func (inj *injector) sameProfile() error {
 // another's live database.
 func (inj *injector) dataClaim() error {
 	spec := &inj.sts.Spec
-	if i := slices.IndexFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == DataVolume }); i >= 0 {
+	if i := slices.IndexFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == contract.DataVolume }); i >= 0 {
 		if v := spec.Template.Spec.Volumes[i]; v.EmptyDir == nil && v.Ephemeral == nil {
 			return inputErrorf("pod volume %q would be one volume that every pod of StatefulSet %q shares, and each pod needs a data "+
 				"directory of its own: remove it so that the webhook adds a volumeClaimTemplate named %q (one claim per pod), "+
-				"write such a volumeClaimTemplate yourself, or use an emptyDir or ephemeral volume", DataVolume, inj.sts.Name, DataVolume)
+				"write such a volumeClaimTemplate yourself, or use an emptyDir or ephemeral volume", contract.DataVolume, inj.sts.Name, contract.DataVolume)
 		}
 	}
 	if hasData(spec) {
@@ -290,19 +291,19 @@ func (inj *injector) dataClaim() error {
 		return nil
 	}
 	for _, p := range inj.old.Spec.VolumeClaimTemplates {
-		if p.Name == DataVolume {
+		if p.Name == contract.DataVolume {
 			spec.VolumeClaimTemplates = append(spec.VolumeClaimTemplates, *p.DeepCopy())
 			return nil
 		}
 	}
 	return inputErrorf("StatefulSet %q has no %q volumeClaimTemplate and volumeClaimTemplates cannot change after creation: "+
 		"recreate it with the %s=%s label (kubectl delete statefulset %s --cascade=orphan, then apply it again) "+
-		"or add an emptyDir or ephemeral pod volume named %q", inj.sts.Name, DataVolume, EnabledLabel, EnabledValue, inj.sts.Name, DataVolume)
+		"or add an emptyDir or ephemeral pod volume named %q", inj.sts.Name, contract.DataVolume, contract.EnabledLabel, contract.EnabledValue, inj.sts.Name, contract.DataVolume)
 }
 
 func defaultDataClaim() corev1.PersistentVolumeClaim {
 	return corev1.PersistentVolumeClaim{
-		ObjectMeta: metaName(DataVolume),
+		ObjectMeta: metaName(contract.DataVolume),
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources: corev1.VolumeResourceRequirements{
@@ -315,17 +316,17 @@ func defaultDataClaim() corev1.PersistentVolumeClaim {
 func (inj *injector) volumes() {
 	spec := &inj.sts.Spec.Template.Spec
 	want := []corev1.Volume{
-		{Name: ConfVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-		{Name: ConfigMapVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		{Name: contract.ConfVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: contract.ConfigMapVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(inj.sts)},
 		}}},
-		{Name: InitializedVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		{Name: contract.InitializedVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: InitializedConfigMapName(inj.sts)},
 			Optional:             ptr.To(true),
 		}}},
 	}
 	if inj.prof.StreamHelper {
-		want = append(want, corev1.Volume{Name: HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		want = append(want, corev1.Volume{Name: contract.HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	}
 	for _, v := range want {
 		spec.Volumes = keepOrAppend(inj, "volume", spec.Volumes, v, func(x corev1.Volume) string { return x.Name })
@@ -346,11 +347,11 @@ func keepOrAppend[T any](inj *injector, kind string, items []T, want T, name fun
 }
 
 var (
-	confMount        = corev1.VolumeMount{Name: ConfVolume, MountPath: profile.ConfDir}
-	dataMount        = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataDir, SubPath: profile.DataSubPath}
-	dataVolumeMount  = corev1.VolumeMount{Name: DataVolume, MountPath: profile.DataVolumeDir}
-	helperMount      = corev1.VolumeMount{Name: HelperVolume, MountPath: profile.HelperDir}
-	initializedMount = corev1.VolumeMount{Name: InitializedVolume, MountPath: profile.InitializedDir, ReadOnly: true}
+	confMount        = corev1.VolumeMount{Name: contract.ConfVolume, MountPath: contract.ConfDir}
+	dataMount        = corev1.VolumeMount{Name: contract.DataVolume, MountPath: contract.DataDir, SubPath: contract.DataSubPath}
+	dataVolumeMount  = corev1.VolumeMount{Name: contract.DataVolume, MountPath: contract.DataVolumeDir}
+	helperMount      = corev1.VolumeMount{Name: contract.HelperVolume, MountPath: contract.HelperDir}
+	initializedMount = corev1.VolumeMount{Name: contract.InitializedVolume, MountPath: contract.InitializedDir, ReadOnly: true}
 	scriptCommand    = func(script string) []string { return []string{"bash", "-c", script} }
 	containerNamed   = func(c corev1.Container) string { return c.Name }
 )
@@ -366,7 +367,7 @@ var (
 //     any storage; so do the xtrabackup image's tools, which run as root.
 func (inj *injector) securityContext(source profile.ImageSource) *corev1.SecurityContext {
 	if source == profile.DatabaseImage && inj.nonRoot {
-		return restricted(profile.DatabaseUser)
+		return restricted(contract.DatabaseUser)
 	}
 	sc := restricted(0)
 	sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot = nil, nil, nil
@@ -412,15 +413,15 @@ func (inj *injector) podSecurity() {
 		spec.SecurityContext = &corev1.PodSecurityContext{}
 	}
 	if spec.SecurityContext.FSGroup == nil {
-		group := int64(profile.DatabaseUser)
+		group := int64(contract.DatabaseUser)
 		spec.SecurityContext.FSGroup = &group
 	}
 }
 
 // podIndexEnv hands the scripts the pod's ordinal from its
 // apps.kubernetes.io/pod-index label.
-var podIndexEnv = corev1.EnvVar{Name: profile.PodIndexEnv, ValueFrom: &corev1.EnvVarSource{
-	FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['" + PodIndexLabel + "']"},
+var podIndexEnv = corev1.EnvVar{Name: contract.PodIndexEnv, ValueFrom: &corev1.EnvVarSource{
+	FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['" + contract.PodIndexLabel + "']"},
 }}
 
 // image is the image the profile has an injected container run.
@@ -436,7 +437,7 @@ func (inj *injector) image(source profile.ImageSource, dbImage string) string {
 // (an upgrade within a profile): a server and its clone, init and sidecar
 // containers run one version. Nothing else of the container changes.
 func (inj *injector) followDatabaseImage(c *corev1.Container, dbImage string) {
-	if inj.old == nil || inj.old.Annotations[InjectorVersionAnnotation] == "" {
+	if inj.old == nil || inj.old.Annotations[contract.InjectorVersionAnnotation] == "" {
 		return
 	}
 	i, err := mainContainer(inj.old.Spec.Template.Spec.Containers)
@@ -459,12 +460,12 @@ func (inj *injector) passwordEnv(name, key string) corev1.EnvVar {
 // place; the user's other init containers follow in their order.
 func (inj *injector) initContainers(dbImage string, rendered map[string]string) {
 	want := []corev1.Container{{
-		Name:    InitMySQLContainer,
+		Name:    contract.InitMySQLContainer,
 		Image:   dbImage,
 		Command: scriptCommand(rendered[scripts.InitMySQL]),
 		VolumeMounts: []corev1.VolumeMount{
-			{Name: ConfVolume, MountPath: profile.InitConfDir},
-			{Name: ConfigMapVolume, MountPath: profile.ConfigMapDir},
+			{Name: contract.ConfVolume, MountPath: contract.InitConfDir},
+			{Name: contract.ConfigMapVolume, MountPath: contract.ConfigMapDir},
 		},
 	}}
 	want[0].Env = []corev1.EnvVar{podIndexEnv}
@@ -477,7 +478,7 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 	// Its log tail is its termination message, so the reconciler can tell
 	// an empty primary that refused to start.
 	clone := corev1.Container{
-		Name:                     CloneMySQLContainer,
+		Name:                     contract.CloneMySQLContainer,
 		Image:                    inj.image(inj.prof.CloneImage, dbImage),
 		Command:                  scriptCommand(rendered[scripts.CloneMySQL]),
 		Env:                      []corev1.EnvVar{podIndexEnv},
@@ -486,18 +487,18 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 	}
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Container{
-			Name:            HelperInitContainer,
+			Name:            contract.HelperInitContainer,
 			Image:           inj.cfg.HelperImage,
-			Command:         []string{"/webhook", "install-helper", profile.HelperPath},
+			Command:         []string{"/webhook", "install-helper", contract.HelperPath},
 			VolumeMounts:    []corev1.VolumeMount{helperMount},
-			SecurityContext: restricted(profile.HelperUser),
+			SecurityContext: restricted(contract.HelperUser),
 		})
 		clone.VolumeMounts = append(clone.VolumeMounts, helperMount)
 		// The helper proves the replication password to the serving pod.
-		clone.Env = append(clone.Env, inj.passwordEnv(ReplicationPasswordEnv, ReplicationPasswordKey))
+		clone.Env = append(clone.Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))
 	}
 	if inj.prof.Clone == profile.ClonePlugin && !inj.creds.insecure {
-		clone.Env = append(clone.Env, inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey))
+		clone.Env = append(clone.Env, inj.passwordEnv(contract.ClonePasswordEnv, contract.ClonePasswordKey))
 	}
 	clone.SecurityContext = inj.securityContext(inj.prof.CloneImage)
 	want = append(want, clone)
@@ -535,7 +536,7 @@ var passwordVariables = []string{
 
 func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	admin, allowEmpty := inj.prof.Admin, inj.prof.AllowEmptyPasswordVariable
-	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == profile.PodIndexEnv }) {
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == contract.PodIndexEnv }) {
 		c.Env = append(c.Env, podIndexEnv)
 	}
 	switch {
@@ -544,8 +545,10 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	case inj.creds.insecure && !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) }):
 		c.Env = append(c.Env, corev1.EnvVar{Name: allowEmpty, Value: "1"})
 	}
-	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == MySQLPortName || p.ContainerPort == MySQLPort }) {
-		c.Ports = append(c.Ports, corev1.ContainerPort{Name: MySQLPortName, ContainerPort: MySQLPort})
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool {
+		return p.Name == contract.MySQLPortName || p.ContainerPort == contract.MySQLPort
+	}) {
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: contract.MySQLPortName, ContainerPort: contract.MySQLPort})
 	}
 	c.VolumeMounts = inj.mounts(c.Name, c.VolumeMounts, dataMount, confMount)
 
@@ -561,7 +564,7 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	readiness := execProbe(scriptCommand(readinessScript), 5, 2, 1)
 	liveness := execProbe([]string{admin, "ping"}, 30, 10, 5)
 	if !inj.creds.insecure {
-		liveness = execProbe([]string{admin, "--defaults-extra-file=" + profile.ClientOptionFile, "ping"}, 30, 10, 5)
+		liveness = execProbe([]string{admin, "--defaults-extra-file=" + contract.ClientOptionFile, "ping"}, 30, 10, 5)
 	}
 	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, liveness)
 	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, readiness)
@@ -604,7 +607,7 @@ func execProbe(command []string, initialDelay, period, timeout int32) *corev1.Pr
 
 func (inj *injector) sidecar(dbImage, script string) {
 	want := corev1.Container{
-		Name:            SidecarContainer,
+		Name:            contract.SidecarContainer,
 		Image:           inj.image(inj.prof.SidecarImage, dbImage),
 		Command:         scriptCommand(script),
 		Env:             []corev1.EnvVar{podIndexEnv},
@@ -616,12 +619,12 @@ func (inj *injector) sidecar(dbImage, script string) {
 		}},
 	}
 	if !inj.creds.insecure {
-		want.Env = append(want.Env, inj.passwordEnv(ReplicationPasswordEnv, ReplicationPasswordKey))
+		want.Env = append(want.Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))
 	}
 	switch inj.prof.Clone {
 	case profile.CloneBackupStream:
 		// It serves backups to the next pod.
-		want.Ports = []corev1.ContainerPort{{Name: BackupPortName, ContainerPort: profile.BackupPort}}
+		want.Ports = []corev1.ContainerPort{{Name: contract.BackupPortName, ContainerPort: contract.BackupPort}}
 		if inj.prof.StreamHelper {
 			want.VolumeMounts = append(want.VolumeMounts, helperMount)
 		}
@@ -629,11 +632,11 @@ func (inj *injector) sidecar(dbImage, script string) {
 		// Replicas clone over the MySQL port: no port to serve; on the
 		// primary it needs the clone user's password.
 		if !inj.creds.insecure {
-			want.Env = append(want.Env, inj.passwordEnv(ClonePasswordEnv, ClonePasswordKey))
+			want.Env = append(want.Env, inj.passwordEnv(contract.ClonePasswordEnv, contract.ClonePasswordKey))
 		}
 	}
 	spec := &inj.sts.Spec.Template.Spec
-	if i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == SidecarContainer }); i >= 0 {
+	if i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == contract.SidecarContainer }); i >= 0 {
 		inj.followDatabaseImage(&spec.Containers[i], dbImage)
 	}
 	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)

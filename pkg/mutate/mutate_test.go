@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 func plain(name string, containers ...corev1.Container) *appsv1.StatefulSet {
@@ -15,7 +17,7 @@ func plain(name string, containers ...corev1.Container) *appsv1.StatefulSet {
 		containers = []corev1.Container{{Name: "mysql", Image: "mysql:5.7"}}
 	}
 	return &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{EnabledLabel: EnabledValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{contract.EnabledLabel: contract.EnabledValue}},
 		Spec: appsv1.StatefulSetSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
 			Template: corev1.PodTemplateSpec{
@@ -49,13 +51,13 @@ func TestInjectErrors(t *testing.T) {
 			wantErr: `none is named "mysql"`,
 		},
 		"no container": {
-			sts:     plain("db", corev1.Container{Name: SidecarContainer, Image: "x"}),
+			sts:     plain("db", corev1.Container{Name: contract.SidecarContainer, Image: "x"}),
 			wantErr: "has no database container",
 		},
 		"bad flavor annotation": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db")
-				s.Annotations = map[string]string{FlavorAnnotation: "postgres"}
+				s.Annotations = map[string]string{contract.FlavorAnnotation: "postgres"}
 				return s
 			}(),
 			wantErr: `use "mysql" or "mariadb"`,
@@ -97,7 +99,7 @@ func TestInjectErrors(t *testing.T) {
 		"a data volume every pod would share": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db")
-				s.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: DataVolume, VolumeSource: corev1.VolumeSource{
+				s.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: contract.DataVolume, VolumeSource: corev1.VolumeSource{
 					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "shared"}}}}
 				return s
 			}(),
@@ -106,7 +108,7 @@ func TestInjectErrors(t *testing.T) {
 		"tutorial mode with the stream helper": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db", corev1.Container{Name: "mysql", Image: "mariadb:11.4"})
-				s.Annotations = map[string]string{InsecureTutorialAnnotation: "true"}
+				s.Annotations = map[string]string{contract.InsecureTutorialAnnotation: "true"}
 				return s
 			}(),
 			wantErr: "which the tutorial mode has none of",
@@ -114,7 +116,7 @@ func TestInjectErrors(t *testing.T) {
 		"tutorial annotation typo": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db")
-				s.Annotations = map[string]string{InsecureTutorialAnnotation: "yes"}
+				s.Annotations = map[string]string{contract.InsecureTutorialAnnotation: "yes"}
 				return s
 			}(),
 			wantErr: `use "true" or remove it`,
@@ -134,7 +136,7 @@ func TestInjectErrors(t *testing.T) {
 		"bad stated version": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql@sha256:0123"})
-				s.Annotations = map[string]string{ServerVersionAnnotation: "eight"}
+				s.Annotations = map[string]string{contract.ServerVersionAnnotation: "eight"}
 				return s
 			}(),
 			wantErr: "annotation mysql-replication.io/flavor or mysql-replication.io/server-version",
@@ -216,7 +218,7 @@ func TestInjectChoices(t *testing.T) {
 		"a digest with a stated version": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql@sha256:0123"})
-				s.Annotations = map[string]string{ServerVersionAnnotation: "8.4.3"}
+				s.Annotations = map[string]string{contract.ServerVersionAnnotation: "8.4.3"}
 				return s
 			}(),
 			check: func(t *testing.T, r *Result) {
@@ -270,7 +272,7 @@ func TestInjectChoices(t *testing.T) {
 		"a data pod volume needs no claim": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db")
-				s.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: DataVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+				s.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: contract.DataVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 				return s
 			}(),
 			check: func(t *testing.T, r *Result) {
@@ -280,7 +282,7 @@ func TestInjectChoices(t *testing.T) {
 			},
 		},
 		"user's sidecar kept with a warning": {
-			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:5.7"}, corev1.Container{Name: SidecarContainer, Image: "my/xtrabackup"}),
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:5.7"}, corev1.Container{Name: contract.SidecarContainer, Image: "my/xtrabackup"}),
 			check: func(t *testing.T, r *Result) {
 				cs := r.StatefulSet.Spec.Template.Spec.Containers
 				if len(cs) != 2 || cs[1].Image != "my/xtrabackup" {
@@ -302,7 +304,7 @@ func TestInjectChoices(t *testing.T) {
 		"flavor annotation wins over the image": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db", corev1.Container{Name: "mysql", Image: "registry/custom-db:1"})
-				s.Annotations = map[string]string{FlavorAnnotation: "mariadb", ServerVersionAnnotation: "11.4"}
+				s.Annotations = map[string]string{contract.FlavorAnnotation: "mariadb", contract.ServerVersionAnnotation: "11.4"}
 				return s
 			}(),
 			check: func(t *testing.T, r *Result) {
@@ -380,7 +382,7 @@ func TestInjectedContainersRunWithTheLeastTheyNeed(t *testing.T) {
 				}
 				asUser := sc.RunAsNonRoot != nil && *sc.RunAsNonRoot
 				switch {
-				case c.Name == HelperInitContainer:
+				case c.Name == contract.HelperInitContainer:
 					if !asUser || *sc.RunAsUser != 65532 || len(sc.Capabilities.Add) != 0 {
 						t.Errorf("%s/%s: %+v", image, c.Name, sc)
 					}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // PodRole is the role of a pod of an injected StatefulSet: RolePrimary for
@@ -13,11 +15,11 @@ import (
 // <statefulset>-<ordinal>. ok is false for a pod that is not one of an
 // injected StatefulSet's, or whose ordinal cannot be told.
 func PodRole(pod *corev1.Pod) (role string, ok bool) {
-	sts := pod.Labels[StatefulSetLabel]
+	sts := pod.Labels[contract.StatefulSetLabel]
 	if sts == "" {
 		return "", false
 	}
-	ordinal, err := strconv.Atoi(pod.Labels[PodIndexLabel])
+	ordinal, err := strconv.Atoi(pod.Labels[contract.PodIndexLabel])
 	if err != nil {
 		suffix, found := strings.CutPrefix(pod.Name, sts+"-")
 		if !found {
@@ -31,7 +33,7 @@ func PodRole(pod *corev1.Pod) (role string, ok bool) {
 		return "", false
 	}
 	if ordinal == 0 {
-		return RolePrimary, true
+		return contract.RolePrimary, true
 	}
-	return RoleReplica, true
+	return contract.RoleReplica, true
 }

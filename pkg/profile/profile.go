@@ -1,9 +1,9 @@
 // Package profile holds everything that differs between the database servers
 // the webhook completes StatefulSets for: one Profile per server family and
 // version range, resolved once per StatefulSet from the database image (and
-// what the user states where the image cannot tell). It also defines the pod
-// contract every profile shares. Other packages read a Profile's fields;
-// none compares server names or versions.
+// what the user states where the image cannot tell). What every profile
+// shares (the pod contract) is in package contract. Other packages read a
+// Profile's fields; none compares server names or versions.
 package profile
 
 import (

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // CacheOptions keeps the manager's cache to what the controller needs, so
@@ -28,9 +28,9 @@ import (
 // Reading any other type through the cache fails (ReaderFailOnMissingInformer)
 // instead of starting an informer that would hold every object of that type.
 func CacheOptions() cache.Options {
-	enabled := labels.SelectorFromSet(labels.Set{mutate.EnabledLabel: mutate.EnabledValue})
+	enabled := labels.SelectorFromSet(labels.Set{contract.EnabledLabel: contract.EnabledValue})
 	managed := cache.ByObject{
-		Label:     labels.SelectorFromSet(labels.Set{mutate.LabelManagedBy: mutate.ManagedBy}),
+		Label:     labels.SelectorFromSet(labels.Set{contract.LabelManagedBy: contract.ManagedBy}),
 		Transform: MetadataOnly,
 	}
 	return cache.Options{

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 func TestCacheOptions(t *testing.T) {
@@ -39,10 +39,10 @@ func TestCacheOptions(t *testing.T) {
 		label        labels.Set
 		metadataOnly bool
 	}{
-		"StatefulSet":   {obj: &appsv1.StatefulSet{}, label: labels.Set{mutate.EnabledLabel: mutate.EnabledValue}},
-		"ConfigMap":     {obj: &corev1.ConfigMap{}, label: labels.Set{mutate.LabelManagedBy: mutate.ManagedBy}, metadataOnly: true},
-		"Service":       {obj: &corev1.Service{}, label: labels.Set{mutate.LabelManagedBy: mutate.ManagedBy}, metadataOnly: true},
-		"NetworkPolicy": {obj: &networkingv1.NetworkPolicy{}, label: labels.Set{mutate.LabelManagedBy: mutate.ManagedBy}, metadataOnly: true},
+		"StatefulSet":   {obj: &appsv1.StatefulSet{}, label: labels.Set{contract.EnabledLabel: contract.EnabledValue}},
+		"ConfigMap":     {obj: &corev1.ConfigMap{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
+		"Service":       {obj: &corev1.Service{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
+		"NetworkPolicy": {obj: &networkingv1.NetworkPolicy{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
 	}
 	if len(byGVK) != len(tests) {
 		t.Errorf("%d types configured, want %d", len(byGVK), len(tests))
@@ -75,7 +75,7 @@ func TestMetadataOnly(t *testing.T) {
 	typeMeta := metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}
 	full := metav1.ObjectMeta{
 		Name: "db", Namespace: "ns", UID: "u-3", ResourceVersion: "7", Generation: 2,
-		Labels:        map[string]string{mutate.LabelManagedBy: mutate.ManagedBy},
+		Labels:        map[string]string{contract.LabelManagedBy: contract.ManagedBy},
 		Annotations:   map[string]string{"big": "value"},
 		Finalizers:    []string{"f"},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}},

@@ -28,9 +28,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
 
 // Name is the controller's name, also the reporting controller of its Events.
@@ -44,14 +43,6 @@ const (
 	// ReasonEmptyPrimary: pod 0 of an initialised StatefulSet found its data
 	// directory empty and refused to start.
 	ReasonEmptyPrimary = "EmptyPrimary"
-)
-
-// The NetworkPolicy that guards the backup port: its name is the
-// StatefulSet's with BackupNetworkPolicyTail, its app.kubernetes.io/component
-// label ComponentBackup.
-const (
-	BackupNetworkPolicyTail = "-backup"
-	ComponentBackup         = "backup"
 )
 
 // CompanionReconciler creates missing companions of labeled StatefulSets.
@@ -71,7 +62,7 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
 		For(&appsv1.StatefulSet{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			return o.GetLabels()[mutate.EnabledLabel] == mutate.EnabledValue
+			return o.GetLabels()[contract.EnabledLabel] == contract.EnabledValue
 		}))).
 		// The companions are watched as metadata only (name and owner): a
 		// deleted one is re-created, and no companion's content is cached.
@@ -97,7 +88,7 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildCompanions", "%s", err.Error())
 		return reconcile.Result{}, nil
 	}
-	policy, err := BuildBackupNetworkPolicy(&sts, mutate.MySQLPort, scripts.BackupPort)
+	policy, err := BuildBackupNetworkPolicy(&sts)
 	if err != nil {
 		logger.Info("cannot build the NetworkPolicy", "reason", err.Error())
 		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildNetworkPolicy", "%s", err.Error())
@@ -178,11 +169,11 @@ func (r *CompanionReconciler) markInitialized(ctx context.Context, sts *appsv1.S
 // start an empty primary.
 func refusedEmpty(pod *corev1.Pod) string {
 	for _, st := range pod.Status.InitContainerStatuses {
-		if st.Name != mutate.CloneMySQLContainer {
+		if st.Name != contract.CloneMySQLContainer {
 			continue
 		}
 		for _, term := range []*corev1.ContainerStateTerminated{st.State.Terminated, st.LastTerminationState.Terminated} {
-			if term != nil && strings.Contains(term.Message, profile.EmptyPrimaryMessage) {
+			if term != nil && strings.Contains(term.Message, contract.EmptyPrimaryMessage) {
 				return strings.TrimSpace(term.Message)
 			}
 		}
@@ -279,7 +270,7 @@ func unusable(obj client.Object, sts *appsv1.StatefulSet) string {
 	switch o := obj.(type) {
 	case *corev1.ConfigMap:
 		var missing []string
-		for _, key := range []string{mutate.PrimaryConfigKey, mutate.ReplicaConfigKey} {
+		for _, key := range []string{contract.PrimaryConfigKey, contract.ReplicaConfigKey} {
 			if _, ok := o.Data[key]; !ok {
 				missing = append(missing, key)
 			}

@@ -9,22 +9,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // BackupNetworkPolicyName is the NetworkPolicy that guards the backup port
 // of a StatefulSet's pods.
 func BackupNetworkPolicyName(sts *appsv1.StatefulSet) string {
-	return sts.Name + BackupNetworkPolicyTail
+	return sts.Name + contract.BackupNetworkPolicyTail
 }
 
 // BuildBackupNetworkPolicy builds the NetworkPolicy that selects the
-// StatefulSet's pods and admits ingress to mysqlPort from anywhere and to
-// backupPort only from pods of the same StatefulSet (its selector, in its
+// StatefulSet's pods and admits ingress to the MySQL port from anywhere and
+// to the backup port only from pods of the same StatefulSet (its selector, in its
 // namespace). Any other port of those pods takes no ingress unless another
 // NetworkPolicy admits it. When the StatefulSet has a UID (it is stored), the
 // policy carries a controller owner reference to it.
-func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet, mysqlPort, backupPort int32) (*networkingv1.NetworkPolicy, error) {
+func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPolicy, error) {
 	sel := sts.Spec.Selector
 	if sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0) {
 		// An empty pod selector would select every pod of the namespace.
@@ -42,11 +42,11 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet, mysqlPort, backupPort int
 		Name:      BackupNetworkPolicyName(sts),
 		Namespace: sts.Namespace,
 		Labels: map[string]string{
-			mutate.LabelName:      "mysql",
-			mutate.LabelInstance:  sts.Name,
-			mutate.LabelComponent: ComponentBackup,
-			mutate.LabelManagedBy: mutate.ManagedBy,
-			mutate.LabelPartOf:    sts.Name,
+			contract.LabelName:      contract.AppName,
+			contract.LabelInstance:  sts.Name,
+			contract.LabelComponent: contract.ComponentBackup,
+			contract.LabelManagedBy: contract.ManagedBy,
+			contract.LabelPartOf:    sts.Name,
 		},
 	}
 	if sts.UID != "" {
@@ -60,9 +60,9 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet, mysqlPort, backupPort int
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{
 				// Clients, from anywhere: no peers means every source.
-				{Ports: port(mysqlPort)},
+				{Ports: port(contract.MySQLPort)},
 				// Backups, to the next pod of the same StatefulSet only.
-				{Ports: port(backupPort), From: []networkingv1.NetworkPolicyPeer{{PodSelector: sel.DeepCopy()}}},
+				{Ports: port(contract.BackupPort), From: []networkingv1.NetworkPolicyPeer{{PodSelector: sel.DeepCopy()}}},
 			},
 		},
 	}, nil

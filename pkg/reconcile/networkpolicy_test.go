@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 func tcp(p int32) []networkingv1.NetworkPolicyPort {
@@ -41,7 +41,7 @@ func TestBuildBackupNetworkPolicy(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "ns", UID: types.UID(tc.uid)},
 				Spec:       appsv1.StatefulSetSpec{Selector: tc.selector},
 			}
-			got, err := BuildBackupNetworkPolicy(sts, 3306, 3307)
+			got, err := BuildBackupNetworkPolicy(sts)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
@@ -65,7 +65,7 @@ func TestBuildBackupNetworkPolicy(t *testing.T) {
 			if got.Name != "db-backup" || got.Namespace != "ns" {
 				t.Errorf("named %s/%s", got.Namespace, got.Name)
 			}
-			if got.Labels[mutate.LabelManagedBy] != mutate.ManagedBy || got.Labels[mutate.LabelInstance] != "db" || got.Labels[mutate.LabelComponent] != ComponentBackup {
+			if got.Labels[contract.LabelManagedBy] != contract.ManagedBy || got.Labels[contract.LabelInstance] != "db" || got.Labels[contract.LabelComponent] != contract.ComponentBackup {
 				t.Errorf("labels %v", got.Labels)
 			}
 			owners := got.OwnerReferences

@@ -12,14 +12,14 @@ set -euo pipefail
 mkdir -p "$staging"
 server_user=()
 if [[ $(id -u) -eq 0 ]]; then
-  chown mysql:mysql "$staging"
-  server_user=(--user=mysql)
+  chown {{.DatabaseUserName}}:{{.DatabaseUserName}} "$staging"
+  server_user=(--user={{.DatabaseUserName}})
 fi
 
 {{template "sql-quote"}}
 {{- if .Credentials}}
 clone_user={{.CloneUser}}
-clone_password=$(sql_quote "${CLONE_PASSWORD:?the credentials Secret has no clone-password}")
+clone_password=$(sql_quote "${ {{- .ClonePasswordEnv}}:?the credentials Secret has no {{.ClonePasswordKey}}}")
 {{- else}}
 clone_user=root
 clone_password=
@@ -29,7 +29,7 @@ source_host="{{.StatefulSet}}-$((ordinal - 1)).{{.Service}}"
 socket=$staging/mysqld.sock
 server=(mysqld --no-defaults "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err")
 
-echo "clone-mysql: starting a temporary server to clone $source_host:{{.Port}} into"
+echo "clone-mysql: starting a temporary server to clone $source_host:{{.MySQLPort}} into"
 "${server[@]}" --initialize-insecure
 "${server[@]}" --socket="$socket" --pid-file="$staging/mysqld.pid" --skip-networking --mysqlx=OFF \
   --skip-log-bin --plugin-load-add=mysql_clone.so &
@@ -48,12 +48,12 @@ until {{.Admin}} --no-defaults --socket="$socket" --user=root ping >/dev/null 2>
   sleep 1
 done
 
-echo "clone-mysql: cloning from $source_host:{{.Port}} as $clone_user"
+echo "clone-mysql: cloning from $source_host:{{.MySQLPort}} as $clone_user"
 if ! {{.Client}} --no-defaults --socket="$socket" --user=root <<SQL; then
-SET GLOBAL clone_valid_donor_list = '$source_host:{{.Port}}';
-CLONE INSTANCE FROM '$clone_user'@'$source_host':{{.Port}} IDENTIFIED BY '$clone_password' DATA DIRECTORY = '$staging/data';
+SET GLOBAL clone_valid_donor_list = '$source_host:{{.MySQLPort}}';
+CLONE INSTANCE FROM '$clone_user'@'$source_host':{{.MySQLPort}} IDENTIFIED BY '$clone_password' DATA DIRECTORY = '$staging/data';
 SQL
-  echo "clone-mysql: the clone from $source_host:{{.Port}} failed; the next start clones again" >&2
+  echo "clone-mysql: the clone from $source_host:{{.MySQLPort}} failed; the next start clones again" >&2
   exit 1
 fi
 {{.Admin}} --no-defaults --socket="$socket" --user=root shutdown >/dev/null 2>&1 || true
@@ -61,7 +61,7 @@ stop_server
 trap - EXIT
 
 if [[ ! -f $staging/data/mysql.ibd ]]; then
-  echo "clone-mysql: the clone from $source_host:{{.Port}} holds no database; the next start clones again" >&2
+  echo "clone-mysql: the clone from $source_host:{{.MySQLPort}} holds no database; the next start clones again" >&2
   exit 1
 fi
 # CLONE copies InnoDB's files only: a schema directory that holds none
@@ -76,7 +76,7 @@ for dir in "$staging/recipient"/*/; do
   fi
 done
 # The sidecar starts replication on a fresh clone, once.
-: >"$staging/data/{{.StartMarker}}"
+: >"$staging/data/{{.StartReplicationMarker}}"
 if ! mv -T "$staging/data" "$data"; then
   echo "clone-mysql: cannot move the clone into {{.DataDir}}; nothing was deleted" >&2
   exit 1

@@ -26,12 +26,12 @@ umask 077
 # The value is double-quoted; the option file reader turns \\ \" \n \r \t
 # back into what they stand for, so no password can end the value or add a
 # line (a Secret made from a file often ends with a newline).
-password=${ROOT_PASSWORD//\\/\\\\}
+password=${ {{- .RootPasswordEnv}}//\\/\\\\}
 password=${password//\"/\\\"}
 password=${password//$'\n'/\\n}
 password=${password//$'\r'/\\r}
 password=${password//$'\t'/\\t}
 printf '[client]\nuser=root\npassword="%s"\n[xtrabackup]\nuser=root\npassword="%s"\n' \
-  "$password" "$password" >{{.InitOptionFile}}.tmp
-mv {{.InitOptionFile}}.tmp {{.InitOptionFile}}
+  "$password" "$password" >{{.InitConfDir}}/{{.ClientOptionName}}.tmp
+mv {{.InitConfDir}}/{{.ClientOptionName}}.tmp {{.InitConfDir}}/{{.ClientOptionName}}
 {{- end}}

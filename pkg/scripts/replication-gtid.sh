@@ -15,7 +15,7 @@ if [[ $ordinal -eq 0 ]]; then
 {{- if .Credentials}}
   # The replication user has only the replication privileges, the clone
   # user only BACKUP_ADMIN; replicas get both with the data.
-  clone_password=$(sql_quote "${CLONE_PASSWORD:?the credentials Secret has no clone-password}")
+  clone_password=$(sql_quote "${ {{- .ClonePasswordEnv}}:?the credentials Secret has no {{.ClonePasswordKey}}}")
   sql <<SQL
 CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
 ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
@@ -28,17 +28,17 @@ SQL
 {{- else}}
   echo "xtrabackup: ordinal 0 is the primary"
 {{- end}}
-elif [[ ! -e {{.DataDir}}/{{.StartMarker}} ]]; then
+elif [[ ! -e {{.DataDir}}/{{.StartReplicationMarker}} ]]; then
 {{- if .Credentials}}
   # A replica's channel keeps the password it was configured with, and the
   # primary takes the Secret's at every start: so does every start of a
-  # replica, and a changed replication-password reaches each replica when
+  # replica, and a changed {{.ReplicationPasswordKey}} reaches each replica when
   # it restarts.
   if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
     sql <<SQL
 {{template "refresh-credentials" .}}
 SQL
-    echo "xtrabackup: replication runs with the Secret's replication-password"
+    echo "xtrabackup: replication runs with the Secret's {{.ReplicationPasswordKey}}"
   fi
 {{- else}}
   echo "xtrabackup: replication is already configured; leaving it as it is"
@@ -51,17 +51,17 @@ else
 {{.Replication.Stop}};
 {{.Replication.Reset}};
 {{- if .Credentials}}
-{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.Port}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
 {{- else}}
-{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.Port}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
 {{- end}}
 {{.Replication.Start}};
 SQL
   # At most once, also across container restarts.
-  rm -f {{.DataDir}}/{{.StartMarker}}
+  rm -f {{.DataDir}}/{{.StartReplicationMarker}}
 fi
 
-echo "xtrabackup: replicas clone over port {{.Port}}; nothing to serve"
+echo "xtrabackup: replicas clone over port {{.MySQLPort}}; nothing to serve"
 trap 'exit 0' TERM INT
 while :; do
   sleep 3600 &

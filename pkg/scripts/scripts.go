@@ -12,6 +12,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
@@ -34,13 +35,6 @@ var clonePluginFiles = map[string]string{
 	Sidecar:    "replication-gtid.sh",
 }
 
-// Re-exported from the pod contract for the callers of this package.
-const (
-	ClientOptionFile = profile.ClientOptionFile
-	BackupPort       = profile.BackupPort
-	HelperPath       = profile.HelperPath
-)
-
 // Params are what a script is rendered with.
 type Params struct {
 	// StatefulSet is the StatefulSet's name; pods are <StatefulSet>-<ordinal>.
@@ -50,31 +44,50 @@ type Params struct {
 	// Profile holds the server's tools, statements and clone method.
 	Profile profile.Profile
 	// Credentials makes the scripts authenticate with the root password,
-	// replicate as ReplicationUser and clone as CloneUser; without it they
-	// use the tutorial's empty root password.
+	// replicate as contract.ReplicationUser and clone as
+	// contract.CloneUser; without it they use the tutorial's empty root
+	// password.
 	Credentials bool
-	// ReplicationUser is the user replicas replicate as, and CloneUser the
-	// user a clone-plugin replica clones as, with Credentials.
-	ReplicationUser, CloneUser string
 }
 
-// values are what the templates see: the pod contract, the profile and the
-// names.
+// contractNames are the names of the pod contract the scripts use, each under its
+// name in package contract: the templates write none of them literally (a
+// test checks it).
+type contractNames struct {
+	MySQLPort, BackupPort                                    int
+	DataDir, DataSubPath, DataVolumeDir, StagingDir          string
+	StartReplicationMarker                                   string
+	InitializedDir, InitializedKey, InitializedTail          string
+	EmptyPrimaryMessage                                      string
+	InitConfDir, ConfigMapDir, ClientOptionFile              string
+	ClientOptionName, PrimaryConfigKey, ReplicaConfigKey     string
+	PodIndexEnv, RootPasswordEnv                             string
+	ReplicationPasswordEnv, ClonePasswordEnv                 string
+	ReplicationPasswordKey, ClonePasswordKey                 string
+	ReplicationUser, CloneUser, DatabaseUserName, HelperPath string
+}
+
+// podContract holds the contract's names as the templates see them.
+var podContract = contractNames{
+	MySQLPort: contract.MySQLPort, BackupPort: contract.BackupPort,
+	DataDir: contract.DataDir, DataSubPath: contract.DataSubPath, DataVolumeDir: contract.DataVolumeDir, StagingDir: contract.StagingDir,
+	StartReplicationMarker: contract.StartReplicationMarker,
+	InitializedDir:         contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
+	EmptyPrimaryMessage: contract.EmptyPrimaryMessage,
+	InitConfDir:         contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,
+	ClientOptionName: contract.ClientOptionName, PrimaryConfigKey: contract.PrimaryConfigKey, ReplicaConfigKey: contract.ReplicaConfigKey,
+	PodIndexEnv: contract.PodIndexEnv, RootPasswordEnv: contract.RootPasswordEnv,
+	ReplicationPasswordEnv: contract.ReplicationPasswordEnv, ClonePasswordEnv: contract.ClonePasswordEnv,
+	ReplicationPasswordKey: contract.ReplicationPasswordKey, ClonePasswordKey: contract.ClonePasswordKey,
+	ReplicationUser: contract.ReplicationUser, CloneUser: contract.CloneUser, DatabaseUserName: contract.DatabaseUserName,
+	HelperPath: contract.HelperPath,
+}
+
+// values are what the templates see: the names of the pod contract, the
+// StatefulSet's names and the profile's.
 type values struct {
+	contractNames
 	StatefulSet, Service string
-	BackupPort, Port     int
-	DataDir, DataSubPath string
-	DataVolumeDir        string
-	StagingDir           string
-	InitializedDir       string
-	InitializedKey       string
-	InitializedTail      string
-	EmptyPrimaryMessage  string
-	StartMarker          string
-	InitConfDir          string
-	ConfigMapDir         string
-	PrimaryConfigKey     string
-	ReplicaConfigKey     string
 	Client, Admin        string
 	BackupTool           string
 	StreamTool           string
@@ -82,26 +95,22 @@ type values struct {
 	ServeBackup          string
 	// ClientAuth, with its leading space, is the option that must come first
 	// on a client's command line to authenticate ("" without credentials).
-	ClientAuth      string
-	Credentials     bool
-	ReplicationUser string
-	CloneUser       string
-	OptionFile      string
-	InitOptionFile  string
-	Replication     profile.Replication
+	ClientAuth  string
+	Credentials bool
+	Replication profile.Replication
 }
 
 // ordinalArgs are what the "ordinal" template reads the pod's ordinal with.
 type ordinalArgs struct{ Who, Env string }
 
 // Ordinal hands the "ordinal" template the script's name for its messages.
-func (values) Ordinal(who string) ordinalArgs { return ordinalArgs{Who: who, Env: profile.PodIndexEnv} }
+func (v values) Ordinal(who string) ordinalArgs { return ordinalArgs{Who: who, Env: v.PodIndexEnv} }
 
 // dnsName is what a StatefulSet or Service name may look like; it keeps
 // anything a shell would interpret out of the scripts.
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
-func (p Params) values() (values, error) {
+func (p Params) values(names contractNames) (values, error) {
 	for what, name := range map[string]string{"StatefulSet name": p.StatefulSet, "service name": p.Service} {
 		if !dnsName.MatchString(name) || len(name) > 253 {
 			return values{}, fmt.Errorf("%s %q is not a valid DNS name (lower case letters, digits, '-' and '.')", what, name)
@@ -112,24 +121,14 @@ func (p Params) values() (values, error) {
 		return values{}, fmt.Errorf("no server profile given")
 	}
 	v := values{
-		StatefulSet: p.StatefulSet, Service: p.Service,
-		BackupPort: profile.BackupPort, Port: profile.MySQLPort,
-		DataDir: profile.DataDir, DataSubPath: profile.DataSubPath, DataVolumeDir: profile.DataVolumeDir, StagingDir: profile.StagingDir, InitializedDir: profile.InitializedDir, InitializedKey: profile.InitializedKey,
-		InitializedTail: profile.InitializedTail, EmptyPrimaryMessage: profile.EmptyPrimaryMessage, StartMarker: profile.StartReplicationMarker,
-		InitConfDir: profile.InitConfDir, ConfigMapDir: profile.ConfigMapDir,
-		PrimaryConfigKey: profile.PrimaryConfigKey, ReplicaConfigKey: profile.ReplicaConfigKey,
-		OptionFile: profile.ClientOptionFile, InitOptionFile: profile.InitConfDir + "/" + profile.ClientOptionName,
+		contractNames: names,
+		StatefulSet:   p.StatefulSet, Service: p.Service,
 		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
 		Replication: prof.Replication,
 	}
 	if p.Credentials {
-		for what, user := range map[string]string{"replication user": p.ReplicationUser, "clone user": p.CloneUser} {
-			if !dnsName.MatchString(user) {
-				return values{}, fmt.Errorf("%s %q is not a plain name", what, user)
-			}
-		}
-		v.Credentials, v.ReplicationUser, v.CloneUser = true, p.ReplicationUser, p.CloneUser
-		v.ClientAuth = " --defaults-extra-file=" + profile.ClientOptionFile
+		v.Credentials = true
+		v.ClientAuth = " --defaults-extra-file=" + names.ClientOptionFile
 	}
 	if prof.Clone != profile.CloneBackupStream {
 		return v, nil
@@ -137,16 +136,16 @@ func (p Params) values() (values, error) {
 	backupArgs := "--backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root"
 	if p.Credentials {
 		// --defaults-extra-file must come first; it also names the user.
-		backupArgs = "--defaults-extra-file=" + profile.ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
+		backupArgs = "--defaults-extra-file=" + names.ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
 	}
 	if prof.StreamHelper {
-		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup "$source_host:%d"`, profile.HelperPath, profile.BackupPort)
+		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup "$source_host:%d"`, names.HelperPath, names.BackupPort)
 		v.ServeBackup = fmt.Sprintf(`exec %s serve-backup --port %d -- \
-  %s %s`, profile.HelperPath, profile.BackupPort, prof.BackupTool, backupArgs)
+  %s %s`, names.HelperPath, names.BackupPort, prof.BackupTool, backupArgs)
 	} else {
-		v.ReceiveBackup = fmt.Sprintf(`ncat --recv-only "$source_host" %d`, profile.BackupPort)
+		v.ReceiveBackup = fmt.Sprintf(`ncat --recv-only "$source_host" %d`, names.BackupPort)
 		v.ServeBackup = fmt.Sprintf(`exec ncat --listen --keep-open --send-only --max-conns=1 %d -c \
-  "%s %s"`, profile.BackupPort, prof.BackupTool, backupArgs)
+  "%s %s"`, names.BackupPort, prof.BackupTool, backupArgs)
 	}
 	return v, nil
 }
@@ -190,7 +189,12 @@ func Render(name string, p Params) (string, error) {
 }
 
 func render(name string, p Params) (string, error) {
-	v, err := p.values()
+	return renderWith(name, p, podContract)
+}
+
+// renderWith renders with the contract's names replaced by names.
+func renderWith(name string, p Params, names contractNames) (string, error) {
+	v, err := p.values(names)
 	if err != nil {
 		return "", err
 	}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
@@ -20,7 +22,7 @@ func variants(name, service string) []Params {
 	for _, prof := range profiles {
 		out = append(out,
 			Params{StatefulSet: name, Service: service, Profile: prof},
-			Params{StatefulSet: name, Service: service, Profile: prof, Credentials: true, ReplicationUser: "replication", CloneUser: "clone"})
+			Params{StatefulSet: name, Service: service, Profile: prof, Credentials: true})
 	}
 	return out
 }
@@ -63,7 +65,6 @@ func TestRenderRejectsUnsafeNames(t *testing.T) {
 		{StatefulSet: "A", Service: "s", Profile: profile.MySQL57},
 		{StatefulSet: "", Service: "s", Profile: profile.MySQL57},
 		{StatefulSet: "a", Service: "s"},
-		{StatefulSet: "a", Service: "s", Profile: profile.MySQL8, Credentials: true, ReplicationUser: "replication", CloneUser: "c'lone"},
 	} {
 		if _, err := Render(Sidecar, p); err == nil {
 			t.Errorf("%+v: rendered", p)
@@ -111,7 +112,7 @@ func TestShellcheck(t *testing.T) {
 func TestCredentialsStayOffCommandLines(t *testing.T) {
 	for _, prof := range profiles {
 		f := prof.Name
-		got := renderAll(t, Params{StatefulSet: "db", Service: "db", Profile: prof, Credentials: true, ReplicationUser: "replication", CloneUser: "clone"})
+		got := renderAll(t, Params{StatefulSet: "db", Service: "db", Profile: prof, Credentials: true})
 		user := prof.Replication.User
 		if strings.Contains(got[Sidecar], "--user=root") || strings.Contains(got[Sidecar], user+"='root'") {
 			t.Errorf("%s: the sidecar still uses root without a password", f)
@@ -121,7 +122,7 @@ func TestCredentialsStayOffCommandLines(t *testing.T) {
 		}
 		switch prof.Clone {
 		case profile.CloneBackupStream:
-			if !strings.Contains(got[Sidecar], "--defaults-extra-file="+ClientOptionFile+" --backup") {
+			if !strings.Contains(got[Sidecar], "--defaults-extra-file="+contract.ClientOptionFile+" --backup") {
 				t.Errorf("%s: the backup does not read the option file first", f)
 			}
 		case profile.ClonePlugin:
@@ -131,8 +132,11 @@ func TestCredentialsStayOffCommandLines(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Render(Sidecar, Params{StatefulSet: "db", Service: "db", Profile: profile.MySQL57, Credentials: true, ReplicationUser: "x'y", CloneUser: "clone"}); err == nil {
-		t.Error("an unsafe replication user was rendered")
+	// The users are written into SQL strings and option values as they are.
+	for _, user := range []string{contract.ReplicationUser, contract.CloneUser} {
+		if !dnsName.MatchString(user) {
+			t.Errorf("user %q is not a plain name", user)
+		}
 	}
 }
 
@@ -174,7 +178,7 @@ func TestRenderRemembers(t *testing.T) {
 // the script.
 func TestOrdinal(t *testing.T) {
 	var snippet strings.Builder
-	if err := templates.ExecuteTemplate(&snippet, "ordinal", values{}.Ordinal("test")); err != nil {
+	if err := templates.ExecuteTemplate(&snippet, "ordinal", values{contractNames: podContract}.Ordinal("test")); err != nil {
 		t.Fatal(err)
 	}
 	script := snippet.String() + "\necho \"$ordinal\"\n"
@@ -196,7 +200,7 @@ func TestOrdinal(t *testing.T) {
 			cmd := exec.Command("bash", "-c", script)
 			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOSTNAME=" + tc.hostname}
 			if tc.podIndex != "" {
-				cmd.Env = append(cmd.Env, profile.PodIndexEnv+"="+tc.podIndex)
+				cmd.Env = append(cmd.Env, contract.PodIndexEnv+"="+tc.podIndex)
 			}
 			out, err := cmd.CombinedOutput()
 			if tc.wantErr {
@@ -209,5 +213,57 @@ func TestOrdinal(t *testing.T) {
 				t.Fatalf("got %q (%v), want %s", out, err, tc.want)
 			}
 		})
+	}
+}
+
+// The templates write no name of the pod contract literally: each comes
+// from package contract as a template value. Every profile's scripts are
+// rendered with each name replaced by a stand-in, and none of the
+// contract's own values may be left in them. Names that are also plain
+// words of the servers and of prose ("mysql", "clone", "replication") are
+// looked for where a script would use them as names: quoted, after "=",
+// or as a user and group.
+func TestTemplatesWriteNoContractName(t *testing.T) {
+	stand := podContract
+	v := reflect.ValueOf(&stand).Elem()
+	real := map[string]string{}
+	for i := 0; i < v.NumField(); i++ {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		real[name] = fmt.Sprint(f.Interface())
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("STANDIN" + name)
+		case reflect.Int:
+			f.SetInt(int64(60000 + i))
+		}
+	}
+	word := regexp.MustCompile(`^[a-z]+$`)
+	used := map[string]bool{}
+	for _, p := range variants("db", "db") {
+		for _, script := range Names() {
+			out, err := renderWith(script, p, stand)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, value := range real {
+				if strings.Contains(out, "STANDIN"+name) || strings.Contains(out, fmt.Sprint(v.FieldByName(name).Interface())) {
+					used[name] = true
+				}
+				var found bool
+				if word.MatchString(value) {
+					found = regexp.MustCompile(`'` + value + `'|"` + value + `"|=` + value + `\b|\b` + value + `:` + value + `\b`).MatchString(out)
+				} else {
+					found = strings.Contains(out, value)
+				}
+				if found {
+					t.Errorf("%s (%s, credentials %v) writes %s (%q) literally: use {{.%s}}", script, p.Profile.Name, p.Credentials, name, value, name)
+				}
+			}
+		}
+	}
+	for name := range real {
+		if !used[name] {
+			t.Errorf("%s is handed to the scripts but none uses it", name)
+		}
 	}
 }

@@ -77,14 +77,14 @@ SQL
 elif [[ $ordinal -gt 0 ]]; then
   # A replica's channel keeps the password it was configured with, and the
   # primary takes the Secret's at every start: so does every start of a
-  # replica, and a changed replication-password reaches each replica when
+  # replica, and a changed {{.ReplicationPasswordKey}} reaches each replica when
   # it restarts.
   wait_for_mysqld
   if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
     sql <<SQL
 {{template "refresh-credentials" .}}
 SQL
-    echo "xtrabackup: replication runs with the Secret's replication-password"
+    echo "xtrabackup: replication runs with the Secret's {{.ReplicationPasswordKey}}"
   fi
 {{- end}}
 fi

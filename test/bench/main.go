@@ -50,6 +50,7 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
@@ -741,7 +742,7 @@ func startAPIServer(ctx context.Context, sample *appsv1.StatefulSet, mutator *ad
 	if defaulted.Labels == nil {
 		defaulted.Labels = map[string]string{}
 	}
-	defaulted.Labels[mutate.EnabledLabel] = mutate.EnabledValue
+	defaulted.Labels[contract.EnabledLabel] = contract.EnabledValue
 	defaultedJSON, err := json.Marshal(defaulted)
 	if err != nil {
 		return fail(err)
@@ -806,7 +807,7 @@ func (a *apiserverBench) object(name, kind string) *appsv1.StatefulSet {
 	sts.Namespace = "default"
 	sts.Name = name + "-" + kind
 	if kind != "webhook" {
-		delete(sts.Labels, mutate.EnabledLabel)
+		delete(sts.Labels, contract.EnabledLabel)
 	}
 	if kind == "policy" {
 		if sts.Labels == nil {

@@ -22,7 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 const (
@@ -184,14 +184,14 @@ func TestCluster(t *testing.T) {
 
 	t.Run("an unlabeled StatefulSet is stored as written", func(t *testing.T) {
 		sts := plain("unlabeled", MySQLImage)
-		delete(sts.Labels, mutate.EnabledLabel)
+		delete(sts.Labels, contract.EnabledLabel)
 		got, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Client.AppsV1().StatefulSets(ns).Delete(ctx, sts.Name, metav1.DeleteOptions{})
 		if len(got.Spec.Template.Spec.InitContainers) != 0 || len(got.Spec.Template.Spec.Containers) != 1 ||
-			got.Annotations[mutate.InjectorVersionAnnotation] != "" || len(got.Spec.VolumeClaimTemplates) != 0 {
+			got.Annotations[contract.InjectorVersionAnnotation] != "" || len(got.Spec.VolumeClaimTemplates) != 0 {
 			t.Errorf("the unlabeled StatefulSet was changed: %d init containers, %d containers, annotations %v",
 				len(got.Spec.Template.Spec.InitContainers), len(got.Spec.Template.Spec.Containers), got.Annotations)
 		}
@@ -208,7 +208,7 @@ func TestCluster(t *testing.T) {
 
 func plain(name, image string) *appsv1.StatefulSet {
 	return &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{contract.EnabledLabel: contract.EnabledValue}},
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:    ptr.To[int32](0),
 			ServiceName: name,
@@ -293,7 +293,7 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	}
 	waitRecreated(ctx, t, c, d.Name, pod(2), old.UID)
 	tm.add(fmt.Sprintf("StatefulSet %s: replica pod deleted, back Ready", d.Name), time.Since(start))
-	log, err := c.ContainerLog(ctx, ns, pod(2), mutate.CloneMySQLContainer)
+	log, err := c.ContainerLog(ctx, ns, pod(2), contract.CloneMySQLContainer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,11 +368,11 @@ func roles(ctx context.Context, t *testing.T, c *Cluster, sts string, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := mutate.RoleReplica
+		want := contract.RoleReplica
 		if i == 0 {
-			want = mutate.RolePrimary
+			want = contract.RolePrimary
 		}
-		if got := p.Labels[mutate.RoleLabel]; got != want {
+		if got := p.Labels[contract.RoleLabel]; got != want {
 			t.Errorf("%s: role label %q, want %q", p.Name, got, want)
 		}
 	}
@@ -459,7 +459,7 @@ func killDuringCreates(ctx context.Context, t *testing.T, c *Cluster) {
 			continue
 		}
 		stored++
-		if s.Annotations[mutate.InjectorVersionAnnotation] == "" || len(s.Spec.Template.Spec.InitContainers) == 0 {
+		if s.Annotations[contract.InjectorVersionAnnotation] == "" || len(s.Spec.Template.Spec.InitContainers) == 0 {
 			t.Errorf("StatefulSet %s was stored without injection", s.Name)
 		}
 		_ = c.Client.AppsV1().StatefulSets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{})

@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // InstallNamespace is where config/default installs the webhook.
@@ -121,7 +121,7 @@ func (c *Cluster) WaitReady(ctx context.Context, in *Installed, progress func(st
 	// Service to the ready pods: a dry-run create of a labeled StatefulSet
 	// goes through admission without storing anything.
 	probe := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "admission-probe", Namespace: "default", Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: "admission-probe", Namespace: "default", Labels: map[string]string{contract.EnabledLabel: contract.EnabledValue}},
 		Spec: appsv1.StatefulSetSpec{
 			ServiceName: "admission-probe",
 			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "admission-probe"}},
@@ -136,7 +136,7 @@ func (c *Cluster) WaitReady(ctx context.Context, in *Installed, progress func(st
 		if err != nil {
 			return false, err
 		}
-		return got.Annotations[mutate.InjectorVersionAnnotation] != "", fmt.Errorf("not injected")
+		return got.Annotations[contract.InjectorVersionAnnotation] != "", fmt.Errorf("not injected")
 	}); err != nil {
 		return err
 	}

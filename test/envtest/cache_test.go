@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // metadataList is a metadata-only list of kind, as the cache holds it.
@@ -39,7 +39,7 @@ var _ = Describe("the manager's cache", func() {
 		tenant := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "tenant", Namespace: ns,
-				Labels:      map[string]string{mutate.LabelManagedBy: mutate.ManagedBy},
+				Labels:      map[string]string{contract.LabelManagedBy: contract.ManagedBy},
 				Annotations: map[string]string{"big": big},
 			},
 			Data: map[string]string{"big": big},

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // statefulSetPod is a pod as the StatefulSet controller would create it from
@@ -27,7 +27,7 @@ func statefulSetPod(ns, name string, template corev1.PodTemplateSpec, index stri
 		lbls[k] = v
 	}
 	if index != "" {
-		lbls[mutate.PodIndexLabel] = index
+		lbls[contract.PodIndexLabel] = index
 	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: lbls},
@@ -64,9 +64,9 @@ var _ = Describe("credentials and the read/write split", func() {
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		secret := &corev1.Secret{}
 		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-credentials"), secret) }).Should(Succeed())
-		Expect(secret.Data[mutate.RootPasswordKey]).To(HaveLen(32))
-		Expect(secret.Data[mutate.ReplicationPasswordKey]).To(HaveLen(32))
-		Expect(secret.Data[mutate.RootPasswordKey]).NotTo(Equal(secret.Data[mutate.ReplicationPasswordKey]))
+		Expect(secret.Data[contract.RootPasswordKey]).To(HaveLen(32))
+		Expect(secret.Data[contract.ReplicationPasswordKey]).To(HaveLen(32))
+		Expect(secret.Data[contract.RootPasswordKey]).NotTo(Equal(secret.Data[contract.ReplicationPasswordKey]))
 		before := secret.DeepCopy()
 
 		// Reconcile again: touch the StatefulSet.
@@ -125,7 +125,7 @@ var _ = Describe("credentials and the read/write split", func() {
 
 	It("uses a Secret the user names and creates none", func() {
 		sts := minimal(ns)
-		sts.Annotations = map[string]string{mutate.CredentialsSecretAnnotation: "my-passwords"}
+		sts.Annotations = map[string]string{contract.CredentialsSecretAnnotation: "my-passwords"}
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		get(sts)
 		Expect(sts.Spec.Template.Spec.Containers[0].Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "my-passwords")))
@@ -149,16 +149,16 @@ var _ = Describe("credentials and the read/write split", func() {
 		for _, p := range pods {
 			Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		}
-		Expect(pods[0].Labels).To(HaveKeyWithValue(mutate.RoleLabel, mutate.RolePrimary))
-		Expect(pods[1].Labels).To(HaveKeyWithValue(mutate.RoleLabel, mutate.RoleReplica))
-		Expect(pods[2].Labels).To(HaveKeyWithValue(mutate.RoleLabel, mutate.RoleReplica))
+		Expect(pods[0].Labels).To(HaveKeyWithValue(contract.RoleLabel, contract.RolePrimary))
+		Expect(pods[1].Labels).To(HaveKeyWithValue(contract.RoleLabel, contract.RoleReplica))
+		Expect(pods[2].Labels).To(HaveKeyWithValue(contract.RoleLabel, contract.RoleReplica))
 
 		other := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "mysql-client", Namespace: ns, Labels: map[string]string{"app": "mysql"}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "mysql:5.7"}}},
 		}
 		Expect(k8sClient.Create(ctx, other)).To(Succeed())
-		Expect(other.Labels).NotTo(HaveKey(mutate.RoleLabel))
+		Expect(other.Labels).NotTo(HaveKey(contract.RoleLabel))
 
 		selects := func(svcName string) []string {
 			svc := &corev1.Service{}

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 const (
@@ -103,7 +103,7 @@ var _ = Describe("an UPDATE the mutation has nothing to do with", func() {
 		Expect(k8sClient.Update(ctx, sts)).To(Succeed())
 		after := get(sts.DeepCopy()).(*appsv1.StatefulSet)
 		Expect(after.Generation).To(Equal(stored.Generation))
-		Expect(after.Annotations).To(HaveKeyWithValue(mutate.InjectorVersionAnnotation, mutate.InjectorVersion))
+		Expect(after.Annotations).To(HaveKeyWithValue(contract.InjectorVersionAnnotation, contract.InjectorVersion))
 
 		Expect(k8sClient.Delete(ctx, after)).To(Succeed())
 		get(after)

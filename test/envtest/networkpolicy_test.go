@@ -10,9 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/scripts"
 )
 
 // tcpPort is a NetworkPolicy port.
@@ -35,18 +34,18 @@ var _ = Describe("the backup NetworkPolicy", func() {
 			HaveField("Kind", "StatefulSet"), HaveField("Name", "mysql"), HaveField("UID", sts.UID),
 			HaveField("Controller", HaveValue(BeTrue())))))
 		Expect(policy.Labels).To(And(
-			HaveKeyWithValue(mutate.LabelManagedBy, mutate.ManagedBy),
-			HaveKeyWithValue(mutate.LabelInstance, "mysql"),
-			HaveKeyWithValue(mutate.LabelComponent, reconcile.ComponentBackup)))
+			HaveKeyWithValue(contract.LabelManagedBy, contract.ManagedBy),
+			HaveKeyWithValue(contract.LabelInstance, "mysql"),
+			HaveKeyWithValue(contract.LabelComponent, contract.ComponentBackup)))
 
 		own := metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}}
 		Expect(policy.Spec.PodSelector).To(Equal(own))
 		Expect(policy.Spec.PolicyTypes).To(ConsistOf(networkingv1.PolicyTypeIngress))
 		Expect(policy.Spec.Egress).To(BeEmpty())
 		Expect(policy.Spec.Ingress).To(ConsistOf(
-			networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{tcpPort(mutate.MySQLPort)}},
+			networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{tcpPort(contract.MySQLPort)}},
 			networkingv1.NetworkPolicyIngressRule{
-				Ports: []networkingv1.NetworkPolicyPort{tcpPort(scripts.BackupPort)},
+				Ports: []networkingv1.NetworkPolicyPort{tcpPort(contract.BackupPort)},
 				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &own}},
 			},
 		))

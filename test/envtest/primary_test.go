@@ -6,8 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
 )
 
@@ -19,7 +19,7 @@ var _ = Describe("an empty primary", func() {
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		get(sts)
 		vol := sts.Spec.Template.Spec.Volumes
-		Expect(names(vol, func(v corev1.Volume) string { return v.Name })).To(ContainElement(mutate.InitializedVolume))
+		Expect(names(vol, func(v corev1.Volume) string { return v.Name })).To(ContainElement(contract.InitializedVolume))
 
 		marker := &corev1.ConfigMap{}
 		name := mutate.InitializedConfigMapName(sts)
@@ -29,7 +29,7 @@ var _ = Describe("an empty primary", func() {
 		sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 1, 1, 1
 		Expect(k8sClient.Status().Update(ctx, sts)).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(ctx, key(ns, name), marker) }).Should(Succeed())
-		Expect(marker.Data).To(HaveKey(profile.InitializedKey))
+		Expect(marker.Data).To(HaveKey(contract.InitializedKey))
 		Expect(marker.OwnerReferences).To(HaveLen(1))
 
 		// Pod 0 came back with an empty data directory and its clone-mysql
@@ -40,7 +40,7 @@ var _ = Describe("an empty primary", func() {
 		}
 		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
 		pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{
-			Name: mutate.CloneMySQLContainer, Image: "mysql:8.4", ImageID: "x",
+			Name: contract.CloneMySQLContainer, Image: "mysql:8.4", ImageID: "x",
 			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 				ExitCode: 1, Reason: "Error",
 				Message: "clone-mysql: refusing to start an empty primary: StatefulSet mysql has been initialised",

@@ -7,7 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 var _ = Describe("server profiles", func() {
@@ -44,18 +44,18 @@ var _ = Describe("server profiles", func() {
 	})
 
 	It("denies an image whose version it cannot tell, naming the annotation", func() {
-		denied(withImage("mysql@sha256:"+sha, nil), mutate.ServerVersionAnnotation)
+		denied(withImage("mysql@sha256:"+sha, nil), contract.ServerVersionAnnotation)
 	})
 
 	It("takes the version from the annotation where the image cannot tell", func() {
-		sts := withImage("mysql@sha256:"+sha, map[string]string{mutate.ServerVersionAnnotation: "9.7"})
+		sts := withImage("mysql@sha256:"+sha, map[string]string{contract.ServerVersionAnnotation: "9.7"})
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		get(sts)
 		Expect(sts.Spec.Template.Spec.Containers[1].Command[2]).To(ContainSubstring("SOURCE_AUTO_POSITION=1"))
 	})
 
 	It("denies a private image without the server stated", func() {
-		denied(withImage("registry.example.com/team/db:v3", nil), mutate.FlavorAnnotation)
+		denied(withImage("registry.example.com/team/db:v3", nil), contract.FlavorAnnotation)
 	})
 
 	It("denies MySQL 8.0 before 8.0.23, saying which versions are supported", func() {

@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
 )
 
@@ -43,8 +43,8 @@ var _ = Describe("the companion reconciler", func() {
 
 		cm := &corev1.ConfigMap{}
 		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql"), cm) }).Should(Succeed())
-		Expect(cm.Data).To(HaveKey(mutate.PrimaryConfigKey))
-		Expect(cm.Data[mutate.ReplicaConfigKey]).To(ContainSubstring("super-read-only"))
+		Expect(cm.Data).To(HaveKey(contract.PrimaryConfigKey))
+		Expect(cm.Data[contract.ReplicaConfigKey]).To(ContainSubstring("super-read-only"))
 
 		headless, read := &corev1.Service{}, &corev1.Service{}
 		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql"), headless) }).Should(Succeed())
@@ -58,7 +58,7 @@ var _ = Describe("the companion reconciler", func() {
 			Expect(obj.GetOwnerReferences()).To(ConsistOf(And(
 				HaveField("Kind", "StatefulSet"), HaveField("Name", "mysql"), HaveField("UID", sts.UID),
 				HaveField("Controller", HaveValue(BeTrue())))))
-			Expect(obj.GetLabels()).To(HaveKeyWithValue(mutate.LabelManagedBy, mutate.ManagedBy))
+			Expect(obj.GetLabels()).To(HaveKeyWithValue(contract.LabelManagedBy, contract.ManagedBy))
 		}
 		Eventually(eventsFor(sts)).Should(ContainElement(HaveField("Reason", reconcile.ReasonCreated)))
 	})
@@ -118,7 +118,7 @@ var _ = Describe("the companion reconciler", func() {
 		Consistently(func() bool {
 			var cms corev1.ConfigMapList
 			var svcs corev1.ServiceList
-			Expect(k8sClient.List(ctx, &cms, client.InNamespace(ns), client.MatchingLabels{mutate.LabelManagedBy: mutate.ManagedBy})).To(Succeed())
+			Expect(k8sClient.List(ctx, &cms, client.InNamespace(ns), client.MatchingLabels{contract.LabelManagedBy: contract.ManagedBy})).To(Succeed())
 			Expect(k8sClient.List(ctx, &svcs, client.InNamespace(ns))).To(Succeed())
 			return len(cms.Items) == 0 && len(svcs.Items) == 0
 		}).WithTimeout(2 * time.Second).Should(BeTrue())

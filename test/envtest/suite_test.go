@@ -27,6 +27,7 @@ import (
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
@@ -43,7 +44,7 @@ var (
 )
 
 // testConfig is the mutation configuration the manager runs with.
-var testConfig = mutate.Config{XtrabackupImage: mutate.DefaultXtrabackupImage, HelperImage: "mysql-replication-webhook:test"}
+var testConfig = mutate.Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: "mysql-replication-webhook:test"}
 
 func TestEnvtest(t *testing.T) {
 	RegisterFailHandler(Fail)

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // minimal reads the sample a user writes, in the given namespace.
@@ -55,7 +55,7 @@ var _ = Describe("the mutating webhook", func() {
 		get(sts)
 
 		spec := sts.Spec.Template.Spec
-		Expect(sts.Annotations).To(HaveKeyWithValue(mutate.InjectorVersionAnnotation, mutate.InjectorVersion))
+		Expect(sts.Annotations).To(HaveKeyWithValue(contract.InjectorVersionAnnotation, contract.InjectorVersion))
 		Expect(containerNames(spec.InitContainers)).To(Equal([]string{"init-mysql", "clone-mysql"}))
 		Expect(containerNames(spec.Containers)).To(Equal([]string{"mysql", "xtrabackup"}))
 		Expect(names(spec.Volumes, func(v corev1.Volume) string { return v.Name })).To(Equal([]string{"conf", "config-map", "initialized"}))
@@ -98,7 +98,7 @@ var _ = Describe("the mutating webhook", func() {
 
 	It("stores the tutorial's credentials with the insecure annotation, and warns", func() {
 		sts := minimal(ns)
-		sts.Annotations = map[string]string{mutate.InsecureTutorialAnnotation: "true"}
+		sts.Annotations = map[string]string{contract.InsecureTutorialAnnotation: "true"}
 		warnings := createWithWarnings(sts)
 		get(sts)
 		db := sts.Spec.Template.Spec.Containers[0]
@@ -131,7 +131,7 @@ var _ = Describe("the mutating webhook", func() {
 		get(sts)
 		Expect(sts.Spec.Template.Spec.InitContainers).To(BeEmpty())
 		Expect(containerNames(sts.Spec.Template.Spec.Containers)).To(Equal([]string{"mysql"}))
-		Expect(sts.Annotations).NotTo(HaveKey(mutate.InjectorVersionAnnotation))
+		Expect(sts.Annotations).NotTo(HaveKey(contract.InjectorVersionAnnotation))
 	})
 
 	It("keeps what the user wrote and warns about it", func() {
@@ -166,7 +166,7 @@ var _ = Describe("the mutating webhook", func() {
 		sts.Labels = nil
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		get(sts)
-		sts.Labels = map[string]string{mutate.EnabledLabel: mutate.EnabledValue}
+		sts.Labels = map[string]string{contract.EnabledLabel: contract.EnabledValue}
 		err := k8sClient.Update(ctx, sts)
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("volumeClaimTemplates cannot change after creation"))

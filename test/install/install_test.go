@@ -29,7 +29,7 @@ import (
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
 )
 
@@ -166,7 +166,7 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 		if !paths["/mutate-apps-v1-statefulset"] || !paths["/mutate-v1-pod"] {
 			t.Errorf("paths %v", paths)
 		}
-		if got := hook.Webhooks[0].ObjectSelector.MatchLabels[mutate.EnabledLabel]; got != mutate.EnabledValue {
+		if got := hook.Webhooks[0].ObjectSelector.MatchLabels[contract.EnabledLabel]; got != contract.EnabledValue {
 			t.Errorf("StatefulSet objectSelector %v", hook.Webhooks[0].ObjectSelector)
 		}
 	})
@@ -337,7 +337,7 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 			t.Fatalf("%d samples", len(samples))
 		}
 		for _, s := range samples {
-			if s.GetKind() != "StatefulSet" || s.GetLabels()[mutate.EnabledLabel] != mutate.EnabledValue {
+			if s.GetKind() != "StatefulSet" || s.GetLabels()[contract.EnabledLabel] != contract.EnabledValue {
 				t.Errorf("sample %s %s is not a labeled StatefulSet", s.GetKind(), s.GetName())
 			}
 		}

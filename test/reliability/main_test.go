@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
@@ -167,17 +168,17 @@ func statefulSet(ns, name string, labeled bool) *appsv1.StatefulSet {
 		},
 	}
 	if labeled {
-		sts.Labels = map[string]string{mutate.EnabledLabel: mutate.EnabledValue}
+		sts.Labels = map[string]string{contract.EnabledLabel: contract.EnabledValue}
 	}
 	return sts
 }
 
 func injected(sts *appsv1.StatefulSet) bool {
-	return sts.Annotations[mutate.InjectorVersionAnnotation] == mutate.InjectorVersion &&
+	return sts.Annotations[contract.InjectorVersionAnnotation] == contract.InjectorVersion &&
 		len(sts.Spec.Template.Spec.InitContainers) == 2 && len(sts.Spec.Template.Spec.Containers) == 2
 }
 
 func untouched(sts *appsv1.StatefulSet) bool {
-	return sts.Annotations[mutate.InjectorVersionAnnotation] == "" &&
+	return sts.Annotations[contract.InjectorVersionAnnotation] == "" &&
 		len(sts.Spec.Template.Spec.InitContainers) == 0 && len(sts.Spec.Template.Spec.Containers) == 1
 }

@@ -59,6 +59,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/dbimage"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
@@ -102,7 +103,7 @@ var flavors = []flavor{
 	{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true},
 	{name: "mysql-5.7", image: "mysql:5.7", secure: true},
 	{name: "mariadb", image: "mariadb:10.11", secure: true},
-	{name: "mysql-5.7-tutorial", image: "mysql:5.7", annotations: map[string]string{mutate.InsecureTutorialAnnotation: "true"}},
+	{name: "mysql-5.7-tutorial", image: "mysql:5.7", annotations: map[string]string{contract.InsecureTutorialAnnotation: "true"}},
 }
 
 // dbRoot returns the directory of a database root filesystem, built and
@@ -178,16 +179,16 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	stands := f.root == "" && prof.Family == profile.MySQL
 	if stands {
 		// MariaDB stands in for MySQL here and has no super-read-only.
-		config[mutate.ReplicaConfigKey] = strings.ReplaceAll(config[mutate.ReplicaConfigKey], "super-read-only", "read-only")
+		config[contract.ReplicaConfigKey] = strings.ReplaceAll(config[contract.ReplicaConfigKey], "super-read-only", "read-only")
 	}
 	// Passwords with what option files, SQL and shells treat specially, and
 	// the trailing newline of a Secret made from a file.
 	// MySQL takes replication passwords of at most 32 characters.
 	awkward := ` q"'\ $x #;` + "\n"
 	secret := map[string]string{
-		mutate.RootPasswordKey:        "R" + randomWord(t)[:8] + awkward,
-		mutate.ReplicationPasswordKey: "P" + randomWord(t)[:8] + awkward,
-		mutate.ClonePasswordKey:       "C" + randomWord(t)[:8] + awkward,
+		contract.RootPasswordKey:        "R" + randomWord(t)[:8] + awkward,
+		contract.ReplicationPasswordKey: "P" + randomWord(t)[:8] + awkward,
+		contract.ClonePasswordKey:       "C" + randomWord(t)[:8] + awkward,
 	}
 
 	binDir := t.TempDir()
@@ -204,7 +205,7 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	}
 	s := &scenario{t: t, f: f, prof: prof, webhook: webhook, sts: res.StatefulSet, pods: map[int]*pod{}}
 	if f.secure {
-		s.secrets = []string{secret[mutate.RootPasswordKey], secret[mutate.ReplicationPasswordKey], secret[mutate.ClonePasswordKey]}
+		s.secrets = []string{secret[contract.RootPasswordKey], secret[contract.ReplicationPasswordKey], secret[contract.ClonePasswordKey]}
 	}
 	// The images' own configuration and entrypoint; the server's log goes
 	// to a file the scenario reads.
@@ -223,7 +224,7 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 func plainStatefulSet(image string, annotations map[string]string) *appsv1.StatefulSet {
 	return &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "mysql", Annotations: annotations,
-			Labels: map[string]string{mutate.EnabledLabel: mutate.EnabledValue}},
+			Labels: map[string]string{contract.EnabledLabel: contract.EnabledValue}},
 		Spec: appsv1.StatefulSetSpec{
 			ServiceName: "mysql",
 			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}},
@@ -260,7 +261,7 @@ func (s *scenario) startPod(i int) *pod {
 		s.pods[i] = p
 	}
 	for _, ic := range s.spec().InitContainers {
-		if ic.Name == mutate.HelperInitContainer {
+		if ic.Name == contract.HelperInitContainer {
 			argv := append([]string{s.webhook}, ic.Command[1:]...)
 			if out, err := p.runArgv(nil, argv, time.Minute); err != nil {
 				t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
@@ -286,7 +287,7 @@ func (s *scenario) startMySQLD(p *pod) {
 }
 
 func (s *scenario) startSidecar(p *pod) string {
-	side := container(s.spec().Containers, mutate.SidecarContainer)
+	side := container(s.spec().Containers, contract.SidecarContainer)
 	var logPath string
 	p.sidecar, logPath = p.start("sidecar", p.env(side), side.Command)
 	if s.prof.Clone == profile.ClonePlugin {
@@ -316,7 +317,7 @@ func (s *scenario) sql(p *pod, user, password, statements string) (string, error
 
 func (s *scenario) root(p *pod, statements string) string {
 	s.t.Helper()
-	out, err := s.sql(p, "root", s.r.secret[mutate.RootPasswordKey], statements)
+	out, err := s.sql(p, "root", s.r.secret[contract.RootPasswordKey], statements)
 	if !s.f.secure {
 		out, err = s.sql(p, "root", "", statements)
 	}
@@ -347,7 +348,7 @@ func (s *scenario) threadsRunning(status string) bool {
 
 func (s *scenario) slaveStatus(p *pod) string {
 	s.t.Helper()
-	password := s.r.secret[mutate.RootPasswordKey]
+	password := s.r.secret[contract.RootPasswordKey]
 	if !s.f.secure {
 		password = ""
 	}
@@ -463,7 +464,7 @@ func (s *scenario) run() {
 		s.pods[2] = p2
 		var cloneLog string
 		for _, ic := range s.spec().InitContainers {
-			if ic.Name == mutate.HelperInitContainer {
+			if ic.Name == contract.HelperInitContainer {
 				argv := append([]string{s.webhook}, ic.Command[1:]...)
 				if out, err := p2.runArgv(nil, argv, time.Minute); err != nil {
 					t.Fatalf("%s: %v\n%s", ic.Name, err, out)
@@ -474,7 +475,7 @@ func (s *scenario) run() {
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
 			}
-			if ic.Name == mutate.CloneMySQLContainer {
+			if ic.Name == contract.CloneMySQLContainer {
 				cloneLog = out
 			}
 		}
@@ -504,7 +505,7 @@ func (s *scenario) run() {
 			if s.f.root != "" && s.f.secure {
 				// super_read_only refuses root too (MariaDB's read-only
 				// does not; the README says so).
-				out, err := s.sql(p, "root", s.r.secret[mutate.RootPasswordKey], "INSERT INTO test.messages VALUES ('must fail')")
+				out, err := s.sql(p, "root", s.r.secret[contract.RootPasswordKey], "INSERT INTO test.messages VALUES ('must fail')")
 				if err == nil || !strings.Contains(strings.ToLower(out), "read-only") {
 					t.Errorf("%s accepted root's write (%v): %s", p.name, err, out)
 				}
@@ -546,7 +547,7 @@ func (s *scenario) run() {
 		stop(p1.sidecar)
 		stop(p1.mysqld)
 		// A pod restart runs the init containers again: no second clone.
-		clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+		clone := container(s.spec().InitContainers, contract.CloneMySQLContainer)
 		out, err := p1.runContainer(clone, time.Minute)
 		if err != nil || !strings.Contains(out, "skipping the clone") {
 			t.Fatalf("clone-mysql on restart (%v): %s", err, out)
@@ -582,24 +583,24 @@ func (s *scenario) run() {
 		p5 := s.r.addPod(5)
 		s.pods[5] = p5
 		for _, ic := range s.spec().InitContainers {
-			if ic.Name == mutate.CloneMySQLContainer {
+			if ic.Name == contract.CloneMySQLContainer {
 				break
 			}
 			argv := ic.Command
-			if ic.Name == mutate.HelperInitContainer {
+			if ic.Name == contract.HelperInitContainer {
 				argv = append([]string{s.webhook}, ic.Command[1:]...)
 			}
 			if out, err := p5.runArgv(p5.env(ic), argv, time.Minute); err != nil {
 				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
 			}
 		}
-		clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+		clone := container(s.spec().InitContainers, contract.CloneMySQLContainer)
 
 		// Pod 4 serves half a backup, then closes the connection.
 		stop(p4.sidecar)
 		full := filepath.Join(p4.dir, "run", "full.xb")
 		backup := []string{"bash", "-c", "mariadb-backup --backup --slave-info --stream=xbstream --host=127.0.0.1 --user=root >/run/mysqld/full.xb 2>/run/mysqld/backup.log"}
-		env := []string{"MYSQL_PWD=" + s.r.secret[mutate.RootPasswordKey]}
+		env := []string{"MYSQL_PWD=" + s.r.secret[contract.RootPasswordKey]}
 		if !s.f.secure {
 			env = nil
 		}
@@ -617,8 +618,8 @@ func (s *scenario) run() {
 		cutServer := func(cut int64) *exec.Cmd {
 			head := fmt.Sprintf("head -c %d /run/mysqld/full.xb", cut)
 			if s.prof.StreamHelper {
-				server, _ := p4.start("cut-server", []string{"REPLICATION_PASSWORD=" + s.r.secret[mutate.ReplicationPasswordKey]},
-					[]string{profile.HelperPath, "serve-backup", "--port", "3307", "--", "bash", "-c", head})
+				server, _ := p4.start("cut-server", []string{"REPLICATION_PASSWORD=" + s.r.secret[contract.ReplicationPasswordKey]},
+					[]string{contract.HelperPath, "serve-backup", "--port", "3307", "--", "bash", "-c", head})
 				return server
 			}
 			server, _ := p4.start("cut-server", nil, []string{"bash", "-c", head + " | ncat --listen --send-only 3307"})
@@ -672,10 +673,10 @@ func (s *scenario) run() {
 			if s.prof.Replication.GTID {
 				userField = "Source_User"
 			}
-			if !strings.Contains(st, userField+": "+mutate.ReplicationUser) {
-				t.Errorf("replicas do not replicate as %s:\n%s", mutate.ReplicationUser, st)
+			if !strings.Contains(st, userField+": "+contract.ReplicationUser) {
+				t.Errorf("replicas do not replicate as %s:\n%s", contract.ReplicationUser, st)
 			}
-			grants := s.root(p0, fmt.Sprintf("SHOW GRANTS FOR '%s'@'%%'", mutate.ReplicationUser))
+			grants := s.root(p0, fmt.Sprintf("SHOW GRANTS FOR '%s'@'%%'", contract.ReplicationUser))
 			if !strings.Contains(grants, "REPLICATION SLAVE") || strings.Contains(grants, "ALL PRIVILEGES") {
 				t.Errorf("grants of the replication user: %s", grants)
 			}
@@ -708,7 +709,7 @@ func (s *scenario) run() {
 	if s.f.secure {
 		if !s.step("a changed replication password reaches each replica at its next start", func(t *testing.T) {
 			changed := "N" + randomWord(t)[:8] + ` q"'\ $x #;` + "\n"
-			s.r.secret[mutate.ReplicationPasswordKey] = changed
+			s.r.secret[contract.ReplicationPasswordKey] = changed
 			// The primary takes it when its sidecar starts again...
 			stop(p0.sidecar)
 			s.startSidecar(p0)
@@ -729,8 +730,8 @@ func (s *scenario) run() {
 	s.step("an emptied primary of an initialised cluster refuses to start", func(t *testing.T) {
 		// The StatefulSet has been initialised: the reconciler made the
 		// ConfigMap <name>-initialized, which pod 0 mounts.
-		writeFile(t, filepath.Join(p0.dir, "initialized", profile.InitializedKey), "2026-11-25T00:00:00Z")
-		clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+		writeFile(t, filepath.Join(p0.dir, "initialized", contract.InitializedKey), "2026-11-25T00:00:00Z")
+		clone := container(s.spec().InitContainers, contract.CloneMySQLContainer)
 		if out, err := p0.runContainer(clone, time.Minute); err != nil || !strings.Contains(out, "ordinal 0 is the primary") {
 			t.Fatalf("pod 0 with its data did not start (%v):\n%s", err, out)
 		}
@@ -767,14 +768,14 @@ func (s *scenario) cutClonePlugin(t *testing.T) {
 	p5 := s.r.addPod(5)
 	s.pods[5] = p5
 	for _, ic := range s.spec().InitContainers {
-		if ic.Name == mutate.CloneMySQLContainer {
+		if ic.Name == contract.CloneMySQLContainer {
 			break
 		}
 		if out, err := p5.runContainer(ic, time.Minute); err != nil {
 			t.Fatalf("%s: %v\n%s", ic.Name, err, out)
 		}
 	}
-	clone := container(s.spec().InitContainers, mutate.CloneMySQLContainer)
+	clone := container(s.spec().InitContainers, contract.CloneMySQLContainer)
 	s.eventually("pod 4 has the filler rows", 2*time.Minute, func() (bool, string) {
 		got := s.root(s.pods[4], "SELECT COUNT(*) FROM test.filler")
 		return got == "32768", got

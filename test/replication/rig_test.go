@@ -16,7 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 const (
@@ -279,7 +279,7 @@ func (p *pod) env(c corev1.Container) []string {
 		case from == nil:
 		case from.SecretKeyRef != nil:
 			v = p.r.secret[from.SecretKeyRef.Key]
-		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.labels['"+mutate.PodIndexLabel+"']":
+		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.labels['"+contract.PodIndexLabel+"']":
 			v = fmt.Sprint(p.ordinal)
 		default:
 			p.r.t.Fatalf("container %s: the rig cannot resolve variable %s", c.Name, e.Name)
@@ -290,7 +290,7 @@ func (p *pod) env(c corev1.Container) []string {
 	// runs as the user its security context names, with the pod's fsGroup
 	// (the database container's stand-in entrypoint starts as root and
 	// drops to mysql, as the image's does).
-	if sc := c.SecurityContext; p.r.root != "" && c.Name != mutate.MySQLContainer && sc != nil && sc.RunAsUser != nil {
+	if sc := c.SecurityContext; p.r.root != "" && c.Name != contract.MySQLContainer && sc != nil && sc.RunAsUser != nil {
 		group := *sc.RunAsUser
 		if sc.RunAsGroup != nil {
 			group = *sc.RunAsGroup

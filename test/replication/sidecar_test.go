@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -33,7 +34,7 @@ func sidecarScript(t *testing.T, image string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return container(res.StatefulSet.Spec.Template.Spec.Containers, mutate.SidecarContainer).Command[2]
+	return container(res.StatefulSet.Spec.Template.Spec.Containers, contract.SidecarContainer).Command[2]
 }
 
 // runSidecar runs the rendered sidecar once in its own mount namespace, with

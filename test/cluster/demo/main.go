@@ -27,7 +27,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
 )
 
@@ -131,7 +131,7 @@ func run() error {
 				defer mu.Unlock()
 				role := ""
 				if p, err := c.Client.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{}); err == nil {
-					role = p.Labels[mutate.RoleLabel]
+					role = p.Labels[contract.RoleLabel]
 				}
 				say("%-10s Ready after %-5s (%s)", pod, since(start), role)
 			})

@@ -1,0 +1,214 @@
+// Package contract is the one home of every name the webhook, the
+// controller, the pods' scripts and the user share: labels, annotations,
+// the names of injected containers, volumes, environment variables, ports,
+// paths, ConfigMap and Secret keys, and the tails that name companion
+// objects after their StatefulSet. It is the same for every server profile.
+// Code imports these names; the scripts receive them as template values.
+package contract
+
+// The release.
+const (
+	// Release is this project's version; the default helper image is its
+	// image of this release, never a moving tag.
+	Release = "v0.2.0"
+	// InjectorVersion is the value of InjectorVersionAnnotation: the
+	// version of the mutation that completed a StatefulSet.
+	InjectorVersion = "1"
+)
+
+// Default images: pinned versions.
+const (
+	DefaultXtrabackupImage = "gcr.io/google-samples/xtrabackup:1.0"
+	DefaultHelperImage     = "mysql-replication-webhook:" + Release
+)
+
+// Labels and annotations a user sets on a StatefulSet.
+const (
+	// EnabledLabel on a StatefulSet, with value EnabledValue, asks for injection.
+	EnabledLabel = "mysql-replication"
+	EnabledValue = "enabled"
+
+	// FlavorAnnotation states the server family ("mysql" or "mariadb") where
+	// the image name does not tell.
+	FlavorAnnotation = "mysql-replication.io/flavor"
+	// ServerVersionAnnotation states the server version ("8.4", "10.11")
+	// where the image tag does not tell (a digest, a private image).
+	ServerVersionAnnotation = "mysql-replication.io/server-version"
+	// CredentialsSecretAnnotation names the user's own credentials Secret
+	// (keys RootPasswordKey, ReplicationPasswordKey and ClonePasswordKey)
+	// instead of the generated <name>-credentials.
+	CredentialsSecretAnnotation = "mysql-replication.io/credentials-secret"
+	// InsecureTutorialAnnotation, set to "true", keeps the tutorial's empty
+	// root password and replication as root.
+	InsecureTutorialAnnotation = "mysql-replication.io/insecure-tutorial-credentials"
+)
+
+// Labels and annotations the webhook sets.
+const (
+	// InjectorVersionAnnotation marks a StatefulSet the webhook has completed.
+	InjectorVersionAnnotation = "mysql-replication.io/injector-version"
+	// StatefulSetLabel is put on the pod template, so every pod names its
+	// StatefulSet; the pod webhook selects on it.
+	StatefulSetLabel = "mysql-replication.io/statefulset"
+	// RoleLabel on a pod says RolePrimary (ordinal 0) or RoleReplica.
+	RoleLabel   = "mysql-replication.io/role"
+	RolePrimary = "primary"
+	RoleReplica = "replica"
+	// PodIndexLabel is set on StatefulSet pods by Kubernetes 1.28 and later.
+	PodIndexLabel = "apps.kubernetes.io/pod-index"
+)
+
+// Recommended labels of the companion objects, and their values.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+
+	// AppName is the app.kubernetes.io/name of companions.
+	AppName = "mysql"
+	// ManagedBy is the app.kubernetes.io/managed-by value of created companions.
+	ManagedBy = "mysql-replication-webhook"
+
+	// Components named in the app.kubernetes.io/component label.
+	ComponentConfig   = "config"
+	ComponentHeadless = "headless"
+	ComponentRead     = "read"
+	ComponentPrimary  = "primary"
+	ComponentReplicas = "replicas"
+	ComponentSecret   = "credentials"
+	// ComponentInitialized marks the ConfigMap that records that the
+	// StatefulSet's primary has been initialised.
+	ComponentInitialized = "initialized"
+	// ComponentBackup marks the NetworkPolicy that guards the backup port.
+	ComponentBackup = "backup"
+)
+
+// Tails that name a companion after its StatefulSet: <name><tail>.
+const (
+	ReadServiceTail         = "-read"
+	PrimaryServiceTail      = "-primary"
+	ReplicasServiceTail     = "-replicas"
+	CredentialsSecretTail   = "-credentials"
+	BackupNetworkPolicyTail = "-backup"
+	// InitializedTail names the ConfigMap <name>-initialized, which exists
+	// once the StatefulSet's primary has been ready.
+	InitializedTail = "-initialized"
+)
+
+// Credentials: the keys of the credentials Secret and the database users.
+const (
+	RootPasswordKey        = "root-password"
+	ReplicationPasswordKey = "replication-password"
+	ClonePasswordKey       = "clone-password"
+	// ReplicationUser is the user replicas replicate as; it has only the
+	// replication privileges.
+	ReplicationUser = "replication"
+	// CloneUser is the user a replica of the clone-plugin profile clones
+	// as; it has only BACKUP_ADMIN.
+	CloneUser = "clone"
+)
+
+// Names of what is injected into the pod template.
+const (
+	MySQLContainer      = "mysql"
+	SidecarContainer    = "xtrabackup"
+	InitMySQLContainer  = "init-mysql"
+	CloneMySQLContainer = "clone-mysql"
+	HelperInitContainer = "install-helper"
+
+	ConfVolume      = "conf"
+	ConfigMapVolume = "config-map"
+	DataVolume      = "data"
+	HelperVolume    = "helper"
+	// InitializedVolume is the optional ConfigMap <name>-initialized,
+	// which tells clone-mysql that an empty primary lost its data.
+	InitializedVolume = "initialized"
+
+	MySQLPortName  = "mysql"
+	BackupPortName = "xtrabackup"
+)
+
+// Ports.
+const (
+	// MySQLPort is the database's client port; BackupPort is where the
+	// backup-stream profiles serve backups to the next pod.
+	MySQLPort  = 3306
+	BackupPort = 3307
+)
+
+// Environment variables of the injected containers.
+const (
+	// PodIndexEnv carries the pod's apps.kubernetes.io/pod-index label
+	// into every container that runs a script, through the downward API.
+	PodIndexEnv = "POD_INDEX"
+	// RootPasswordEnv carries the root password into init-mysql, which writes
+	// it to the client option file of the other containers.
+	RootPasswordEnv = "ROOT_PASSWORD"
+	// ReplicationPasswordEnv carries the replication user's password into the
+	// sidecar, which creates the user on the primary and replicates with
+	// it, and into the backup stream helper, which proves it to its peer.
+	ReplicationPasswordEnv = "REPLICATION_PASSWORD"
+	// ClonePasswordEnv carries the clone user's password into clone-mysql
+	// and the primary's sidecar of the clone-plugin profile.
+	ClonePasswordEnv = "CLONE_PASSWORD"
+)
+
+// Paths in the pod, files and markers.
+const (
+	// DataDir is where the database containers mount the data volume
+	// (its DataSubPath directory).
+	DataDir     = "/var/lib/mysql"
+	DataSubPath = "mysql"
+	// DataVolumeDir is where clone-mysql of the clone-plugin profile
+	// mounts the whole data volume, so a clone staged beside DataSubPath is
+	// moved into place with one rename.
+	DataVolumeDir = "/mnt/data"
+	// StagingDir, on the data volume beside DataSubPath, is where a clone
+	// is made before it is moved into place with one rename.
+	StagingDir = ".clone"
+	// StartReplicationMarker, in the data directory, tells the sidecar of
+	// the clone-plugin profile that the data is a fresh clone whose
+	// replication it must point at the primary and start, once.
+	StartReplicationMarker = "start-replication"
+	// InitializedDir is where clone-mysql finds the optional ConfigMap
+	// <name>-initialized; InitializedKey is its key.
+	InitializedDir = "/mnt/initialized"
+	InitializedKey = "initialized"
+	// EmptyPrimaryMessage starts what clone-mysql says when it refuses to
+	// start an empty primary of an initialised StatefulSet; the controller
+	// finds it in the pod's termination message.
+	EmptyPrimaryMessage = "refusing to start an empty primary"
+	// ConfDir is the conf emptyDir in the database and sidecar containers,
+	// which the images include in their configuration.
+	ConfDir = "/etc/mysql/conf.d"
+	// InitConfDir and ConfigMapDir are the conf emptyDir and the ConfigMap
+	// in init-mysql.
+	InitConfDir  = "/mnt/conf.d"
+	ConfigMapDir = "/mnt/config-map"
+	// ClientOptionFile is where init-mysql writes the root credentials for
+	// the clients of the other containers (a .opt file: the server reads
+	// only *.cnf).
+	ClientOptionFile = ConfDir + "/" + ClientOptionName
+	ClientOptionName = "client.opt"
+	// PrimaryConfigKey and ReplicaConfigKey are the ConfigMap keys of the
+	// primary's and the replicas' .cnf files.
+	PrimaryConfigKey = "master.cnf"
+	ReplicaConfigKey = "slave.cnf"
+	// HelperDir and HelperPath are where the profiles that need it find
+	// this project's binary, copied in by an init container.
+	HelperDir  = "/opt/mysql-replication/bin"
+	HelperPath = HelperDir + "/webhook"
+)
+
+// Users the containers run as.
+const (
+	// DatabaseUser is the uid and gid of the user DatabaseUserName in the
+	// MySQL and MariaDB images: injected containers that run the database
+	// image run as it, and the pod's volumes belong to its group.
+	DatabaseUser     = 999
+	DatabaseUserName = "mysql"
+	// HelperUser is the non-root user of this project's image.
+	HelperUser = 65532
+)
