@@ -77,11 +77,11 @@ test: envtest shellcheck replication-deps ## Run every test: unit, golden, envte
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane and no database.
-	$(GO) test -count=1 ./pkg/...
+	$(GO) test -count=1 ./pkg/... ./internal/...
 
 .PHONY: fuzz
 fuzz: ## Run the fuzz tests for FUZZTIME each (make fuzz FUZZTIME=5m).
-	$(GO) test ./pkg/admission/ -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
+	$(GO) test ./internal/webhooks/ -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 	$(GO) test ./pkg/mutate/ -run '^$$' -fuzz '^FuzzMutate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 	$(GO) test ./pkg/profile/ -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 

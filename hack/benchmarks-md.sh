@@ -147,7 +147,7 @@ $(grep -v '^machine:' "$report")
 
 ## Go benchmarks
 
-\`go test -run '^\$' -bench . -benchmem -count 5 ./pkg/mutate/ ./pkg/admission/\`
+\`go test -run '^\$' -bench . -benchmem -count 5 ./pkg/mutate/ ./internal/webhooks/\`
 
 \`\`\`
 $(grep -E '^(Benchmark|goos|goarch|cpu|pkg)' "$dir/gobench.txt")

@@ -6,9 +6,9 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: envtest ## Measure the handler against its floor, admission over HTTPS, creates through webhook and policy; write BENCHMARKS.md from a quiet run (BENCH_WRITE_NOISY=1: also from a noisy one, marked).
 	@mkdir -p $(BENCH_OUT)
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/mutate/ ./pkg/admission/ | tee $(BENCH_OUT)/gobench.txt
-	$(GO) test -run '^$$' -bench '^BenchmarkHandle$$' -benchtime 3s -cpuprofile $(BENCH_OUT)/handle.cpu -o $(BENCH_OUT)/admission.test ./pkg/admission/ >/dev/null
-	$(GO) test -run '^$$' -bench '^BenchmarkHandleInjected$$' -benchtime 3s -cpuprofile $(BENCH_OUT)/handle-injected.cpu -o $(BENCH_OUT)/admission.test ./pkg/admission/ >/dev/null
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/mutate/ ./internal/webhooks/ | tee $(BENCH_OUT)/gobench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkHandle$$' -benchtime 3s -cpuprofile $(BENCH_OUT)/handle.cpu -o $(BENCH_OUT)/admission.test ./internal/webhooks/ >/dev/null
+	$(GO) test -run '^$$' -bench '^BenchmarkHandleInjected$$' -benchtime 3s -cpuprofile $(BENCH_OUT)/handle-injected.cpu -o $(BENCH_OUT)/admission.test ./internal/webhooks/ >/dev/null
 	$(GO) tool pprof -top -cum -nodecount 30 $(BENCH_OUT)/admission.test $(BENCH_OUT)/handle.cpu > $(BENCH_OUT)/handle.prof.txt 2>/dev/null
 	$(GO) tool pprof -top -cum -nodecount 30 $(BENCH_OUT)/admission.test $(BENCH_OUT)/handle-injected.cpu > $(BENCH_OUT)/handle-injected.prof.txt 2>/dev/null
 	$(GO) build -o $(BENCH_OUT)/bench ./test/bench

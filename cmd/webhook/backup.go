@@ -13,7 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/backupstream"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/backupstream"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 

@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/inject"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/inject"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 

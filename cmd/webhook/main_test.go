@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testnet"
 )
 
 // The binary is built once and run as a user would run it.

@@ -7,9 +7,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/server"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
 )
 
 func serve(args []string) error {

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
 
 func main() {

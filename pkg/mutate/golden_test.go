@@ -12,9 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/inject"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/inject"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -119,7 +119,7 @@ func assertNoChange(t *testing.T, first *mutate.Result, old *appsv1.StatefulSet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	patch, err := admission.Patch(rawJSON, injected, again.StatefulSet)
+	patch, err := webhooks.Patch(rawJSON, injected, again.StatefulSet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,13 +46,13 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/server"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testnet"
 )
 
 // The webhook server serves, besides the mutator: a no-op webhook that
@@ -65,7 +65,7 @@ const (
 	cannedPath = "/canned"
 )
 
-var servedPaths = []string{admission.Path, noopPath, cannedPath}
+var servedPaths = []string{webhooks.Path, noopPath, cannedPath}
 
 // The noise rule: a run is noisy when other processes used the machine
 // while it ran, or when the no-op webhook, which does the same work in every
@@ -193,8 +193,8 @@ func run(f *figures, o options) error {
 		return err
 	}
 	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, TLSOpts: []func(*tls.Config){server.TLSOptions}})
-	mutator := admission.NewStatefulSetMutator(mutate.DefaultConfig())
-	srv.Register(admission.Path, mutator.Webhook())
+	mutator := webhooks.NewStatefulSetMutator(mutate.DefaultConfig())
+	srv.Register(webhooks.Path, mutator.Webhook())
 	srv.Register(noopPath, &ctrladmission.Webhook{Handler: ctrladmission.HandlerFunc(func(context.Context, ctrladmission.Request) ctrladmission.Response {
 		return ctrladmission.Allowed("")
 	})})
@@ -302,7 +302,7 @@ func run(f *figures, o options) error {
 		if err != nil {
 			return err
 		}
-		rps, errs, rss := throughput(httpClient, base+admission.Path, body, 32, o.roundTime)
+		rps, errs, rss := throughput(httpClient, base+webhooks.Path, body, 32, o.roundTime)
 		stopProfile()
 		nrps, nerrs, nrss := throughput(httpClient, base+noopPath, body, 32, o.roundTime)
 		crps, cerrs, _ := throughput(httpClient, base+cannedPath, body, 32, o.roundTime)
@@ -428,13 +428,13 @@ func run(f *figures, o options) error {
 // handlerBench runs the handler in-process against its floor: decode the
 // request's object and encode the completed object, once each.
 type handlerBench struct {
-	mutator          *admission.StatefulSetMutator
+	mutator          *webhooks.StatefulSetMutator
 	create, update   ctrladmission.Request
 	raw, injectedRaw []byte
 	done             *appsv1.StatefulSet
 }
 
-func newHandlerBench(m *admission.StatefulSetMutator, sampleJSON []byte) (*handlerBench, error) {
+func newHandlerBench(m *webhooks.StatefulSetMutator, sampleJSON []byte) (*handlerBench, error) {
 	var sts appsv1.StatefulSet
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(sampleJSON, &sts); err != nil {
 		return nil, err
@@ -530,7 +530,7 @@ func mutate1000(sample *appsv1.StatefulSet) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if _, err := admission.Patch(bigRaw, big, res.StatefulSet); err != nil {
+		if _, err := webhooks.Patch(bigRaw, big, res.StatefulSet); err != nil {
 			return 0, err
 		}
 		times = append(times, time.Since(start))
@@ -659,7 +659,7 @@ func throughput(c *http.Client, url string, body []byte, workers int, d time.Dur
 
 func allocPerAdmission(h http.Handler, body []byte, n int) float64 {
 	serve := func() {
-		req, _ := http.NewRequest(http.MethodPost, admission.Path, bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, webhooks.Path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(discardWriter{}, req)
 	}
@@ -695,7 +695,7 @@ type apiserverBench struct {
 	stop       func()
 }
 
-func startAPIServer(ctx context.Context, sample *appsv1.StatefulSet, mutator *admission.StatefulSetMutator) (*apiserverBench, error) {
+func startAPIServer(ctx context.Context, sample *appsv1.StatefulSet, mutator *webhooks.StatefulSetMutator) (*apiserverBench, error) {
 	plane, err := controlplane.Start(controlplane.Options{Root: ".", Webhook: true, Target: "make bench"})
 	if err != nil {
 		return nil, err

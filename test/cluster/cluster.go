@@ -40,7 +40,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 )
 
 // DefaultDir holds the cluster's state while it runs.

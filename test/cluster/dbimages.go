@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/dbimage"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/dbimage"
 )
 
 // mysqlUID is the mysql user of the official MySQL and MariaDB images, which

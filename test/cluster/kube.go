@@ -28,7 +28,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
 
 // Decode splits a multi-document YAML or JSON stream into objects.

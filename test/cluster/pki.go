@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 )
 
 // pki is the cluster's certificate authority and the files made from it.

@@ -28,11 +28,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/inject"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/inject"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/server"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testnet"
 )
 
 func main() {

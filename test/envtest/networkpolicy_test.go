@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controller"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
 )
 
 // tcpPort is a NetworkPolicy port.
@@ -50,7 +50,7 @@ var _ = Describe("the backup NetworkPolicy", func() {
 			},
 		))
 		Eventually(eventsFor(sts)).Should(ContainElement(And(
-			HaveField("Reason", reconcile.ReasonCreated), HaveField("Note", ContainSubstring("NetworkPolicy mysql-backup")))))
+			HaveField("Reason", controller.ReasonCreated), HaveField("Note", ContainSubstring("NetworkPolicy mysql-backup")))))
 	})
 
 	It("leaves a user's own NetworkPolicy of that name alone", func() {

@@ -6,9 +6,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controller"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
 )
 
 var _ = Describe("an empty primary", func() {
@@ -50,7 +50,7 @@ var _ = Describe("an empty primary", func() {
 		sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 0, 0
 		Expect(k8sClient.Status().Update(ctx, sts)).To(Succeed())
 		Eventually(eventsFor(sts), "60s").Should(ContainElement(And(
-			HaveField("Reason", reconcile.ReasonEmptyPrimary),
+			HaveField("Reason", controller.ReasonEmptyPrimary),
 			HaveField("Type", corev1.EventTypeWarning),
 			HaveField("Note", ContainSubstring(`README: "An empty primary"`)),
 		)))

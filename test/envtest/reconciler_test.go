@@ -12,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controller"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
 )
 
 func key(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
@@ -60,7 +60,7 @@ var _ = Describe("the companion reconciler", func() {
 				HaveField("Controller", HaveValue(BeTrue())))))
 			Expect(obj.GetLabels()).To(HaveKeyWithValue(contract.LabelManagedBy, contract.ManagedBy))
 		}
-		Eventually(eventsFor(sts)).Should(ContainElement(HaveField("Reason", reconcile.ReasonCreated)))
+		Eventually(eventsFor(sts)).Should(ContainElement(HaveField("Reason", controller.ReasonCreated)))
 	})
 
 	It("recreates a companion that is deleted", func() {
@@ -90,7 +90,7 @@ var _ = Describe("the companion reconciler", func() {
 		sts := minimal(ns)
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		Eventually(eventsFor(sts)).Should(ContainElement(And(
-			HaveField("Reason", reconcile.ReasonUnusable),
+			HaveField("Reason", controller.ReasonUnusable),
 			HaveField("Type", corev1.EventTypeWarning),
 			HaveField("Note", ContainSubstring("is not headless")))))
 

@@ -25,11 +25,11 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testnet"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/server"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/server"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testnet"
 )
 
 var (

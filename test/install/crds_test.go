@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
 )
 
 // The install uses cert-manager's kinds (Issuer, Certificate) the moment

@@ -27,10 +27,10 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controlplane"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/kbuild"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
 
 const configDir = "../../config"

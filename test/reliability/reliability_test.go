@@ -20,8 +20,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/testcerts"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 )
 
 func TestLoad(t *testing.T) {
@@ -84,7 +84,7 @@ func TestSecurity(t *testing.T) {
 	if current == nil {
 		startHook(t)
 	}
-	url := "https://" + addr() + admission.Path
+	url := "https://" + addr() + webhooks.Path
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // local test server
 
 	t.Run("TLS 1.1 is refused", func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestSecurity(t *testing.T) {
 	})
 
 	t.Run("no plaintext admission", func(t *testing.T) {
-		resp, err := http.Post("http://"+addr()+admission.Path, "application/json", strings.NewReader(review("CREATE", "x")))
+		resp, err := http.Post("http://"+addr()+webhooks.Path, "application/json", strings.NewReader(review("CREATE", "x")))
 		if err != nil {
 			return
 		}

@@ -30,7 +30,7 @@
 //   - The image's entrypoint (initialise the data directory on first start,
 //     set the root password from MYSQL_ROOT_PASSWORD / MARIADB_ROOT_PASSWORD
 //     or allow an empty one, run the server as mysql) and its my.cnf, which
-//     includes /etc/mysql/conf.d, are the stand-ins of internal/dbimage,
+//     includes /etc/mysql/conf.d, are the stand-ins of test/rig/dbimage,
 //     which the one-node cluster's images are built with too.
 //   - The kubelet is stood in for by the test: init containers run to
 //     completion in order, then mysqld and the sidecar run in the background;
@@ -58,10 +58,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/dbimage"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/dbimage"
 )
 
 var requiredTools = []string{"ip", "unshare", "mariadbd", "mariadb-install-db", "mariadb-backup", "mbstream", "mariadb", "mariadb-admin", "mysql", "mysqladmin", "ncat"}

@@ -1,7 +1,7 @@
-// Package admission serves the mutating admission webhook: it decodes the
+// Package webhooks serves the mutating admission webhook: it decodes the
 // StatefulSet of an AdmissionReview, completes it with package mutate and
 // answers with a JSON patch and warnings.
-package admission
+package webhooks
 
 import (
 	"bytes"

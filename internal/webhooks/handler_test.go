@@ -1,4 +1,4 @@
-package admission
+package webhooks
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ func newMutator() *StatefulSetMutator {
 
 func minimalJSON(t testing.TB) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../mutate/testdata/minimal.yaml")
+	raw, err := os.ReadFile("../../pkg/mutate/testdata/minimal.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

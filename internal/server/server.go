@@ -15,9 +15,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/admission"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controller"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/reconcile"
 )
 
 // LeaderElectionID names the Lease the replicas of the manager elect with.
@@ -101,20 +101,20 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		WebhookServer:                 hookServer,
-		Cache:                         reconcile.CacheOptions(),
+		Cache:                         controller.CacheOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register(admission.Path, admission.NewStatefulSetMutator(opts.Mutation).Webhook())
-	mgr.GetWebhookServer().Register(admission.PodPath, admission.NewPodRoleLabeler(scheme).Webhook())
+	mgr.GetWebhookServer().Register(webhooks.Path, webhooks.NewStatefulSetMutator(opts.Mutation).Webhook())
+	mgr.GetWebhookServer().Register(webhooks.PodPath, webhooks.NewPodRoleLabeler(scheme).Webhook())
 
 	if !opts.DisableReconciler {
-		r := &reconcile.CompanionReconciler{
+		r := &controller.CompanionReconciler{
 			Client:   mgr.GetClient(),
 			Reader:   mgr.GetAPIReader(),
-			Recorder: mgr.GetEventRecorder(reconcile.Name),
+			Recorder: mgr.GetEventRecorder(controller.Name),
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the reconciler: %w", err)

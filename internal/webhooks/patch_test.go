@@ -1,4 +1,4 @@
-package admission
+package webhooks
 
 import (
 	"bytes"
@@ -81,7 +81,7 @@ func foundMarks(v any, path string, found map[string]string) {
 // into the completed StatefulSet, and every unknown field is still on the
 // item it came with.
 func TestPatchOfEveryGoldenInput(t *testing.T) {
-	inputs, err := filepath.Glob("../mutate/testdata/*.yaml")
+	inputs, err := filepath.Glob("../../pkg/mutate/testdata/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestPatchOfEveryGoldenInput(t *testing.T) {
 // changed image, a dropped injected container, a dropped annotation, an
 // added variable and a changed user value.
 func TestPatchMatchesReference(t *testing.T) {
-	inputs, err := filepath.Glob("../mutate/testdata/*.yaml")
+	inputs, err := filepath.Glob("../../pkg/mutate/testdata/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,9 @@
-// Package reconcile creates the companion objects of labeled StatefulSets
+// Package controller creates the companion objects of labeled StatefulSets
 // (the ConfigMap, the Services, the NetworkPolicy guarding the backup port
 // and the generated credentials Secret) when they are missing. It never
 // changes or deletes an object a user made: one that exists under a
 // companion's name but cannot serve is reported with a Warning Event.
-package reconcile
+package controller
 
 import (
 	"context"
