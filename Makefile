@@ -6,7 +6,9 @@
 
 SHELL := /bin/bash
 GO ?= go
-IMG ?= mysql-replication-webhook:v0.2.0
+# The release is contract.Release (pkg/contract/contract.go), named nowhere else.
+RELEASE := $(shell sed -n 's/^\tRelease = "\(.*\)"$$/\1/p' pkg/contract/contract.go)
+IMG ?= mysql-replication-webhook:$(RELEASE)
 LOCALBIN ?= $(CURDIR)/bin
 ENVTEST_K8S_VERSION ?= 1.37.2
 FUZZTIME ?= 30s
@@ -82,11 +84,12 @@ test-unit: ## Run the tests that need no control plane and no database.
 .PHONY: fuzz
 fuzz: ## Run the fuzz tests for FUZZTIME each (make fuzz FUZZTIME=5m).
 	$(GO) test ./internal/webhooks/ -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
+	$(GO) test ./internal/patch/ -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 	$(GO) test ./pkg/mutate/ -run '^$$' -fuzz '^FuzzMutate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 	$(GO) test ./pkg/profile/ -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 
 .PHONY: golden
 golden: ## Rewrite the golden files (review the diff).
-	UPDATE_GOLDEN=true $(GO) test -count=1 ./pkg/mutate/
+	UPDATE_GOLDEN=true $(GO) test -count=1 ./internal/inject/
 
 -include mk/*.mk

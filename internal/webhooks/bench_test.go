@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/patch"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
@@ -107,7 +108,7 @@ func BenchmarkPatch1000Env(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Patch(raw, &sts, res.StatefulSet); err != nil {
+		if _, err := patch.Create(raw, &sts, res.StatefulSet); err != nil {
 			b.Fatal(err)
 		}
 	}

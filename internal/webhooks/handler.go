@@ -1,6 +1,6 @@
-// Package webhooks serves the mutating admission webhook: it decodes the
-// StatefulSet of an AdmissionReview, completes it with package mutate and
-// answers with a JSON patch and warnings.
+// Package webhooks holds the admission handlers: the StatefulSet mutator
+// (decode, complete with package mutate, answer with a JSON patch from
+// package patch and warnings) and the pod role labeler.
 package webhooks
 
 import (
@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	kjson "sigs.k8s.io/json"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/patch"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
@@ -43,9 +44,10 @@ func (m *StatefulSetMutator) Webhook() *admission.Webhook {
 	return (&admission.Webhook{Handler: encodedPatch{m}}).WithRecoverPanic(true)
 }
 
-// encodedPatch answers with the patch already encoded: the operations'
-// values are mostly encodings of the completed object, written as they are,
-// where encoding/json would validate and compact each of them twice.
+// encodedPatch answers with the patch already encoded (patch.Encode): the
+// operations' values are mostly encodings of the completed object, written
+// as they are, where encoding/json would validate and compact each of them
+// twice.
 type encodedPatch struct{ admission.Handler }
 
 func (h encodedPatch) Handle(ctx context.Context, req admission.Request) admission.Response {
@@ -53,16 +55,32 @@ func (h encodedPatch) Handle(ctx context.Context, req admission.Request) admissi
 	if len(resp.Patches) == 0 {
 		return resp
 	}
-	patch, err := encodePatch(resp.Patches)
+	encoded, err := patch.Encode(resp.Patches)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the patch: %w", err))
 	}
 	patchType := admissionv1.PatchTypeJSONPatch
-	resp.Patches, resp.Patch, resp.PatchType = nil, patch, &patchType
+	resp.Patches, resp.Patch, resp.PatchType = nil, encoded, &patchType
 	return resp
 }
 
-// Handle answers one admission request.
+// Handle answers one admission request. It decides in this order, and the
+// first row that holds answers:
+//
+//	the request                                       the answer
+//	is not for an apps/v1 StatefulSet                 error: the webhook configuration is wrong
+//	is neither CREATE nor UPDATE                      allowed as it is
+//	carries no object, or one that does not decode    error
+//	is not labeled mysql-replication=enabled          allowed as it is
+//	UPDATEs a StatefulSet that is being deleted       allowed as it is: deletion never waits on the webhook
+//	is complete already (completing changes nothing)  allowed as it is, with the warnings
+//	UPDATEs only what the mutation does not read      allowed as it is, even where it cannot be completed
+//	  (spec, labels and annotations as stored)
+//	cannot be completed                               denied, with what to change (an error if not the user's)
+//	otherwise                                         patched to the completed object, with the warnings
+//
+// The stored object of an UPDATE is decoded at most once, and only where a
+// row needs it (see storedObject).
 func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if req.Kind.Group != appsv1.GroupName || req.Kind.Kind != "StatefulSet" {
 		return admission.Errored(http.StatusBadRequest,
@@ -82,65 +100,78 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		return admission.Allowed(fmt.Sprintf("not labeled %s=%s", contract.EnabledLabel, contract.EnabledValue))
 	}
 	if req.Operation == admissionv1.Update && sts.DeletionTimestamp != nil {
-		// An object being deleted is left as it is, whatever it holds: the
-		// removal of its last finalizer must go through, or deletion hangs.
 		return admission.Allowed("being deleted: left as it is")
 	}
-	// The stored object is decoded only when it is needed: to complete the
-	// fields that cannot change after creation, or to let through an UPDATE
-	// the mutation would change or deny but that changes nothing it reads.
-	var stored *appsv1.StatefulSet
-	readStored := func() error {
-		if stored != nil || req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
-			return nil
-		}
-		if bytes.Equal(req.OldObject.Raw, req.Object.Raw) {
-			// An UPDATE that sends the object as stored (a client's
-			// update with nothing changed): decoded once, read by both
-			// sides, changed by neither (Inject changes only its copy).
-			stored = &sts
-			return nil
-		}
-		stored = &appsv1.StatefulSet{}
-		if err := decode(req.OldObject.Raw, stored); err != nil {
-			return fmt.Errorf("decoding the stored StatefulSet: %w", err)
-		}
-		return nil
-	}
+
+	stored := storedObject{req: req, sts: &sts}
+	var old *appsv1.StatefulSet // what completion reads of the stored object: only where it needs it
 	if mutate.NeedsStored(&sts) {
-		if err := readStored(); err != nil {
+		var err error
+		if old, err = stored.get(); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
 		}
 	}
-
-	res, err := m.Config.Inject(&sts, stored)
+	res, injectErr := m.Config.Inject(&sts, old)
 	// reflect.DeepEqual is stricter than semantic equality and much cheaper;
 	// what it calls different but is the same comes out as an empty patch.
-	if err == nil && reflect.DeepEqual(&sts, res.StatefulSet) {
+	if injectErr == nil && reflect.DeepEqual(&sts, res.StatefulSet) {
 		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
 	}
-	if err := readStored(); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+
+	if req.Operation == admissionv1.Update {
+		old, err := stored.get()
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if old != nil && unchanged(old, &sts) {
+			return admission.Allowed("no change to what the mutation reads: left as it is")
+		}
 	}
-	if stored != nil && unchanged(stored, &sts) {
-		return admission.Allowed("no change to what the mutation reads: left as it is")
-	}
-	if err != nil {
+
+	if injectErr != nil {
 		var inputErr *mutate.InputError
-		if errors.As(err, &inputErr) {
+		if errors.As(injectErr, &inputErr) {
 			return admission.Denied(inputErr.Error())
 		}
-		return admission.Errored(http.StatusInternalServerError, err)
+		return admission.Errored(http.StatusInternalServerError, injectErr)
 	}
-	patch, err := Patch(req.Object.Raw, &sts, res.StatefulSet)
+	ops, err := patch.Create(req.Object.Raw, &sts, res.StatefulSet)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	if len(patch) == 0 {
+	if len(ops) == 0 {
 		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
 	}
-	log.FromContext(ctx).V(1).Info("completed StatefulSet", "namespace", req.Namespace, "name", sts.Name, "operations", len(patch), "dryRun", req.DryRun != nil && *req.DryRun)
-	return admission.Patched("", patch...).WithWarnings(res.Warnings...)
+	log.FromContext(ctx).V(1).Info("completed StatefulSet", "namespace", req.Namespace, "name", sts.Name, "operations", len(ops), "dryRun", req.DryRun != nil && *req.DryRun)
+	return admission.Patched("", ops...).WithWarnings(res.Warnings...)
+}
+
+// storedObject is the stored StatefulSet of an UPDATE, decoded on first
+// use; nil for a CREATE and for an UPDATE that does not carry it.
+type storedObject struct {
+	req admission.Request
+	sts *appsv1.StatefulSet // the request's object, as decoded
+	old *appsv1.StatefulSet
+}
+
+// get returns the stored object. Where the request sends the object as
+// stored, byte for byte (a client's update with nothing changed), it is
+// the request's own decoded object, not decoded again: completion reads it
+// and changes only its copy, so one value serves as both.
+func (o *storedObject) get() (*appsv1.StatefulSet, error) {
+	if o.old != nil || o.req.Operation != admissionv1.Update || len(o.req.OldObject.Raw) == 0 {
+		return o.old, nil
+	}
+	if bytes.Equal(o.req.OldObject.Raw, o.req.Object.Raw) {
+		o.old = o.sts
+		return o.old, nil
+	}
+	old := &appsv1.StatefulSet{}
+	if err := decode(o.req.OldObject.Raw, old); err != nil {
+		return nil, fmt.Errorf("decoding the stored StatefulSet: %w", err)
+	}
+	o.old = old
+	return old, nil
 }
 
 // unchanged reports whether an UPDATE leaves the spec, the labels and the

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/fixtures"
 )
 
 func newMutator() *StatefulSetMutator {
@@ -29,11 +29,7 @@ func newMutator() *StatefulSetMutator {
 
 func minimalJSON(t testing.TB) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../pkg/mutate/testdata/minimal.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := yaml.YAMLToJSON(raw)
+	j, err := yaml.YAMLToJSON(fixtures.Minimal())
 	if err != nil {
 		t.Fatal(err)
 	}

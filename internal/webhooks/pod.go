@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/patch"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
@@ -63,6 +63,6 @@ func (p *PodRoleLabeler) Handle(_ context.Context, req admission.Request) admiss
 	if pod.Labels[contract.RoleLabel] == role {
 		return admission.Allowed("role already set")
 	}
-	path := "/metadata/labels/" + strings.ReplaceAll(strings.ReplaceAll(contract.RoleLabel, "~", "~0"), "/", "~1")
+	path := "/metadata/labels/" + patch.PointerToken(contract.RoleLabel)
 	return admission.Patched("", jsonpatch.NewOperation("add", path, role))
 }

@@ -3,24 +3,19 @@ package mutate
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/fixtures"
 )
 
 // FuzzMutate feeds arbitrary StatefulSets to Inject: it never panics, fails
 // only with an InputError, and injecting its own output changes nothing.
 func FuzzMutate(f *testing.F) {
-	inputs, _ := filepath.Glob("testdata/*.yaml")
-	for _, in := range inputs {
-		raw, err := os.ReadFile(in)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, raw := range fixtures.StatefulSets() {
 		if j, err := yaml.YAMLToJSON(raw); err == nil {
 			f.Add(j)
 		}

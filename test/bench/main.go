@@ -46,10 +46,12 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/patch"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/server"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/fixtures"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testnet"
@@ -118,7 +120,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.sample, "sample", "pkg/mutate/testdata/minimal.yaml", "StatefulSet to admit")
+	flag.StringVar(&o.sample, "sample", fixtures.Dir+"/minimal.yaml", "StatefulSet to admit")
 	flag.IntVar(&o.rounds, "rounds", 5, "side-by-side rounds")
 	flag.IntVar(&o.sequential, "sequential", 1000, "sequential admissions of each webhook per round")
 	flag.DurationVar(&o.roundTime, "round-time", 2*time.Second, "duration of one throughput measurement")
@@ -530,7 +532,7 @@ func mutate1000(sample *appsv1.StatefulSet) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if _, err := webhooks.Patch(bigRaw, big, res.StatefulSet); err != nil {
+		if _, err := patch.Create(bigRaw, big, res.StatefulSet); err != nil {
 			return 0, err
 		}
 		times = append(times, time.Since(start))

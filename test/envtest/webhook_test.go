@@ -1,9 +1,6 @@
 package envtest
 
 import (
-	"os"
-	"path/filepath"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -14,15 +11,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/fixtures"
 )
 
 // minimal reads the sample a user writes, in the given namespace.
 func minimal(namespace string) *appsv1.StatefulSet {
 	GinkgoHelper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "pkg", "mutate", "testdata", "minimal.yaml"))
-	Expect(err).NotTo(HaveOccurred())
 	var sts appsv1.StatefulSet
-	Expect(yaml.UnmarshalStrict(raw, &sts)).To(Succeed())
+	Expect(yaml.UnmarshalStrict(fixtures.Minimal(), &sts)).To(Succeed())
 	sts.Namespace = namespace
 	return &sts
 }

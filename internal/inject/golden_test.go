@@ -1,4 +1,4 @@
-package mutate_test
+package inject_test
 
 import (
 	"bytes"
@@ -13,41 +13,33 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/inject"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/patch"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/fixtures"
 )
 
-// UPDATE_GOLDEN=true go test ./pkg/mutate/ rewrites testdata/*.golden.yaml.
+// UPDATE_GOLDEN=true go test ./internal/inject/ (make golden) rewrites
+// testdata/*.golden.yaml: what inject.Run writes for each StatefulSet of
+// package fixtures.
 var updateGolden = os.Getenv("UPDATE_GOLDEN") == "true"
 
-var goldenConfig = mutate.Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: "mysql-replication-webhook:v0.1.0"}
+// goldenConfig is the release's own: the helper image is this release's.
+var goldenConfig = mutate.DefaultConfig()
 
-// goldenCases maps a case to its input; "already-injected" feeds the
-// minimal case's golden StatefulSet back in and must come out unchanged.
+// goldenCases maps a case to its input: every fixture, and
+// "already-injected", the minimal case's golden StatefulSet fed back in,
+// which must come out unchanged.
 func goldenCases(t *testing.T) map[string][]byte {
 	t.Helper()
-	cases := map[string][]byte{}
-	inputs, err := filepath.Glob("testdata/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, in := range inputs {
-		if strings.HasSuffix(in, ".golden.yaml") {
-			continue
-		}
-		raw, err := os.ReadFile(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases[strings.TrimSuffix(filepath.Base(in), ".yaml")] = raw
-	}
-	minimal, err := os.ReadFile("testdata/minimal.golden.yaml")
+	cases := fixtures.StatefulSets()
+	minimal, err := os.ReadFile(goldenPath("minimal"))
 	if err == nil {
 		cases["already-injected"] = firstDocument(minimal)
 	}
 	return cases
 }
+
+func goldenPath(name string) string { return filepath.Join("testdata", name+".golden.yaml") }
 
 func firstDocument(multi []byte) []byte {
 	doc, _, _ := bytes.Cut(multi, []byte("\n---\n"))
@@ -65,7 +57,7 @@ func TestGolden(t *testing.T) {
 			if name == "already-injected" {
 				goldenName = "minimal"
 			}
-			golden := filepath.Join("testdata", goldenName+".golden.yaml")
+			golden := goldenPath(goldenName)
 			if updateGolden && name != "already-injected" {
 				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
@@ -95,6 +87,24 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// A golden file whose fixture is gone would never be checked again.
+func TestNoStaleGolden(t *testing.T) {
+	goldens, err := filepath.Glob(goldenPath("*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := fixtures.StatefulSets()
+	for _, g := range goldens {
+		name := strings.TrimSuffix(filepath.Base(g), ".golden.yaml")
+		if _, ok := inputs[name]; !ok {
+			t.Errorf("%s has no input %s/%s.yaml: remove it, or restore its input", g, fixtures.Dir, name)
+		}
+	}
+	if len(goldens) != len(inputs) {
+		t.Errorf("%d golden files for %d fixtures: UPDATE_GOLDEN=true writes the missing ones", len(goldens), len(inputs))
+	}
+}
+
 // assertNoChange injects an injected StatefulSet again, on CREATE (old nil)
 // or UPDATE, and expects the same object, the same warnings (what the user
 // wrote is still kept) and an empty patch.
@@ -119,11 +129,11 @@ func assertNoChange(t *testing.T, first *mutate.Result, old *appsv1.StatefulSet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	patch, err := webhooks.Patch(rawJSON, injected, again.StatefulSet)
+	ops, err := patch.Create(rawJSON, injected, again.StatefulSet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(patch) != 0 {
-		t.Errorf("second injection patched: %v", patch)
+	if len(ops) != 0 {
+		t.Errorf("second injection patched: %v", ops)
 	}
 }

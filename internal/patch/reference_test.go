@@ -1,4 +1,4 @@
-package webhooks
+package patch
 
 import (
 	"bytes"
@@ -7,33 +7,31 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
-	appsv1 "k8s.io/api/apps/v1"
 )
 
-// patchReference is the patch as it was computed before Patch worked on
+// patchReference is the patch as it was computed before Create worked on
 // encodings: every document decoded in full into generic values, then laid
-// over and diffed. Patch must return the same operations.
-func patchReference(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPatchOperation, error) {
+// over and diffed. Create must return the same operations.
+func patchReference(raw []byte, decoded, mutated any) ([]jsonpatch.Operation, error) {
 	rawValue, err := refDecodeGeneric(raw)
 	if err != nil {
-		return nil, fmt.Errorf("reading the StatefulSet: %w", err)
+		return nil, fmt.Errorf("reading the object: %w", err)
 	}
 	mutatedValue, err := refEncodeGeneric(mutated)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the completed StatefulSet: %w", err)
+		return nil, fmt.Errorf("encoding the completed object: %w", err)
 	}
 	decodedJSON, err := json.Marshal(decoded)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+		return nil, fmt.Errorf("encoding the object: %w", err)
 	}
 	decodedValue := rawValue
 	if !bytes.Equal(bytes.TrimSpace(raw), decodedJSON) {
 		// Otherwise the API server encoded it as this package does.
 		if decodedValue, err = refDecodeGeneric(decodedJSON); err != nil {
-			return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+			return nil, fmt.Errorf("encoding the object: %w", err)
 		}
 	}
 	merged := refOverlay(rawValue, decodedValue, mutatedValue)
@@ -191,7 +189,7 @@ func refUniqueKeys(key func(any) string, lists ...[]any) bool {
 // refDiff appends the operations that turn a into b, in a fixed order. A list
 // that b only adds items to gets an add for each; any other changed list is
 // compared index by index.
-func refDiff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPatchOperation {
+func refDiff(a, b any, path string, ops []jsonpatch.Operation) []jsonpatch.Operation {
 	if refIdentical(a, b) {
 		return ops
 	}
@@ -202,7 +200,7 @@ func refDiff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpa
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
 		for _, k := range refSortedKeys(bt) {
-			p := path + "/" + refEscape(k)
+			p := path + "/" + PointerToken(k)
 			if av, ok := at[k]; ok {
 				ops = refDiff(av, bt[k], p, ops)
 			} else {
@@ -211,7 +209,7 @@ func refDiff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpa
 		}
 		for _, k := range refSortedKeys(at) {
 			if _, ok := bt[k]; !ok {
-				ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+refEscape(k), nil))
+				ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+PointerToken(k), nil))
 			}
 		}
 		return ops
@@ -283,8 +281,3 @@ func refSortedKeys(m map[string]any) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-var refPointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-// refEscape writes a key as a JSON pointer token (RFC 6901).
-func refEscape(key string) string { return refPointerEscaper.Replace(key) }

@@ -1,8 +1,21 @@
-package webhooks
+// Package patch computes the JSON patch that turns an admission request's
+// object into the object a webhook completed, holding the mutation and
+// nothing else, and writes it as an AdmissionReview carries it.
+//
+// Create does not diff the request against the completed object's
+// encoding, which knows only the fields of the webhook's API types: the
+// completed object is laid over the request's own bytes instead. What the
+// mutation left as it was keeps the request's bytes (fields a newer API
+// server knows, and what only re-encoding would change: a null
+// creationTimestamp, an empty status); list items are matched by name (or
+// another key they share), so an unknown field stays on the container or
+// volume it came with when the mutation inserts items before it.
+package patch
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -10,45 +23,54 @@ import (
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
-	appsv1 "k8s.io/api/apps/v1"
 )
 
-// Patch returns the JSON patch that turns raw, the request's own bytes of
-// decoded, into mutated.
-//
-// It does not diff raw against mutated's encoding, which knows only the
-// fields of this webhook's API types: mutated is laid over raw instead.
-// What the mutation left as decoded keeps raw's bytes (fields a newer API
-// server knows, and what only re-encoding would change: a null
-// creationTimestamp, an empty status); list items are matched by name (or
-// another key they share), so an unknown field stays on the container or
-// volume it came with when the mutation inserts items before it. The patch
-// then holds the mutation and nothing else.
+// Create returns the JSON patch that turns raw, the request's own bytes of
+// decoded, into mutated. decoded is raw as the webhook's API types read it
+// and mutated its completed copy; both are encoded with encoding/json.
 //
 // The completed object is encoded once and read only where raw has
 // something to lay it over: what the mutation adds (the injected
 // containers with their scripts) goes into the patch as the bytes of that
-// encoding, never decoded. Where raw is encoded as this package encodes
-// (as the API server does), two parts are equal exactly when their bytes
-// are.
-func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPatchOperation, error) {
+// encoding, never decoded. Where raw is encoded as encoding/json encodes
+// decoded (as the API server does), two parts are equal exactly when their
+// bytes are, and raw is never decoded either.
+//
+// What it rests on:
+//   - Every encoding it reads is a whole output of encoding/json (of
+//     decoded or mutated, or raw where raw is byte for byte decoded's
+//     encoding): compact and valid, with keys in a fixed order. The
+//     scanner finds where values end without validating them; what it
+//     cannot read is an error, never a panic.
+//   - The encodings are neither copied nor changed while Create runs, and
+//     every value taken from one is a subslice of it: the address of a
+//     value's first byte names that value, so the scanner remembers where
+//     large objects and lists end by that address, and a value is the
+//     same as another (not merely equal) when both start at one address.
+//   - Where the mutation left a value as decoded, the overlay keeps raw's
+//     own value (the same map, list or bytes), and the diff skips it by
+//     that identity without comparing it.
+func Create(raw []byte, decoded, mutated any) ([]jsonpatch.Operation, error) {
 	mutatedJSON, err := json.Marshal(mutated)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the completed StatefulSet: %w", err)
+		return nil, fmt.Errorf("encoding the completed object: %w", err)
 	}
 	decodedJSON, err := json.Marshal(decoded)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the StatefulSet: %w", err)
+		return nil, fmt.Errorf("encoding the object: %w", err)
 	}
 	var rawValue any
 	if trimmed := bytes.TrimSpace(raw); bytes.Equal(trimmed, decodedJSON) {
 		rawValue = encoded(trimmed)
 	} else if rawValue, err = decodeGeneric(raw); err != nil {
-		return nil, fmt.Errorf("reading the StatefulSet: %w", err)
+		return nil, fmt.Errorf("reading the object: %w", err)
 	}
 	s := &scanner{ends: make(map[*byte]int)}
 	merged := s.overlay(rawValue, encoded(decodedJSON), encoded(mutatedJSON))
 	ops := s.diff(rawValue, merged, "", nil)
+	if s.err != nil {
+		return nil, s.err
+	}
 	for i := range ops {
 		if e, ok := ops[i].Value.(encoded); ok {
 			ops[i].Value = json.RawMessage(e)
@@ -57,9 +79,10 @@ func Patch(raw []byte, decoded, mutated *appsv1.StatefulSet) ([]jsonpatch.JsonPa
 	return ops, nil
 }
 
-// encodePatch writes ops as json.Marshal does, with the values Patch took
-// from an encoding written as they are.
-func encodePatch(ops []jsonpatch.JsonPatchOperation) ([]byte, error) {
+// Encode writes ops as json.Marshal does, with the values Create took from
+// an encoding written as they are: json.Marshal would validate and compact
+// each of them again.
+func Encode(ops []jsonpatch.Operation) ([]byte, error) {
 	size := 2
 	for _, op := range ops {
 		size += len(op.Path) + 40
@@ -129,35 +152,31 @@ func (s *scanner) open(v any) any {
 	if !ok {
 		return v
 	}
+	if len(e) == 0 {
+		s.fail(e)
+		return nil
+	}
 	switch e[0] {
 	case '{':
 		m := make(map[string]any)
-		for i := 1; e[i] != '}'; {
-			end := skipString(e, i)
-			key := unquote(e[i:end])
-			i = end + 1 // the colon
-			end = s.skipValue(e, i)
-			m[key] = e[i:end]
-			if i = end; e[i] == ',' {
-				i++
+		for c := s.members(e); ; {
+			key, value, ok := c.next()
+			if !ok {
+				return m
 			}
+			m[s.unquote(key)] = value
 		}
-		return m
 	case '[':
-		var l []any
-		for i := 1; e[i] != ']'; {
-			end := s.skipValue(e, i)
-			l = append(l, e[i:end])
-			if i = end; e[i] == ',' {
-				i++
+		l := []any{}
+		for c := s.members(e); ; {
+			_, value, ok := c.next()
+			if !ok {
+				return l
 			}
+			l = append(l, value)
 		}
-		if l == nil {
-			l = []any{}
-		}
-		return l
 	case '"':
-		return unquote(e)
+		return s.unquote(e)
 	case 't':
 		return true
 	case 'f':
@@ -177,22 +196,63 @@ func (s *scanner) field(v any, key string) any {
 		m, _ := v.(map[string]any)
 		return m[key]
 	}
-	if e[0] != '{' {
+	if len(e) == 0 || e[0] != '{' {
 		return nil
 	}
-	for i := 1; e[i] != '}'; {
-		end := skipString(e, i)
-		k := e[i:end]
-		i = end + 1
-		end = s.skipValue(e, i)
-		if len(k) == len(key)+2 && string(k[1:len(k)-1]) == key || bytes.IndexByte(k, '\\') >= 0 && unquote(k) == key {
-			return e[i:end]
+	for c := s.members(e); ; {
+		k, value, ok := c.next()
+		if !ok {
+			return nil
 		}
-		if i = end; e[i] == ',' {
-			i++
+		if len(k) == len(key)+2 && string(k[1:len(k)-1]) == key || bytes.IndexByte(k, '\\') >= 0 && s.unquote(k) == key {
+			return value
 		}
 	}
-	return nil
+}
+
+// members reads the members of an encoded object or list, one at a time.
+type members struct {
+	s      *scanner
+	e      encoded
+	i      int
+	object bool
+}
+
+func (s *scanner) members(e encoded) members {
+	return members{s: s, e: e, i: 1, object: e[0] == '{'}
+}
+
+// next returns the next member: its key (quoted; nil in a list) and its
+// value. ok is false after the last one, and where the encoding cannot be
+// read (the scanner records that).
+func (c *members) next() (key []byte, value encoded, ok bool) {
+	e, i := c.e, c.i
+	if i >= len(e) {
+		c.s.fail(e)
+		return nil, nil, false
+	}
+	if e[i] == '}' || e[i] == ']' {
+		return nil, nil, false
+	}
+	if c.object {
+		end := skipString(e, i)
+		if end >= len(e) || e[end] != ':' {
+			c.s.fail(e)
+			return nil, nil, false
+		}
+		key, i = e[i:end], end+1
+	}
+	end := c.s.skipValue(e, i)
+	if end <= i || end >= len(e) {
+		c.s.fail(e)
+		return nil, nil, false
+	}
+	value = e[i:end]
+	if e[end] == ',' {
+		end++
+	}
+	c.i = end
+	return key, value, true
 }
 
 // skipString returns the index after the string that starts at e[i].
@@ -215,19 +275,26 @@ func skipString(e []byte, i int) int {
 	}
 }
 
-// scanner opens the encodings Patch lays over each other. They are opened
+// scanner opens the encodings Create lays over each other. They are opened
 // level by level, and finding where a value ends means reading all of it:
 // the scanner remembers where each large object or list ends, found in the
 // one pass over the level that holds it, so that the levels below read no
 // byte of it again.
 type scanner struct {
 	ends map[*byte]int // the length of each object or list of at least rememberedSize bytes, by its first byte
+	err  error         // the first encoding it could not read
 }
+
+// errUnreadable: an encoding is not as encoding/json writes it.
+var errUnreadable = errors.New("an encoding is not as encoding/json writes it")
 
 const rememberedSize = 256
 
 // skipValue returns the index after the value that starts at e[i].
 func (s *scanner) skipValue(e []byte, i int) int {
+	if i >= len(e) {
+		return len(e)
+	}
 	switch e[i] {
 	case '"':
 		return skipString(e, i)
@@ -269,15 +336,27 @@ func (s *scanner) skipValue(e []byte, i int) int {
 	}
 }
 
-func unquote(s []byte) string {
-	if bytes.IndexByte(s, '\\') < 0 {
-		return string(s[1 : len(s)-1])
+// unquote returns the string s encodes.
+func (s *scanner) unquote(b []byte) string {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		s.fail(b)
+		return ""
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1])
 	}
 	var out string
-	if err := json.Unmarshal(s, &out); err != nil {
-		panic(fmt.Sprintf("admission: not a JSON string as encoding/json writes it: %q", s))
+	if err := json.Unmarshal(b, &out); err != nil {
+		s.fail(b)
 	}
 	return out
+}
+
+// fail records that the scanner could not read b.
+func (s *scanner) fail(b []byte) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%w: %.40q", errUnreadable, b)
+	}
 }
 
 // equal reports whether a and b hold the same JSON value, opening encoded
@@ -456,7 +535,7 @@ func (s *scanner) itemKey(item any, path []string) string {
 // diff appends the operations that turn a into b, in a fixed order. A list
 // that b only adds items to gets an add for each; any other changed list is
 // compared index by index.
-func (s *scanner) diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPatchOperation {
+func (s *scanner) diff(a, b any, path string, ops []jsonpatch.Operation) []jsonpatch.Operation {
 	if identical(a, b) {
 		return ops
 	}
@@ -467,7 +546,7 @@ func (s *scanner) diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation
 			return append(ops, jsonpatch.NewOperation("replace", path, b))
 		}
 		for _, k := range sortedKeys(bt) {
-			p := path + "/" + escape(k)
+			p := path + "/" + PointerToken(k)
 			if av, ok := at[k]; ok {
 				ops = s.diff(av, bt[k], p, ops)
 			} else {
@@ -476,7 +555,7 @@ func (s *scanner) diff(a, b any, path string, ops []jsonpatch.JsonPatchOperation
 		}
 		for _, k := range sortedKeys(at) {
 			if _, ok := bt[k]; !ok {
-				ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+escape(k), nil))
+				ops = append(ops, jsonpatch.NewOperation("remove", path+"/"+PointerToken(k), nil))
 			}
 		}
 		return ops
@@ -557,5 +636,6 @@ func sortedKeys(m map[string]any) []string {
 
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
-// escape writes a key as a JSON pointer token (RFC 6901).
-func escape(key string) string { return pointerEscaper.Replace(key) }
+// PointerToken writes a key as a JSON pointer token (RFC 6901): "~" as
+// "~0" and "/" as "~1".
+func PointerToken(key string) string { return pointerEscaper.Replace(key) }
