@@ -88,6 +88,10 @@ fuzz: ## Run the fuzz tests for FUZZTIME each (make fuzz FUZZTIME=5m).
 	$(GO) test ./pkg/mutate/ -run '^$$' -fuzz '^FuzzMutate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 	$(GO) test ./pkg/profile/ -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 0
 
+.PHONY: manifests
+manifests: ## Generate config/rbac/role.yaml from the controller's +kubebuilder:rbac markers.
+	$(GO) tool controller-gen rbac:roleName=manager-role paths=./internal/... output:rbac:dir=config/rbac
+
 .PHONY: golden
 golden: ## Rewrite the golden files (review the diff).
 	UPDATE_GOLDEN=true $(GO) test -count=1 ./internal/inject/

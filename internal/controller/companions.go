@@ -72,6 +72,31 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
+// The controller's RBAC, from which config/rbac/role.yaml is generated
+// (make manifests; a test checks the two agree):
+//
+// It watches the labeled StatefulSets.
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch
+//
+// It looks companions up by name and creates the missing ones, the
+// NetworkPolicy <name>-backup that guards the backup port among them; it
+// never updates or deletes one.
+// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create
+//
+// It creates the generated credentials Secret <name>-credentials once.
+// Create only: it never reads, lists, changes or deletes a Secret, so an
+// existing Secret of that name (generated earlier, or the user's) stays as
+// it is.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=create
+//
+// It reads pod <name>-0 of a labeled StatefulSet by name, uncached, to
+// report a primary that refused to start on an empty data directory.
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get
+//
+// Events on the StatefulSets it serves.
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+
 // Reconcile creates what is missing for one StatefulSet.
 func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	logger := log.FromContext(ctx)

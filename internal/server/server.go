@@ -107,7 +107,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register(webhooks.Path, webhooks.NewStatefulSetMutator(opts.Mutation).Webhook())
+	mgr.GetWebhookServer().Register(webhooks.StatefulSetPath, webhooks.NewStatefulSetMutator(opts.Mutation).Webhook())
 	mgr.GetWebhookServer().Register(webhooks.PodPath, webhooks.NewPodRoleLabeler(scheme).Webhook())
 
 	if !opts.DisableReconciler {

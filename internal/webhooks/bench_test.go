@@ -129,7 +129,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 	})
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, StatefulSetPath, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		hook.ServeHTTP(rec, req)

@@ -37,7 +37,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{}`))
 	hook := newMutator().Webhook()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, StatefulSetPath, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		hook.ServeHTTP(rec, req)

@@ -23,8 +23,8 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
-// Path is where the webhook server serves the handler.
-const Path = "/mutate-apps-v1-statefulset"
+// StatefulSetPath is where the webhook server serves the handler.
+const StatefulSetPath = "/mutate-apps-v1-statefulset"
 
 // StatefulSetMutator completes labeled StatefulSets on CREATE and UPDATE.
 type StatefulSetMutator struct {

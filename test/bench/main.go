@@ -67,7 +67,7 @@ const (
 	cannedPath = "/canned"
 )
 
-var servedPaths = []string{webhooks.Path, noopPath, cannedPath}
+var servedPaths = []string{webhooks.StatefulSetPath, noopPath, cannedPath}
 
 // The noise rule: a run is noisy when other processes used the machine
 // while it ran, or when the no-op webhook, which does the same work in every
@@ -196,7 +196,7 @@ func run(f *figures, o options) error {
 	}
 	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, TLSOpts: []func(*tls.Config){server.TLSOptions}})
 	mutator := webhooks.NewStatefulSetMutator(mutate.DefaultConfig())
-	srv.Register(webhooks.Path, mutator.Webhook())
+	srv.Register(webhooks.StatefulSetPath, mutator.Webhook())
 	srv.Register(noopPath, &ctrladmission.Webhook{Handler: ctrladmission.HandlerFunc(func(context.Context, ctrladmission.Request) ctrladmission.Response {
 		return ctrladmission.Allowed("")
 	})})
@@ -304,7 +304,7 @@ func run(f *figures, o options) error {
 		if err != nil {
 			return err
 		}
-		rps, errs, rss := throughput(httpClient, base+webhooks.Path, body, 32, o.roundTime)
+		rps, errs, rss := throughput(httpClient, base+webhooks.StatefulSetPath, body, 32, o.roundTime)
 		stopProfile()
 		nrps, nerrs, nrss := throughput(httpClient, base+noopPath, body, 32, o.roundTime)
 		crps, cerrs, _ := throughput(httpClient, base+cannedPath, body, 32, o.roundTime)
@@ -661,7 +661,7 @@ func throughput(c *http.Client, url string, body []byte, workers int, d time.Dur
 
 func allocPerAdmission(h http.Handler, body []byte, n int) float64 {
 	serve := func() {
-		req, _ := http.NewRequest(http.MethodPost, webhooks.Path, bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, webhooks.StatefulSetPath, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(discardWriter{}, req)
 	}

@@ -27,6 +27,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
@@ -163,7 +164,7 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 				t.Errorf("%s: no objectSelector", w.Name)
 			}
 		}
-		if !paths["/mutate-apps-v1-statefulset"] || !paths["/mutate-v1-pod"] {
+		if !paths[webhooks.StatefulSetPath] || !paths[webhooks.PodPath] {
 			t.Errorf("paths %v", paths)
 		}
 		if got := hook.Webhooks[0].ObjectSelector.MatchLabels[contract.EnabledLabel]; got != contract.EnabledValue {

@@ -84,7 +84,7 @@ func TestSecurity(t *testing.T) {
 	if current == nil {
 		startHook(t)
 	}
-	url := "https://" + addr() + webhooks.Path
+	url := "https://" + addr() + webhooks.StatefulSetPath
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // local test server
 
 	t.Run("TLS 1.1 is refused", func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestSecurity(t *testing.T) {
 	})
 
 	t.Run("no plaintext admission", func(t *testing.T) {
-		resp, err := http.Post("http://"+addr()+webhooks.Path, "application/json", strings.NewReader(review("CREATE", "x")))
+		resp, err := http.Post("http://"+addr()+webhooks.StatefulSetPath, "application/json", strings.NewReader(review("CREATE", "x")))
 		if err != nil {
 			return
 		}
