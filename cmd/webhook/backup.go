@@ -40,7 +40,7 @@ func key(name string) ([]byte, error) {
 
 func serveBackup(args []string) error {
 	fs := flag.NewFlagSet("serve-backup", flag.ContinueOnError)
-	port := fs.Int("port", 3307, "port to serve backups on")
+	port := fs.Int("port", contract.BackupPort, "port to serve backups on")
 	env := fs.String("key-env", keyEnv, "environment variable holding the key a receiver must prove it holds")
 	if err := fs.Parse(args); err != nil {
 		return err
