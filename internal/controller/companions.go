@@ -94,8 +94,8 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // report a primary that refused to start on an empty data directory.
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get
 //
-// Events on the StatefulSets it serves.
-// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+// Events on the StatefulSets it serves, through the events.k8s.io API only.
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile creates what is missing for one StatefulSet.
 func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {

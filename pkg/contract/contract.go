@@ -102,6 +102,11 @@ const (
 	RootPasswordKey        = "root-password"
 	ReplicationPasswordKey = "replication-password"
 	ClonePasswordKey       = "clone-password"
+	// MaxPasswordLength is the longest password the scripts take: once
+	// escaped, the root password must fit a line of the client option
+	// file, which the clients read in lines of 4096 bytes. Servers may take
+	// less (profile.Profile.MaxPasswordLength).
+	MaxPasswordLength = 1024
 	// ReplicationUser is the user replicas replicate as; it has only the
 	// replication privileges.
 	ReplicationUser = "replication"

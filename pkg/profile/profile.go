@@ -90,6 +90,10 @@ type Profile struct {
 	// PrimaryConfig and ReplicaConfig are the .cnf files of the ConfigMap.
 	PrimaryConfig, ReplicaConfig string
 	Replication                  Replication
+	// MaxPasswordLength is the longest password the server takes for an
+	// account (0: no limit known); replication may take less
+	// (Replication.MaxPasswordLength).
+	MaxPasswordLength int
 }
 
 var legacyReplication = Replication{
@@ -129,6 +133,9 @@ var (
 		RootPasswordVariable: "MYSQL_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MYSQL_ALLOW_EMPTY_PASSWORD",
 		PrimaryConfig: "# Apply this config only on the primary.\n[mysqld]\nlog-bin\n" + modernServerConfig,
 		ReplicaConfig: "# Apply this config only on replicas.\n[mysqld]\nsuper_read_only=ON\n" + modernServerConfig,
+		// caching_sha2_password, the default authentication, takes at most
+		// 256 characters.
+		MaxPasswordLength: 256,
 		Replication: Replication{
 			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
 			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",

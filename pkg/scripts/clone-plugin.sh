@@ -17,9 +17,12 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 
 {{template "sql-quote"}}
+{{template "sql-session"}}
 {{- if .Credentials}}
 clone_user={{.CloneUser}}
-clone_password=$(sql_quote "${ {{- .ClonePasswordEnv}}:?the credentials Secret has no {{.ClonePasswordKey}}}")
+clone_password=
+sql_quote clone_password "${ {{- .ClonePasswordEnv}}:?the credentials Secret has no {{.ClonePasswordKey}}}"
+{{template "password-length" (.PasswordLimit "clone-mysql" .ClonePasswordEnv)}}
 {{- else}}
 clone_user=root
 clone_password=
@@ -49,7 +52,7 @@ until {{.Admin}} --no-defaults --socket="$socket" --user=root ping >/dev/null 2>
 done
 
 echo "clone-mysql: cloning from $source_host:{{.MySQLPort}} as $clone_user"
-if ! {{.Client}} --no-defaults --socket="$socket" --user=root <<SQL; then
+if ! {{.Client}} --no-defaults --socket="$socket" --user=root --init-command="$sql_session" <<SQL; then
 SET GLOBAL clone_valid_donor_list = '$source_host:{{.MySQLPort}}';
 CLONE INSTANCE FROM '$clone_user'@'$source_host':{{.MySQLPort}} IDENTIFIED BY '$clone_password' DATA DIRECTORY = '$staging/data';
 SQL

@@ -19,6 +19,7 @@ fi
 echo "init-mysql: ordinal $ordinal, server-id $((100 + ordinal))"
 {{- if .Credentials}}
 
+{{template "password-length" (.PasswordLimit "init-mysql" .RootPasswordEnv)}}
 # The clients of the other containers read the root password from this file;
 # the server reads only *.cnf files, and the password never reaches a command
 # line or a log.

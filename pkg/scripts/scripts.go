@@ -54,17 +54,17 @@ type Params struct {
 // name in package contract: the templates write none of them literally (a
 // test checks it).
 type contractNames struct {
-	MySQLPort, BackupPort                                    int
-	DataDir, DataSubPath, DataVolumeDir, StagingDir          string
-	StartReplicationMarker                                   string
-	InitializedDir, InitializedKey, InitializedTail          string
-	EmptyPrimaryMessage                                      string
-	InitConfDir, ConfigMapDir, ClientOptionFile              string
-	ClientOptionName, PrimaryConfigKey, ReplicaConfigKey     string
-	PodIndexEnv, RootPasswordEnv                             string
-	ReplicationPasswordEnv, ClonePasswordEnv                 string
-	ReplicationPasswordKey, ClonePasswordKey                 string
-	ReplicationUser, CloneUser, DatabaseUserName, HelperPath string
+	MySQLPort, BackupPort                                     int
+	DataDir, DataSubPath, DataVolumeDir, StagingDir           string
+	StartReplicationMarker                                    string
+	InitializedDir, InitializedKey, InitializedTail           string
+	EmptyPrimaryMessage                                       string
+	InitConfDir, ConfigMapDir, ClientOptionFile               string
+	ClientOptionName, PrimaryConfigKey, ReplicaConfigKey      string
+	PodIndexEnv, RootPasswordEnv                              string
+	ReplicationPasswordEnv, ClonePasswordEnv                  string
+	RootPasswordKey, ReplicationPasswordKey, ClonePasswordKey string
+	ReplicationUser, CloneUser, DatabaseUserName, HelperPath  string
 }
 
 // podContract holds the contract's names as the templates see them.
@@ -78,7 +78,7 @@ var podContract = contractNames{
 	ClientOptionName: contract.ClientOptionName, PrimaryConfigKey: contract.PrimaryConfigKey, ReplicaConfigKey: contract.ReplicaConfigKey,
 	PodIndexEnv: contract.PodIndexEnv, RootPasswordEnv: contract.RootPasswordEnv,
 	ReplicationPasswordEnv: contract.ReplicationPasswordEnv, ClonePasswordEnv: contract.ClonePasswordEnv,
-	ReplicationPasswordKey: contract.ReplicationPasswordKey, ClonePasswordKey: contract.ClonePasswordKey,
+	RootPasswordKey: contract.RootPasswordKey, ReplicationPasswordKey: contract.ReplicationPasswordKey, ClonePasswordKey: contract.ClonePasswordKey,
 	ReplicationUser: contract.ReplicationUser, CloneUser: contract.CloneUser, DatabaseUserName: contract.DatabaseUserName,
 	HelperPath: contract.HelperPath,
 }
@@ -98,6 +98,9 @@ type values struct {
 	ClientAuth  string
 	Credentials bool
 	Replication profile.Replication
+	// MaxPasswordLength is the longest password the server takes for an
+	// account (0: no limit known).
+	MaxPasswordLength int
 }
 
 // ordinalArgs are what the "ordinal" template reads the pod's ordinal with.
@@ -105,6 +108,36 @@ type ordinalArgs struct{ Who, Env string }
 
 // Ordinal hands the "ordinal" template the script's name for its messages.
 func (v values) Ordinal(who string) ordinalArgs { return ordinalArgs{Who: who, Env: v.PodIndexEnv} }
+
+// passwordLimit is what the "password-length" template refuses a
+// password with.
+type passwordLimit struct {
+	Who, Env, Key, Taker string
+	Max                  int
+}
+
+// PasswordLimit is the longest password in the variable env that the
+// script who can use: what the server takes for that account and what an
+// option file line holds once the password is escaped.
+func (v values) PasswordLimit(who, env string) passwordLimit {
+	l := passwordLimit{Who: who, Env: env, Taker: "an option file", Max: contract.MaxPasswordLength}
+	server := v.MaxPasswordLength
+	switch env {
+	case v.RootPasswordEnv:
+		l.Key = v.RootPasswordKey
+	case v.ReplicationPasswordEnv:
+		l.Key = v.ReplicationPasswordKey
+		if v.Replication.MaxPasswordLength > 0 {
+			server = v.Replication.MaxPasswordLength
+		}
+	case v.ClonePasswordEnv:
+		l.Key = v.ClonePasswordKey
+	}
+	if server > 0 && server < l.Max {
+		l.Taker, l.Max = "the server", server
+	}
+	return l
+}
 
 // dnsName is what a StatefulSet or Service name may look like; it keeps
 // anything a shell would interpret out of the scripts.
@@ -124,7 +157,7 @@ func (p Params) values(names contractNames) (values, error) {
 		contractNames: names,
 		StatefulSet:   p.StatefulSet, Service: p.Service,
 		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
-		Replication: prof.Replication,
+		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength,
 	}
 	if p.Credentials {
 		v.Credentials = true

@@ -95,6 +95,10 @@ type flavor struct {
 	root string
 	// nonRoot runs the database container as the mysql user (uid 999).
 	nonRoot bool
+	// sqlMode, when set, is the servers' sql_mode (in their .cnf files),
+	// and root's password is plain: the stand-in images' own first start
+	// escapes it with backslashes, as the official ones do.
+	sqlMode string
 }
 
 var flavors = []flavor{
@@ -121,12 +125,19 @@ func dbRoot(t *testing.T, name string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func TestReplication(t *testing.T) {
-	preflight(t)
+// buildWebhook builds the webhook binary, which the MariaDB pods' helper is.
+func buildWebhook(t *testing.T) string {
+	t.Helper()
 	webhook := filepath.Join(t.TempDir(), "webhook")
 	if out, err := exec.Command("go", "build", "-o", webhook, "../../cmd/webhook").CombinedOutput(); err != nil {
 		t.Fatalf("building the webhook: %v\n%s", err, out)
 	}
+	return webhook
+}
+
+func TestReplication(t *testing.T) {
+	preflight(t)
+	webhook := buildWebhook(t)
 	for _, f := range flavors {
 		t.Run(f.name, func(t *testing.T) { newScenario(t, f, webhook).run() })
 	}
@@ -185,8 +196,15 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	// the trailing newline of a Secret made from a file.
 	// MySQL takes replication passwords of at most 32 characters.
 	awkward := ` q"'\ $x #;` + "\n"
+	rootAwkward := awkward
+	if f.sqlMode != "" {
+		rootAwkward = ""
+		for _, key := range []string{contract.PrimaryConfigKey, contract.ReplicaConfigKey} {
+			config[key] += "sql_mode=" + f.sqlMode + "\n"
+		}
+	}
 	secret := map[string]string{
-		contract.RootPasswordKey:        "R" + randomWord(t)[:8] + awkward,
+		contract.RootPasswordKey:        "R" + randomWord(t)[:8] + rootAwkward,
 		contract.ReplicationPasswordKey: "P" + randomWord(t)[:8] + awkward,
 		contract.ClonePasswordKey:       "C" + randomWord(t)[:8] + awkward,
 	}
@@ -217,6 +235,38 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	s.entrypoint = entry
 	s.r = newRig(t, res.StatefulSet, config, secret, binDir, root, myCnf)
 	return s
+}
+
+// A password is the same string in SQL whatever the server's sql_mode: with
+// NO_BACKSLASH_ESCAPES a backslash before a quote no longer escapes it, and
+// a password quoted with backslashes ends its string early. The primary's
+// sidecar creates the replication (and clone) user with the Secret's
+// awkward passwords on servers in that mode, and each logs in with its
+// password as the Secret holds it.
+func TestPasswordsInEveryServerMode(t *testing.T) {
+	preflight(t)
+	webhook := buildWebhook(t)
+	for _, f := range []flavor{
+		{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", sqlMode: "NO_BACKSLASH_ESCAPES"},
+		{name: "mariadb", image: "mariadb:10.11", secure: true, sqlMode: "NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES"},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			s := newScenario(t, f, webhook)
+			p0 := s.startPod(0)
+			if mode := s.root(p0, "SELECT @@GLOBAL.sql_mode"); !strings.Contains(mode, "NO_BACKSLASH_ESCAPES") {
+				t.Fatalf("the server runs with sql_mode %q", mode)
+			}
+			users := map[string]string{contract.ReplicationUser: contract.ReplicationPasswordKey}
+			if s.prof.Clone == profile.ClonePlugin {
+				users[contract.CloneUser] = contract.ClonePasswordKey
+			}
+			for user, key := range users {
+				if out, err := s.sql(p0, user, s.r.secret[key], "SELECT CURRENT_USER()"); err != nil || !strings.Contains(out, user+"@") {
+					t.Errorf("%s cannot log in with the Secret's %s: %v\n%s", user, key, err, out)
+				}
+			}
+		})
+	}
 }
 
 // plainStatefulSet is what a user writes: a StatefulSet named mysql with one
