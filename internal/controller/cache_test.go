@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -13,8 +16,11 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/yaml"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/fixtures"
 )
 
 func TestCacheOptions(t *testing.T) {
@@ -118,4 +124,105 @@ func TestMetadataOnly(t *testing.T) {
 func withOwners(meta metav1.ObjectMeta, owners ...metav1.OwnerReference) metav1.ObjectMeta {
 	meta.OwnerReferences = owners
 	return meta
+}
+
+// What the reconciler builds from the cached copy of a StatefulSet is what
+// it would build from the whole object, for every fixture as the webhook
+// completes it.
+func TestStatefulSetForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
+	for name, y := range fixtures.StatefulSets() {
+		t.Run(name, func(t *testing.T) {
+			var sts appsv1.StatefulSet
+			if err := yaml.UnmarshalStrict(y, &sts); err != nil {
+				t.Fatal(err)
+			}
+			res, err := mutate.DefaultConfig().Inject(&sts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := res.StatefulSet
+			whole.UID, whole.ResourceVersion = "uid-1", "7"
+			whole.Status.ReadyReplicas = 2
+			out, err := StatefulSetForCache(whole.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cached := out.(*appsv1.StatefulSet)
+			if _, tooLarge := cached.Annotations[contract.TooLargeToCacheAnnotation]; tooLarge {
+				t.Fatalf("a fixture is too large to cache: %v", cached.Annotations)
+			}
+			wantCompanions, err := mutate.BuildCompanions(whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotCompanions, err := mutate.BuildCompanions(cached)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(wantCompanions, gotCompanions); diff != "" {
+				t.Errorf("companions differ (-whole +cached):\n%s", diff)
+			}
+			wantPolicy, _ := BuildBackupNetworkPolicy(whole)
+			gotPolicy, _ := BuildBackupNetworkPolicy(cached)
+			if diff := cmp.Diff(wantPolicy, gotPolicy); diff != "" {
+				t.Errorf("NetworkPolicy differs (-whole +cached):\n%s", diff)
+			}
+			if mutate.GeneratesCredentials(whole.Annotations) != mutate.GeneratesCredentials(cached.Annotations) ||
+				mutate.CredentialsSecretName(whole.Name, whole.Annotations) != mutate.CredentialsSecretName(cached.Name, cached.Annotations) ||
+				cached.Status.ReadyReplicas != 2 || !mutate.Enabled(cached) || cached.UID != whole.UID {
+				t.Errorf("the cached copy reads differently: %+v", cached)
+			}
+		})
+	}
+}
+
+// A tenant's StatefulSet of a megabyte costs the cache a few hundred bytes;
+// one whose labels and selector themselves are large is kept as its
+// identity and a mark the reconciler reports.
+func TestStatefulSetForCacheBoundsItsSize(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "db", Namespace: "ns", UID: "u",
+			Labels:      map[string]string{contract.EnabledLabel: contract.EnabledValue, "junk": strings.Repeat("y", 63)},
+			Annotations: map[string]string{"junk": big, contract.FlavorAnnotation: "mysql"},
+		},
+		Spec: appsv1.StatefulSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "db"}, Annotations: map[string]string{"junk": big}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "mysql", Image: "mysql:8.4", Command: []string{big}, Env: []corev1.EnvVar{{Name: "X", Value: big}},
+				}}},
+			},
+		},
+	}
+	out, err := StatefulSetForCache(sts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 1024 {
+		t.Errorf("a StatefulSet of 4 MB is cached as %d bytes: %s", len(b), b)
+	}
+
+	for i := 0; i < 400; i++ {
+		k := fmt.Sprintf("label-%03d-%s", i, strings.Repeat("k", 40))
+		sts.Spec.Selector.MatchLabels[k] = strings.Repeat("v", 63)
+		sts.Spec.Template.Labels[k] = strings.Repeat("v", 63)
+	}
+	out, err = StatefulSetForCache(sts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := out.(*appsv1.StatefulSet)
+	if stub.Annotations[contract.TooLargeToCacheAnnotation] == "" || stub.Spec.Selector != nil || stub.Name != "db" || stub.UID != "u" {
+		t.Errorf("a StatefulSet with 80 KB of selector is cached as %+v", stub)
+	}
+	if b, _ := json.Marshal(stub); len(b) > 1024 {
+		t.Errorf("its stub is %d bytes", len(b))
+	}
 }

@@ -107,6 +107,13 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	if !mutate.Enabled(&sts) || !sts.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, nil
 	}
+	if size, ok := sts.Annotations[contract.TooLargeToCacheAnnotation]; ok {
+		logger.Info("StatefulSet too large to serve", "bytes", size)
+		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "Cache",
+			"its names, labels, selector, annotations and images take %s bytes, more than the %d the controller keeps of a StatefulSet: "+
+				"no companion is created; shorten them", size, MaxCachedStatefulSet)
+		return reconcile.Result{}, nil
+	}
 	companions, err := mutate.BuildCompanions(&sts)
 	if err != nil {
 		logger.Info("cannot build companions", "reason", err.Error())

@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"fmt"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -10,33 +8,50 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
-// BackupNetworkPolicyName is the NetworkPolicy that guards the backup port
-// of a StatefulSet's pods.
+// BackupNetworkPolicyName is the NetworkPolicy that guards the ports of a
+// StatefulSet's pods.
 func BackupNetworkPolicyName(sts *appsv1.StatefulSet) string {
 	return sts.Name + contract.BackupNetworkPolicyTail
 }
 
+// namespaceNameLabel is set by Kubernetes on every namespace to its name.
+const namespaceNameLabel = "kubernetes.io/metadata.name"
+
 // BuildBackupNetworkPolicy builds the NetworkPolicy that selects the
-// StatefulSet's pods and admits ingress to the MySQL port from anywhere and
-// to the backup port only from pods of the same StatefulSet (its selector, in its
-// namespace). Any other port of those pods takes no ingress unless another
-// NetworkPolicy admits it. When the StatefulSet has a UID (it is stored), the
-// policy carries a controller owner reference to it.
+// StatefulSet's own pods (by the label the webhook puts on its pod
+// template, never by a selector the StatefulSet's author chooses) and
+// admits ingress to the MySQL port from the pods of the StatefulSet's
+// namespace (and of the namespaces its client-namespaces annotation names,
+// or from every source when it says so), and to the backup port only from
+// the StatefulSet's own pods. Any other port of those pods takes no
+// ingress unless another NetworkPolicy admits it. When the StatefulSet has
+// a UID (it is stored), the policy carries a controller owner reference to
+// it.
 func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPolicy, error) {
-	sel := sts.Spec.Selector
-	if sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0) {
-		// An empty pod selector would select every pod of the namespace.
-		return nil, fmt.Errorf("StatefulSet %q has no spec.selector to select its pods by", sts.Name)
-	}
-	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-		return nil, fmt.Errorf("StatefulSet %q: spec.selector: %w", sts.Name, err)
+	clients, err := mutate.ClientsOf(sts)
+	if err != nil {
+		return nil, err
 	}
 	tcp := corev1.ProtocolTCP
 	port := func(p int32) []networkingv1.NetworkPolicyPort {
 		n := intstr.FromInt32(p)
 		return []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &n}}
+	}
+	own := func() *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: sts.Name}}
+	}
+	var mysqlFrom []networkingv1.NetworkPolicyPeer // none: every source
+	if !clients.All {
+		// A peer with a pod selector alone is in the policy's namespace.
+		mysqlFrom = []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}
+		if len(clients.Namespaces) > 0 {
+			mysqlFrom = append(mysqlFrom, networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{
+				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: namespaceNameLabel, Operator: metav1.LabelSelectorOpIn, Values: clients.Namespaces}},
+			}})
+		}
 	}
 	meta := metav1.ObjectMeta{
 		Name:      BackupNetworkPolicyName(sts),
@@ -56,13 +71,13 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPol
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: meta,
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: *sel.DeepCopy(),
+			PodSelector: *own(),
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{
-				// Clients, from anywhere: no peers means every source.
-				{Ports: port(contract.MySQLPort)},
+				// Clients (and, with the CLONE plugin, cloning replicas).
+				{Ports: port(contract.MySQLPort), From: mysqlFrom},
 				// Backups, to the next pod of the same StatefulSet only.
-				{Ports: port(contract.BackupPort), From: []networkingv1.NetworkPolicyPeer{{PodSelector: sel.DeepCopy()}}},
+				{Ports: port(contract.BackupPort), From: []networkingv1.NetworkPolicyPeer{{PodSelector: own()}}},
 			},
 		},
 	}, nil

@@ -21,24 +21,33 @@ func tcp(p int32) []networkingv1.NetworkPolicyPort {
 }
 
 func TestBuildBackupNetworkPolicy(t *testing.T) {
-	byLabels := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}
-	byExpression := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"db"}}}}
+	own := &metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: "db"}}
+	namespace := []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}
+	namespaces := func(names ...string) networkingv1.NetworkPolicyPeer {
+		return networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: names}}}}
+	}
 	tests := map[string]struct {
-		selector *metav1.LabelSelector
-		uid      string
-		wantErr  string
+		selector    *metav1.LabelSelector
+		annotations map[string]string
+		uid         string
+		mysqlFrom   []networkingv1.NetworkPolicyPeer
+		wantErr     string
 	}{
-		"labels":         {selector: byLabels, uid: "u-1"},
-		"expressions":    {selector: byExpression, uid: "u-1"},
-		"not stored yet": {selector: byLabels},
-		"no selector":    {wantErr: "no spec.selector"},
-		"empty selector": {selector: &metav1.LabelSelector{}, wantErr: "no spec.selector"},
-		"bad selector":   {selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}}, wantErr: "spec.selector"},
+		// Whatever the StatefulSet selects, the policy selects its own pods.
+		"labels":         {selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, uid: "u-1", mysqlFrom: namespace},
+		"everything":     {selector: &metav1.LabelSelector{}, uid: "u-1", mysqlFrom: namespace},
+		"no selector":    {mysqlFrom: namespace},
+		"not stored yet": {mysqlFrom: namespace},
+		"more namespaces": {annotations: map[string]string{contract.ClientNamespacesAnnotation: "web, ns,api,web"},
+			mysqlFrom: append(namespace, namespaces("api", "web"))},
+		"every source":  {annotations: map[string]string{contract.ClientNamespacesAnnotation: "*"}},
+		"bad namespace": {annotations: map[string]string{contract.ClientNamespacesAnnotation: "web,Bad_Name"}, wantErr: `"Bad_Name" is not a namespace name`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			sts := &appsv1.StatefulSet{
-				ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "ns", UID: types.UID(tc.uid)},
+				ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "ns", UID: types.UID(tc.uid), Annotations: tc.annotations},
 				Spec:       appsv1.StatefulSetSpec{Selector: tc.selector},
 			}
 			got, err := BuildBackupNetworkPolicy(sts)
@@ -52,11 +61,11 @@ func TestBuildBackupNetworkPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := networkingv1.NetworkPolicySpec{
-				PodSelector: *tc.selector,
+				PodSelector: *own,
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 				Ingress: []networkingv1.NetworkPolicyIngressRule{
-					{Ports: tcp(3306)},
-					{Ports: tcp(3307), From: []networkingv1.NetworkPolicyPeer{{PodSelector: tc.selector}}},
+					{Ports: tcp(3306), From: tc.mysqlFrom},
+					{Ports: tcp(3307), From: []networkingv1.NetworkPolicyPeer{{PodSelector: own}}},
 				},
 			}
 			if diff := cmp.Diff(want, got.Spec); diff != "" {
@@ -75,12 +84,6 @@ func TestBuildBackupNetworkPolicy(t *testing.T) {
 				}
 			} else if len(owners) != 1 || owners[0].UID != sts.UID || owners[0].Kind != "StatefulSet" || owners[0].Controller == nil || !*owners[0].Controller {
 				t.Errorf("owner references %+v", owners)
-			}
-			// The policy holds copies: changing it leaves the StatefulSet's selector as it was.
-			got.Spec.PodSelector.MatchLabels = map[string]string{"changed": "yes"}
-			got.Spec.Ingress[1].From[0].PodSelector.MatchLabels = map[string]string{"changed": "yes"}
-			if sts.Spec.Selector.MatchLabels["changed"] != "" {
-				t.Error("the policy shares the StatefulSet's selector")
 			}
 		})
 	}

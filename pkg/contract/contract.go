@@ -41,6 +41,12 @@ const (
 	// InsecureTutorialAnnotation, set to "true", keeps the tutorial's empty
 	// root password and replication as root.
 	InsecureTutorialAnnotation = "mysql-replication.io/insecure-tutorial-credentials"
+	// ClientNamespacesAnnotation opens the MySQL port of the StatefulSet's
+	// pods, which its NetworkPolicy admits from its own namespace only, to
+	// more namespaces (a comma-separated list of names), or to every source
+	// (AllClients).
+	ClientNamespacesAnnotation = "mysql-replication.io/client-namespaces"
+	AllClients                 = "*"
 )
 
 // Labels and annotations the webhook sets.
@@ -56,6 +62,10 @@ const (
 	RoleReplica = "replica"
 	// PodIndexLabel is set on StatefulSet pods by Kubernetes 1.28 and later.
 	PodIndexLabel = "apps.kubernetes.io/pod-index"
+	// TooLargeToCacheAnnotation is never stored: the controller's cache
+	// puts it on its copy of a StatefulSet whose labels, selectors and
+	// annotations it reads are too large to keep, with their size.
+	TooLargeToCacheAnnotation = "mysql-replication.io/too-large-to-cache"
 )
 
 // Recommended labels of the companion objects, and their values.

@@ -130,6 +130,9 @@ func (inj *injector) run() error {
 	if err := inj.sameProfile(); err != nil {
 		return err
 	}
+	if _, err := ClientsOf(sts); err != nil {
+		return err
+	}
 	inj.nonRoot = runsAsNonRoot(spec.SecurityContext, spec.Containers[main].SecurityContext)
 	if inj.creds, err = inj.credentials(&spec.Containers[main]); err != nil {
 		return err

@@ -121,6 +121,14 @@ func TestInjectErrors(t *testing.T) {
 			}(),
 			wantErr: `use "true" or remove it`,
 		},
+		"client namespaces that are no names": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.ClientNamespacesAnnotation: "web,*"}
+				return s
+			}(),
+			wantErr: `annotation mysql-replication.io/client-namespaces="web,*": "*" is not a namespace name`,
+		},
 		"root password the scripts cannot read": {
 			sts:     plain("db", corev1.Container{Name: "mysql", Image: "mysql:8", Env: []corev1.EnvVar{{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}}}),
 			wantErr: "hides the root password",

@@ -1,10 +1,13 @@
 package envtest
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,5 +76,37 @@ var _ = Describe("the manager's cache", func() {
 			Expect(c.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 			return names(list.Items, func(o metav1.PartialObjectMetadata) string { return o.Name })
 		}).Should(ConsistOf("mysql", "tenant"))
+	})
+
+	It("holds a labeled StatefulSet as what the controller reads, and reports one too large to hold", func() {
+		big := strings.Repeat("x", 200*1024)
+		sts := minimal(ns)
+		sts.Annotations = map[string]string{"big": big}
+		sts.Spec.Template.Annotations = map[string]string{"big": big}
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		c := mgr.GetCache()
+		Eventually(func(g Gomega) {
+			cached := &appsv1.StatefulSet{}
+			g.Expect(c.Get(ctx, key(ns, sts.Name), cached)).To(Succeed())
+			g.Expect(cached.Annotations).NotTo(HaveKey("big"))
+			g.Expect(cached.Spec.Template.Annotations).To(BeEmpty())
+			g.Expect(cached.Spec.Template.Spec.InitContainers).To(BeEmpty())
+			b, err := json.Marshal(cached)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(len(b)).To(BeNumerically("<", 2048))
+		}).Should(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-read"), &corev1.Service{}) }).Should(Succeed())
+
+		large := minimal(ns)
+		large.Name = "large"
+		for i := 0; i < 300; i++ {
+			k := fmt.Sprintf("label-%03d-%s", i, strings.Repeat("k", 40))
+			large.Spec.Selector.MatchLabels[k] = strings.Repeat("v", 63)
+			large.Spec.Template.Labels[k] = strings.Repeat("v", 63)
+		}
+		Expect(k8sClient.Create(ctx, large)).To(Succeed())
+		Eventually(eventsFor(large)).Should(ContainElement(And(
+			HaveField("Type", corev1.EventTypeWarning), HaveField("Note", ContainSubstring("more than the 16384 the controller keeps")))))
+		Consistently(func() error { return k8sClient.Get(ctx, key(ns, "large-read"), &corev1.Service{}) }).Should(Not(Succeed()))
 	})
 })

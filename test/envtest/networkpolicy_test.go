@@ -24,7 +24,7 @@ var _ = Describe("the backup NetworkPolicy", func() {
 	var ns string
 	BeforeEach(func() { ns = newNamespace() })
 
-	It("admits the MySQL port from anywhere and the backup port from the StatefulSet's own pods only", func() {
+	It("selects the StatefulSet's own pods and admits the MySQL port from its namespace, the backup port from its own pods only", func() {
 		sts := minimal(ns)
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		policy := &networkingv1.NetworkPolicy{}
@@ -38,12 +38,15 @@ var _ = Describe("the backup NetworkPolicy", func() {
 			HaveKeyWithValue(contract.LabelInstance, "mysql"),
 			HaveKeyWithValue(contract.LabelComponent, contract.ComponentBackup)))
 
-		own := metav1.LabelSelector{MatchLabels: map[string]string{"app": "mysql"}}
+		own := metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: "mysql"}}
 		Expect(policy.Spec.PodSelector).To(Equal(own))
 		Expect(policy.Spec.PolicyTypes).To(ConsistOf(networkingv1.PolicyTypeIngress))
 		Expect(policy.Spec.Egress).To(BeEmpty())
 		Expect(policy.Spec.Ingress).To(ConsistOf(
-			networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{tcpPort(contract.MySQLPort)}},
+			networkingv1.NetworkPolicyIngressRule{
+				Ports: []networkingv1.NetworkPolicyPort{tcpPort(contract.MySQLPort)},
+				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}},
+			},
 			networkingv1.NetworkPolicyIngressRule{
 				Ports: []networkingv1.NetworkPolicyPort{tcpPort(contract.BackupPort)},
 				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &own}},
@@ -51,6 +54,26 @@ var _ = Describe("the backup NetworkPolicy", func() {
 		))
 		Eventually(eventsFor(sts)).Should(ContainElement(And(
 			HaveField("Reason", controller.ReasonCreated), HaveField("Note", ContainSubstring("NetworkPolicy mysql-backup")))))
+	})
+
+	It("admits the MySQL port from the namespaces the annotation names, and denies an annotation that names none", func() {
+		sts := minimal(ns)
+		sts.Annotations = map[string]string{contract.ClientNamespacesAnnotation: "web,api"}
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		policy := &networkingv1.NetworkPolicy{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-backup"), policy) }).Should(Succeed())
+		Expect(policy.Spec.Ingress[0].From).To(ConsistOf(
+			networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{}},
+			networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{"api", "web"}}}}},
+		))
+
+		bad := minimal(ns)
+		bad.Name = "other"
+		bad.Annotations = map[string]string{contract.ClientNamespacesAnnotation: "web;api"}
+		err := k8sClient.Create(ctx, bad)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("is not a namespace name"))
 	})
 
 	It("leaves a user's own NetworkPolicy of that name alone", func() {
