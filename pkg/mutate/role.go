@@ -1,39 +1,44 @@
 package mutate
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
-// PodRole is the role of a pod of an injected StatefulSet: RolePrimary for
-// ordinal 0, RoleReplica for the others. The ordinal comes from the
-// apps.kubernetes.io/pod-index label, else from the pod name
-// <statefulset>-<ordinal>. ok is false for a pod that is not one of an
-// injected StatefulSet's, or whose ordinal cannot be told.
-func PodRole(pod *corev1.Pod) (role string, ok bool) {
+// PodRole is the role a pod of an injected StatefulSet is entitled to:
+// contract.RolePrimary for ordinal 0, contract.RoleReplica for the others.
+// What a pod says about itself counts only where the StatefulSet
+// controller made it so: the pod names its StatefulSet with
+// contract.StatefulSetLabel, that StatefulSet is its controller (owner
+// reference), its name is <statefulset>-<ordinal>, and its
+// apps.kubernetes.io/pod-index label, where it has one, is that ordinal.
+// Otherwise the role is "" and why says why, for messages.
+func PodRole(pod *corev1.Pod) (role, why string) {
 	sts := pod.Labels[contract.StatefulSetLabel]
 	if sts == "" {
-		return "", false
+		return "", fmt.Sprintf("it has no %s label", contract.StatefulSetLabel)
 	}
-	ordinal, err := strconv.Atoi(pod.Labels[contract.PodIndexLabel])
-	if err != nil {
-		suffix, found := strings.CutPrefix(pod.Name, sts+"-")
-		if !found {
-			return "", false
-		}
-		if ordinal, err = strconv.Atoi(suffix); err != nil {
-			return "", false
-		}
+	owner := metav1.GetControllerOfNoCopy(pod)
+	if owner == nil || owner.Kind != "StatefulSet" || owner.APIVersion != appsv1.SchemeGroupVersion.String() || owner.Name != sts {
+		return "", fmt.Sprintf("its controller is not StatefulSet %s", sts)
 	}
-	if ordinal < 0 {
-		return "", false
+	suffix, found := strings.CutPrefix(pod.Name, sts+"-")
+	ordinal, err := strconv.Atoi(suffix)
+	if !found || err != nil || ordinal < 0 || strconv.Itoa(ordinal) != suffix {
+		return "", fmt.Sprintf("its name is not %s-<ordinal>", sts)
+	}
+	if index, ok := pod.Labels[contract.PodIndexLabel]; ok && index != suffix {
+		return "", fmt.Sprintf("its %s label %q is not its ordinal %d", contract.PodIndexLabel, index, ordinal)
 	}
 	if ordinal == 0 {
-		return contract.RolePrimary, true
+		return contract.RolePrimary, ""
 	}
-	return contract.RoleReplica, true
+	return contract.RoleReplica, ""
 }

@@ -20,18 +20,22 @@ import (
 )
 
 // statefulSetPod is a pod as the StatefulSet controller would create it from
-// the stored template.
-func statefulSetPod(ns, name string, template corev1.PodTemplateSpec, index string) *corev1.Pod {
+// the stored StatefulSet: its template's labels, the StatefulSet as its
+// controller.
+func statefulSetPod(sts *appsv1.StatefulSet, name, index string) *corev1.Pod {
 	lbls := map[string]string{}
-	for k, v := range template.Labels {
+	for k, v := range sts.Spec.Template.Labels {
 		lbls[k] = v
 	}
 	if index != "" {
 		lbls[contract.PodIndexLabel] = index
 	}
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: lbls},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: "mysql:5.7"}}},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: sts.Namespace, Labels: lbls,
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))},
+		},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "mysql", Image: "mysql:5.7"}}},
 	}
 }
 
@@ -140,11 +144,10 @@ var _ = Describe("credentials and the read/write split", func() {
 		sts := minimal(ns)
 		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
 		get(sts)
-		tmpl := sts.Spec.Template
 		pods := []*corev1.Pod{
-			statefulSetPod(ns, "mysql-0", tmpl, "0"),
-			statefulSetPod(ns, "mysql-1", tmpl, "1"),
-			statefulSetPod(ns, "mysql-2", tmpl, ""), // no pod-index label: the name tells
+			statefulSetPod(sts, "mysql-0", "0"),
+			statefulSetPod(sts, "mysql-1", "1"),
+			statefulSetPod(sts, "mysql-2", ""), // no pod-index label: the name tells
 		}
 		for _, p := range pods {
 			Expect(k8sClient.Create(ctx, p)).To(Succeed())
@@ -171,5 +174,48 @@ var _ = Describe("credentials and the read/write split", func() {
 		Expect(selects("mysql-primary")).To(ConsistOf("mysql-0"))
 		Expect(selects("mysql-replicas")).To(ConsistOf("mysql-1", "mysql-2"))
 		Expect(selects("mysql-read")).To(ConsistOf("mysql-0", "mysql-1", "mysql-2", "mysql-client"))
+	})
+
+	It("gives the primary's role to no pod that only says it is the primary", func() {
+		sts := minimal(ns)
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		get(sts)
+		// The StatefulSet's labels, pod-index 0 and the primary's role,
+		// set by the pod itself; no StatefulSet controls it.
+		forged := statefulSetPod(sts, "mysql-0", "0")
+		forged.OwnerReferences = nil
+		forged.Labels[contract.RoleLabel] = contract.RolePrimary
+		Expect(k8sClient.Create(ctx, forged)).To(Succeed())
+		Expect(forged.Labels).NotTo(HaveKey(contract.RoleLabel))
+		// A replica that says it is ordinal 0.
+		lying := statefulSetPod(sts, "mysql-3", "0")
+		Expect(k8sClient.Create(ctx, lying)).To(Succeed())
+		Expect(lying.Labels).NotTo(HaveKey(contract.RoleLabel))
+
+		// Nor by an UPDATE: neither on a pod not entitled to a role, nor on
+		// a replica.
+		forged.Labels[contract.RoleLabel] = contract.RolePrimary
+		err := k8sClient.Update(ctx, forged)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("may not carry label " + contract.RoleLabel))
+		replica := statefulSetPod(sts, "mysql-1", "1")
+		Expect(k8sClient.Create(ctx, replica)).To(Succeed())
+		Expect(replica.Labels).To(HaveKeyWithValue(contract.RoleLabel, contract.RoleReplica))
+		replica.Labels[contract.RoleLabel] = contract.RolePrimary
+		err = k8sClient.Update(ctx, replica)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring(`must stay "replica"`))
+		// Other changes to the replica go through.
+		get(replica)
+		replica.Labels["team"] = "db"
+		Expect(k8sClient.Update(ctx, replica)).To(Succeed())
+
+		// A role label on any other pod of the namespace is removed too.
+		other := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "impostor", Namespace: ns, Labels: map[string]string{"app": "mysql", contract.RoleLabel: contract.RolePrimary}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "mysql:5.7"}}},
+		}
+		Expect(k8sClient.Create(ctx, other)).To(Succeed())
+		Expect(other.Labels).NotTo(HaveKey(contract.RoleLabel))
 	})
 })

@@ -141,8 +141,8 @@ func TestInstallIsAcceptedAndWired(t *testing.T) {
 		if got, want := hook.Annotations["cert-manager.io/inject-ca-from"], serving.Namespace+"/"+serving.Name; got != want {
 			t.Errorf("inject-ca-from %q, want %q", got, want)
 		}
-		if len(hook.Webhooks) != 2 {
-			t.Fatalf("%d webhooks, want 2", len(hook.Webhooks))
+		if len(hook.Webhooks) != 3 {
+			t.Fatalf("%d webhooks, want 3", len(hook.Webhooks))
 		}
 		paths := map[string]bool{}
 		for _, w := range hook.Webhooks {
