@@ -48,6 +48,9 @@ type Options struct {
 	Mutation mutate.Config
 	// DisableReconciler serves the webhook alone.
 	DisableReconciler bool
+	// Limits bound what admission clients can make the webhook hold
+	// (DefaultLimits when nil).
+	Limits *Limits
 }
 
 // NewScheme returns the scheme of the built-in types the manager handles.
@@ -107,8 +110,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
-	mgr.GetWebhookServer().Register(webhooks.StatefulSetPath, webhooks.NewStatefulSetMutator(opts.Mutation).Webhook())
-	mgr.GetWebhookServer().Register(webhooks.PodPath, webhooks.NewPodRoleLabeler(scheme).Webhook())
+	limits := opts.Limits
+	if limits == nil {
+		limits = DefaultLimits()
+	}
+	mgr.GetWebhookServer().Register(webhooks.StatefulSetPath, limits.Wrap(webhooks.NewStatefulSetMutator(opts.Mutation).Webhook()))
+	mgr.GetWebhookServer().Register(webhooks.PodPath, limits.Wrap(webhooks.NewPodRoleLabeler(scheme).Webhook()))
 
 	if !opts.DisableReconciler {
 		r := &controller.CompanionReconciler{

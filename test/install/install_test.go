@@ -20,6 +20,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -371,4 +372,60 @@ func selects(selector, labels map[string]string) bool {
 		}
 	}
 	return len(selector) > 0
+}
+
+// config/network-policy keeps pods off the manager's webhook and metrics
+// ports: each policy selects the manager's pods and names a port its
+// container serves, and the API server accepts them.
+func TestNetworkPoliciesGuardTheManager(t *testing.T) {
+	deploy := as[appsv1.Deployment](t, render(t, "default"), "Deployment", "controller-manager")
+	policies := render(t, "network-policy")
+	ports := map[string]bool{}
+	for _, p := range deploy.Spec.Template.Spec.Containers[0].Ports {
+		ports[p.Name] = true
+	}
+	guarded := map[string]bool{}
+	for _, o := range policies {
+		var np networkingv1.NetworkPolicy
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+			t.Fatal(err)
+		}
+		if !selects(np.Spec.PodSelector.MatchLabels, deploy.Spec.Template.Labels) || len(np.Spec.PodSelector.MatchLabels) == 0 {
+			t.Errorf("%s selects %v, not the manager's pods %v", np.Name, np.Spec.PodSelector.MatchLabels, deploy.Spec.Template.Labels)
+		}
+		for _, rule := range np.Spec.Ingress {
+			if len(rule.From) == 0 {
+				t.Errorf("%s admits every source", np.Name)
+			}
+			for _, p := range rule.Ports {
+				if p.Port == nil || !ports[p.Port.StrVal] {
+					t.Errorf("%s names port %v, which the manager does not serve", np.Name, p.Port)
+					continue
+				}
+				guarded[p.Port.StrVal] = true
+			}
+		}
+	}
+	if !guarded["webhook-server"] || !guarded["metrics"] {
+		t.Errorf("ports guarded: %v; want webhook-server and metrics", guarded)
+	}
+
+	plane, err := controlplane.Start(controlplane.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = plane.Stop() })
+	c, err := client.New(plane.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "system"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range policies {
+		if err := c.Create(ctx, o.DeepCopy()); err != nil {
+			t.Errorf("%s: %v", o.GetName(), err)
+		}
+	}
 }
