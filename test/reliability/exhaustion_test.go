@@ -12,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
@@ -95,5 +96,36 @@ func TestStalledClientsCannotExhaustTheWebhook(t *testing.T) {
 	t.Logf("live heap grew by %d MiB with %d clients stalled on bodies of %d bytes", grown>>20, clients, sent)
 	if limit := int64(64 << 20); grown > limit {
 		t.Errorf("the live heap grew by %d MiB with %d stalled clients; the bound is %d MiB", grown>>20, clients, limit>>20)
+	}
+}
+
+// The body limit admits the largest legitimate request: an UPDATE of a
+// StatefulSet about as large as etcd stores (1.5 MiB), whose review
+// carries it twice.
+func TestLargestStatefulSetIsAdmitted(t *testing.T) {
+	if current == nil {
+		startHook(t)
+	}
+	ns := namespace(t, "largest")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sts := statefulSet(ns, "large", true)
+	env := &sts.Spec.Template.Spec.Containers[0].Env
+	*env = []corev1.EnvVar{{Name: "NOTE", Value: strings.Repeat("a", 1_400_000)}}
+	if err := k8s.Create(ctx, sts); err != nil {
+		t.Fatalf("creating a StatefulSet of 1.4 MB: %v", err)
+	}
+	for i := range sts.Spec.Template.Spec.Containers[0].Env {
+		if e := &sts.Spec.Template.Spec.Containers[0].Env[i]; e.Name == "NOTE" {
+			e.Value = strings.Repeat("b", 1_400_000)
+		}
+	}
+	if err := k8s.Update(ctx, sts); err != nil {
+		t.Fatalf("updating it: %v", err)
+	}
+	stored := &appsv1.StatefulSet{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(sts), stored); err != nil || stored.Annotations[contract.InjectorVersionAnnotation] == "" ||
+		stored.Generation != 2 {
+		t.Fatalf("the large StatefulSet is not stored completed and updated (%v)", err)
 	}
 }
