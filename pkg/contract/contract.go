@@ -16,6 +16,10 @@ const (
 	InjectorVersion = "1"
 )
 
+// DefaultClusterDomain is the cluster's DNS domain where none is
+// configured: pods are <pod>.<service>.<namespace>.svc.<domain>.
+const DefaultClusterDomain = "cluster.local"
+
 // Default images: pinned versions.
 const (
 	DefaultXtrabackupImage = "gcr.io/google-samples/xtrabackup:1.0"
@@ -158,6 +162,9 @@ const (
 	// PodIndexEnv carries the pod's apps.kubernetes.io/pod-index label
 	// into every container that runs a script, through the downward API.
 	PodIndexEnv = "POD_INDEX"
+	// PodNamespaceEnv carries the pod's namespace, through the downward
+	// API, into the containers that name other pods.
+	PodNamespaceEnv = "POD_NAMESPACE"
 	// RootPasswordEnv carries the root password into init-mysql, which writes
 	// it to the client option file of the other containers.
 	RootPasswordEnv = "ROOT_PASSWORD"

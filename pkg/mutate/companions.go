@@ -85,6 +85,12 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 			ClusterIP: corev1.ClusterIPNone,
 			Ports:     port,
 			Selector:  selector,
+			// Each pod's name resolves from its creation, ready or not: a
+			// replica reaches a primary that is recovering, a new pod its
+			// clone source, and a name never goes unanswered for a while
+			// (pods name each other fully qualified, so no other name is
+			// tried meanwhile).
+			PublishNotReadyAddresses: true,
 		},
 	}
 	read := &corev1.Service{

@@ -29,11 +29,14 @@ type Config struct {
 	// HelperImage carries this project's binary; the profiles that stream
 	// backups with it (MariaDB) copy it into the pod.
 	HelperImage string
+	// ClusterDomain is the cluster's DNS domain, in the fully qualified
+	// names by which pods reach each other.
+	ClusterDomain string
 }
 
 // DefaultConfig is the configuration of the tutorial.
 func DefaultConfig() Config {
-	return Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: contract.DefaultHelperImage}
+	return Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: contract.DefaultHelperImage, ClusterDomain: contract.DefaultClusterDomain}
 }
 
 // InputError is an error in the StatefulSet the user wrote; its message says
@@ -80,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HelperImage == "" {
 		c.HelperImage = contract.DefaultHelperImage
+	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = contract.DefaultClusterDomain
 	}
 	return c
 }
@@ -142,7 +148,7 @@ func (inj *injector) run() error {
 			"the replication password, which the tutorial mode has none of; remove the annotation", contract.InsecureTutorialAnnotation, inj.prof.Name)
 	}
 	params := scripts.Params{
-		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, Profile: inj.prof,
+		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, ClusterDomain: inj.cfg.ClusterDomain, Profile: inj.prof,
 		Credentials: !inj.creds.insecure,
 	}
 	rendered := map[string]string{}
@@ -427,6 +433,12 @@ var podIndexEnv = corev1.EnvVar{Name: contract.PodIndexEnv, ValueFrom: &corev1.E
 	FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['" + contract.PodIndexLabel + "']"},
 }}
 
+// podNamespaceEnv hands the scripts that name other pods the pod's
+// namespace.
+var podNamespaceEnv = corev1.EnvVar{Name: contract.PodNamespaceEnv, ValueFrom: &corev1.EnvVarSource{
+	FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"},
+}}
+
 // image is the image the profile has an injected container run.
 func (inj *injector) image(source profile.ImageSource, dbImage string) string {
 	if source == profile.XtrabackupImage {
@@ -484,7 +496,7 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 		Name:                     contract.CloneMySQLContainer,
 		Image:                    inj.image(inj.prof.CloneImage, dbImage),
 		Command:                  scriptCommand(rendered[scripts.CloneMySQL]),
-		Env:                      []corev1.EnvVar{podIndexEnv},
+		Env:                      []corev1.EnvVar{podIndexEnv, podNamespaceEnv},
 		VolumeMounts:             []corev1.VolumeMount{dataVolumeMount, initializedMount},
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
@@ -613,7 +625,7 @@ func (inj *injector) sidecar(dbImage, script string) {
 		Name:            contract.SidecarContainer,
 		Image:           inj.image(inj.prof.SidecarImage, dbImage),
 		Command:         scriptCommand(script),
-		Env:             []corev1.EnvVar{podIndexEnv},
+		Env:             []corev1.EnvVar{podIndexEnv, podNamespaceEnv},
 		VolumeMounts:    []corev1.VolumeMount{dataMount, confMount},
 		SecurityContext: inj.securityContext(inj.prof.SidecarImage),
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{

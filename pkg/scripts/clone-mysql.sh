@@ -11,7 +11,8 @@ set -euo pipefail
 {{template "clone-start" .}}
 mkdir -p "$staging/data"
 
-source_host="{{.StatefulSet}}-$((ordinal - 1)).{{.Service}}"
+{{template "pod-host" (.Peers "clone-mysql")}}
+source_host=$(pod_host $((ordinal - 1)))
 echo "clone-mysql: cloning from $source_host:{{.BackupPort}}"
 {{.ReceiveBackup}} | {{.StreamTool}} -x -C "$staging/data"
 

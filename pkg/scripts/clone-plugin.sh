@@ -16,19 +16,18 @@ if [[ $(id -u) -eq 0 ]]; then
   server_user=(--user={{.DatabaseUserName}})
 fi
 
-{{template "sql-quote"}}
+{{template "sql-password" "clone-mysql"}}
 {{template "sql-session"}}
 {{- if .Credentials}}
 clone_user={{.CloneUser}}
-clone_password=
-sql_quote clone_password "${ {{- .ClonePasswordEnv}}:?the credentials Secret has no {{.ClonePasswordKey}}}"
-{{template "password-length" (.PasswordLimit "clone-mysql" .ClonePasswordEnv)}}
+{{template "quote-password" (.QuotedPassword "clone_password" .ClonePasswordEnv)}}
 {{- else}}
 clone_user=root
 clone_password=
 {{- end}}
 
-source_host="{{.StatefulSet}}-$((ordinal - 1)).{{.Service}}"
+{{template "pod-host" (.Peers "clone-mysql")}}
+source_host=$(pod_host $((ordinal - 1)))
 socket=$staging/mysqld.sock
 server=(mysqld --no-defaults "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err")
 

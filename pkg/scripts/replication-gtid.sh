@@ -15,9 +15,7 @@ if [[ $ordinal -eq 0 ]]; then
 {{- if .Credentials}}
   # The replication user has only the replication privileges, the clone
   # user only BACKUP_ADMIN; replicas get both with the data.
-  clone_password=
-  sql_quote clone_password "${ {{- .ClonePasswordEnv}}:?the credentials Secret has no {{.ClonePasswordKey}}}"
-{{template "password-length" (.PasswordLimit "xtrabackup" .ClonePasswordEnv)}}
+{{template "quote-password" (.QuotedPassword "clone_password" .ClonePasswordEnv)}}
   sql <<SQL
 CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
 ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';

@@ -41,6 +41,9 @@ type Params struct {
 	StatefulSet string
 	// Service is the headless Service giving pods their DNS names.
 	Service string
+	// ClusterDomain is the cluster's DNS domain: pods reach each other by
+	// <pod>.<Service>.<namespace>.svc.<ClusterDomain>.
+	ClusterDomain string
 	// Profile holds the server's tools, statements and clone method.
 	Profile profile.Profile
 	// Credentials makes the scripts authenticate with the root password,
@@ -61,7 +64,7 @@ type contractNames struct {
 	EmptyPrimaryMessage                                       string
 	InitConfDir, ConfigMapDir, ClientOptionFile               string
 	ClientOptionName, PrimaryConfigKey, ReplicaConfigKey      string
-	PodIndexEnv, RootPasswordEnv                              string
+	PodIndexEnv, PodNamespaceEnv, RootPasswordEnv             string
 	ReplicationPasswordEnv, ClonePasswordEnv                  string
 	RootPasswordKey, ReplicationPasswordKey, ClonePasswordKey string
 	ReplicationUser, CloneUser, DatabaseUserName, HelperPath  string
@@ -76,7 +79,7 @@ var podContract = contractNames{
 	EmptyPrimaryMessage: contract.EmptyPrimaryMessage,
 	InitConfDir:         contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,
 	ClientOptionName: contract.ClientOptionName, PrimaryConfigKey: contract.PrimaryConfigKey, ReplicaConfigKey: contract.ReplicaConfigKey,
-	PodIndexEnv: contract.PodIndexEnv, RootPasswordEnv: contract.RootPasswordEnv,
+	PodIndexEnv: contract.PodIndexEnv, PodNamespaceEnv: contract.PodNamespaceEnv, RootPasswordEnv: contract.RootPasswordEnv,
 	ReplicationPasswordEnv: contract.ReplicationPasswordEnv, ClonePasswordEnv: contract.ClonePasswordEnv,
 	RootPasswordKey: contract.RootPasswordKey, ReplicationPasswordKey: contract.ReplicationPasswordKey, ClonePasswordKey: contract.ClonePasswordKey,
 	ReplicationUser: contract.ReplicationUser, CloneUser: contract.CloneUser, DatabaseUserName: contract.DatabaseUserName,
@@ -88,6 +91,7 @@ var podContract = contractNames{
 type values struct {
 	contractNames
 	StatefulSet, Service string
+	ClusterDomain        string
 	Client, Admin        string
 	BackupTool           string
 	StreamTool           string
@@ -101,6 +105,14 @@ type values struct {
 	// MaxPasswordLength is the longest password the server takes for an
 	// account (0: no limit known).
 	MaxPasswordLength int
+}
+
+// peersArgs are what the "pod-host" template names other pods with.
+type peersArgs struct{ Who, Env, StatefulSet, Service, ClusterDomain string }
+
+// Peers hands the "pod-host" template the script's name for its messages.
+func (v values) Peers(who string) peersArgs {
+	return peersArgs{Who: who, Env: v.PodNamespaceEnv, StatefulSet: v.StatefulSet, Service: v.Service, ClusterDomain: v.ClusterDomain}
 }
 
 // ordinalArgs are what the "ordinal" template reads the pod's ordinal with.
@@ -139,12 +151,25 @@ func (v values) PasswordLimit(who, env string) passwordLimit {
 	return l
 }
 
+// quotedPassword is what the "quote-password" template sets a variable to
+// a password's SQL string with.
+type quotedPassword struct {
+	passwordLimit
+	Var string
+}
+
+// QuotedPassword hands the "quote-password" template the variable to set
+// and the limit of the password in the variable env.
+func (v values) QuotedPassword(variable, env string) quotedPassword {
+	return quotedPassword{passwordLimit: v.PasswordLimit("", env), Var: variable}
+}
+
 // dnsName is what a StatefulSet or Service name may look like; it keeps
 // anything a shell would interpret out of the scripts.
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 func (p Params) values(names contractNames) (values, error) {
-	for what, name := range map[string]string{"StatefulSet name": p.StatefulSet, "service name": p.Service} {
+	for what, name := range map[string]string{"StatefulSet name": p.StatefulSet, "service name": p.Service, "cluster domain": p.ClusterDomain} {
 		if !dnsName.MatchString(name) || len(name) > 253 {
 			return values{}, fmt.Errorf("%s %q is not a valid DNS name (lower case letters, digits, '-' and '.')", what, name)
 		}
@@ -155,7 +180,7 @@ func (p Params) values(names contractNames) (values, error) {
 	}
 	v := values{
 		contractNames: names,
-		StatefulSet:   p.StatefulSet, Service: p.Service,
+		StatefulSet:   p.StatefulSet, Service: p.Service, ClusterDomain: p.ClusterDomain,
 		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
 		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength,
 	}

@@ -21,8 +21,8 @@ func variants(name, service string) []Params {
 	var out []Params
 	for _, prof := range profiles {
 		out = append(out,
-			Params{StatefulSet: name, Service: service, Profile: prof},
-			Params{StatefulSet: name, Service: service, Profile: prof, Credentials: true})
+			Params{StatefulSet: name, Service: service, ClusterDomain: "cluster.local", Profile: prof},
+			Params{StatefulSet: name, Service: service, ClusterDomain: "cluster.local", Profile: prof, Credentials: true})
 	}
 	return out
 }
@@ -40,31 +40,69 @@ func renderAll(t *testing.T, p Params) map[string]string {
 	return out
 }
 
-func TestRenderDerivesNames(t *testing.T) {
+// Pods name each other by fully qualified names with a trailing dot, from
+// the StatefulSet's names, the pod's namespace and the cluster domain: a
+// shorter name goes through the resolver's search list, where another
+// namespace can answer for it. Every rendered script names pods through
+// pod_host alone.
+func TestRenderedHostNamesAreFullyQualified(t *testing.T) {
+	podName := regexp.MustCompile(`orders-db-[0-9$]`)
 	for _, p := range variants("orders-db", "orders") {
+		p.ClusterDomain = "example.internal"
 		f := p.Profile.Name
 		got := renderAll(t, p)
-		if !strings.Contains(got[CloneMySQL], `source_host="orders-db-$((ordinal - 1)).orders"`) {
-			t.Errorf("%s: clone source not derived:\n%s", f, got[CloneMySQL])
+		if !strings.Contains(got[CloneMySQL], `source_host=$(pod_host $((ordinal - 1)))`) {
+			t.Errorf("%s: the clone source is not named by pod_host:\n%s", f, got[CloneMySQL])
 		}
-		if !strings.Contains(got[Sidecar], `primary_host="orders-db-0.orders"`) {
-			t.Errorf("%s: primary host not derived", f)
+		if !strings.Contains(got[Sidecar], `primary_host=$(pod_host 0)`) {
+			t.Errorf("%s: the primary is not named by pod_host", f)
 		}
 		for name, s := range got {
-			if strings.Contains(s, "mysql-0.mysql") || strings.Contains(s, "{{") {
-				t.Errorf("%s/%s: hard-coded name or unrendered template", f, name)
+			if strings.Contains(s, "{{") {
+				t.Errorf("%s/%s: unrendered template", f, name)
 			}
+			for _, line := range strings.Split(s, "\n") {
+				if podName.MatchString(line) && !strings.Contains(line, `printf '%s' "orders-db-$1.orders.$namespace.svc.example.internal."`) {
+					t.Errorf("%s/%s names a pod other than through pod_host: %s", f, name, line)
+				}
+			}
+		}
+	}
+
+	var snippet strings.Builder
+	v, err := Params{StatefulSet: "orders-db", Service: "orders", ClusterDomain: "example.internal", Profile: profile.MySQL8}.values(podContract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := templates.ExecuteTemplate(&snippet, "pod-host", v.Peers("test")); err != nil {
+		t.Fatal(err)
+	}
+	script := snippet.String() + "\npod_host 0; echo; pod_host 12\n"
+	for namespace, want := range map[string]string{
+		"shop":    "orders-db-0.orders.shop.svc.example.internal.\norders-db-12.orders.shop.svc.example.internal.",
+		"":        "test: cannot read the pod's namespace from POD_NAMESPACE ''",
+		"a;b":     "test: cannot read the pod's namespace from POD_NAMESPACE 'a;b'",
+		"Shop":    "test: cannot read the pod's namespace",
+		"shop.io": "test: cannot read the pod's namespace",
+	} {
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", contract.PodNamespaceEnv + "=" + namespace}
+		out, err := cmd.CombinedOutput()
+		if got := strings.TrimSpace(string(out)); !strings.HasPrefix(got, want) || (err == nil) != strings.HasPrefix(want, "orders") {
+			t.Errorf("namespace %q: %q (%v), want %q", namespace, got, err, want)
 		}
 	}
 }
 
 func TestRenderRejectsUnsafeNames(t *testing.T) {
 	for _, p := range []Params{
-		{StatefulSet: "a'b", Service: "s", Profile: profile.MySQL57},
-		{StatefulSet: "a", Service: "$(reboot)", Profile: profile.MySQL57},
-		{StatefulSet: "A", Service: "s", Profile: profile.MySQL57},
-		{StatefulSet: "", Service: "s", Profile: profile.MySQL57},
+		{StatefulSet: "a'b", Service: "s", Profile: profile.MySQL57, ClusterDomain: "cluster.local"},
+		{StatefulSet: "a", Service: "$(reboot)", Profile: profile.MySQL57, ClusterDomain: "cluster.local"},
+		{StatefulSet: "A", Service: "s", Profile: profile.MySQL57, ClusterDomain: "cluster.local"},
+		{StatefulSet: "", Service: "s", Profile: profile.MySQL57, ClusterDomain: "cluster.local"},
 		{StatefulSet: "a", Service: "s"},
+		{StatefulSet: "a", Service: "s", Profile: profile.MySQL57, ClusterDomain: "cluster.local;reboot"},
+		{StatefulSet: "a", Service: "s", Profile: profile.MySQL57},
 	} {
 		if _, err := Render(Sidecar, p); err == nil {
 			t.Errorf("%+v: rendered", p)
@@ -112,7 +150,7 @@ func TestShellcheck(t *testing.T) {
 func TestCredentialsStayOffCommandLines(t *testing.T) {
 	for _, prof := range profiles {
 		f := prof.Name
-		got := renderAll(t, Params{StatefulSet: "db", Service: "db", Profile: prof, Credentials: true})
+		got := renderAll(t, Params{StatefulSet: "db", Service: "db", ClusterDomain: "cluster.local", Profile: prof, Credentials: true})
 		user := prof.Replication.User
 		if strings.Contains(got[Sidecar], "--user=root") || strings.Contains(got[Sidecar], user+"='root'") {
 			t.Errorf("%s: the sidecar still uses root without a password", f)
@@ -149,7 +187,7 @@ func TestRenderRemembers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < renderedLimit/4; i++ {
-				p := Params{StatefulSet: fmt.Sprintf("db-%d", i), Service: "db", Profile: profiles[i%len(profiles)]}
+				p := Params{StatefulSet: fmt.Sprintf("db-%d", i), Service: "db", ClusterDomain: "cluster.local", Profile: profiles[i%len(profiles)]}
 				for _, name := range Names() {
 					got, err := Render(name, p)
 					if err != nil {
@@ -265,5 +303,47 @@ func TestTemplatesWriteNoContractName(t *testing.T) {
 		if !used[name] {
 			t.Errorf("%s is handed to the scripts but none uses it", name)
 		}
+	}
+}
+
+// sql_password writes a password for a single-quoted SQL string in a
+// session with NO_BACKSLASH_ESCAPES: its quotes doubled, its backslashes
+// and everything else as they are, a trailing newline dropped; a line break
+// inside it and a password too long are refused with a message.
+func TestSQLPassword(t *testing.T) {
+	var fn strings.Builder
+	if err := templates.ExecuteTemplate(&fn, "sql-password", "test"); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		value, want, wantErr string
+	}{
+		"plain":                {value: "secret", want: "secret"},
+		"quotes and more":      {value: `a'b"c\'d $x #;`, want: `a''b"c\''d $x #;`},
+		"a trailing newline":   {value: "secret\n", want: "secret"},
+		"trailing newlines":    {value: "secret\n\n", want: "secret"},
+		"a newline inside":     {value: "sec\nret", wantErr: "test: the replication-password holds a line break"},
+		"a carriage return":    {value: "secret\r\n", wantErr: "test: the replication-password holds a line break"},
+		"too long":             {value: strings.Repeat("x", 33), wantErr: "test: the replication-password has 33 characters; the server takes at most 32"},
+		"as long as it may be": {value: strings.Repeat("x", 32) + "\n", want: strings.Repeat("x", 32)},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			script := fn.String() + "\nsql_password quoted replication-password 32 \"the server\" \"$PW\"\nprintf '%s' \"$quoted\"\n"
+			cmd := exec.Command("bash", "-c", script)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "PW=" + tc.value}
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(stderr.String(), tc.wantErr) {
+					t.Fatalf("want a refusal saying %q, got %v: %q", tc.wantErr, err, stderr.String())
+				}
+				return
+			}
+			if err != nil || stdout.String() != tc.want {
+				t.Fatalf("got %q (%v, %s), want %q", stdout.String(), err, stderr.String(), tc.want)
+			}
+		})
 	}
 }

@@ -62,7 +62,8 @@ var _ = Describe("the mutating webhook", func() {
 
 		Expect(spec.InitContainers[0].Image).To(Equal("mysql:5.7"))
 		Expect(spec.InitContainers[1].Image).To(Equal("gcr.io/google-samples/xtrabackup:1.0"))
-		Expect(spec.InitContainers[1].Command[2]).To(ContainSubstring(`source_host="mysql-$((ordinal - 1)).mysql"`))
+		Expect(spec.InitContainers[1].Command[2]).To(ContainSubstring(`source_host=$(pod_host $((ordinal - 1)))`))
+		Expect(spec.InitContainers[1].Command[2]).To(ContainSubstring(`"mysql-$1.mysql.$namespace.svc.cluster.local."`))
 
 		db := spec.Containers[0]
 		Expect(db.Env).To(ContainElement(And(HaveField("Name", "MYSQL_ROOT_PASSWORD"),
@@ -83,7 +84,7 @@ var _ = Describe("the mutating webhook", func() {
 		Expect(side.Ports).To(ConsistOf(And(HaveField("Name", "xtrabackup"), HaveField("ContainerPort", int32(3307)))))
 		Expect(side.Resources.Requests.Cpu().Equal(resource.MustParse("100m"))).To(BeTrue())
 		Expect(side.Resources.Requests.Memory().Equal(resource.MustParse("100Mi"))).To(BeTrue())
-		Expect(side.Command[2]).To(ContainSubstring(`primary_host="mysql-0.mysql"`))
+		Expect(side.Command[2]).To(ContainSubstring(`primary_host=$(pod_host 0)`))
 
 		Expect(sts.Spec.VolumeClaimTemplates).To(HaveLen(1))
 		claim := sts.Spec.VolumeClaimTemplates[0]

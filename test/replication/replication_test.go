@@ -242,7 +242,8 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 // a password quoted with backslashes ends its string early. The primary's
 // sidecar creates the replication (and clone) user with the Secret's
 // awkward passwords on servers in that mode, and each logs in with its
-// password as the Secret holds it.
+// password as the Secret holds it (but for its trailing newline, no part
+// of a replication password).
 func TestPasswordsInEveryServerMode(t *testing.T) {
 	preflight(t)
 	webhook := buildWebhook(t)
@@ -261,7 +262,7 @@ func TestPasswordsInEveryServerMode(t *testing.T) {
 				users[contract.CloneUser] = contract.ClonePasswordKey
 			}
 			for user, key := range users {
-				if out, err := s.sql(p0, user, s.r.secret[key], "SELECT CURRENT_USER()"); err != nil || !strings.Contains(out, user+"@") {
+				if out, err := s.sql(p0, user, strings.TrimRight(s.r.secret[key], "\n"), "SELECT CURRENT_USER()"); err != nil || !strings.Contains(out, user+"@") {
 					t.Errorf("%s cannot log in with the Secret's %s: %v\n%s", user, key, err, out)
 				}
 			}
@@ -535,7 +536,7 @@ func (s *scenario) run() {
 				t.Errorf("pod 2's clone has no slave info: %q", info)
 			}
 		case profile.ClonePlugin:
-			if !strings.Contains(cloneLog, "cloning from mysql-1.mysql:3306") || !strings.Contains(cloneLog, "is in place") {
+			if !strings.Contains(cloneLog, "cloning from mysql-1.mysql.default.svc.cluster.local.:3306") || !strings.Contains(cloneLog, "is in place") {
 				t.Errorf("pod 2 did not clone pod 1:\n%s", cloneLog)
 			}
 		}

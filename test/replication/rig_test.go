@@ -84,11 +84,23 @@ func newRig(t *testing.T, sts *appsv1.StatefulSet, config, secret map[string]str
 
 func (r *rig) podName(i int) string { return fmt.Sprintf("%s-%d", r.sts.Name, i) }
 
+// namespace is the pods' namespace.
+func (r *rig) namespace() string {
+	if r.sts.Namespace != "" {
+		return r.sts.Namespace
+	}
+	return "default"
+}
+
+// hostsFile resolves each pod's fully qualified name, as the cluster's DNS
+// does: as the scripts write it, with its trailing dot (glibc's files
+// backend compares names as written), and without.
 func (r *rig) hostsFile() string {
 	var b strings.Builder
 	b.WriteString("127.0.0.1 localhost\n")
 	for i := 0; i < maxPods; i++ {
-		fmt.Fprintf(&b, "%s%d %s.%s %s\n", subnet, firstHostIP+i, r.podName(i), r.sts.Spec.ServiceName, r.podName(i))
+		fqdn := fmt.Sprintf("%s.%s.%s.svc.%s", r.podName(i), r.sts.Spec.ServiceName, r.namespace(), contract.DefaultClusterDomain)
+		fmt.Fprintf(&b, "%s%d %s. %s %s\n", subnet, firstHostIP+i, fqdn, fqdn, r.podName(i))
 	}
 	return b.String()
 }
@@ -281,6 +293,8 @@ func (p *pod) env(c corev1.Container) []string {
 			v = p.r.secret[from.SecretKeyRef.Key]
 		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.labels['"+contract.PodIndexLabel+"']":
 			v = fmt.Sprint(p.ordinal)
+		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.namespace":
+			v = p.r.namespace()
 		default:
 			p.r.t.Fatalf("container %s: the rig cannot resolve variable %s", c.Name, e.Name)
 		}

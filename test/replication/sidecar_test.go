@@ -72,7 +72,8 @@ mkdir -p /opt/mysql-replication/bin
 mount --bind "$DIR/helper" /opt/mysql-replication/bin
 exec bash -c "$1"`
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "bash", "-c", setup, "setup", script)
-	cmd.Env = append([]string{"PATH=" + bin + ":/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + hostname, "DIR=" + dir, "FAKE_LOG=" + log}, env...)
+	cmd.Env = append([]string{"PATH=" + bin + ":/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + hostname, "DIR=" + dir, "FAKE_LOG=" + log,
+		contract.PodNamespaceEnv + "=default"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	done := make(chan error, 1)
@@ -93,8 +94,8 @@ exec bash -c "$1"`
 func TestSidecarReadsEveryPositionFormat(t *testing.T) {
 	preflight(t)
 	secure := []string{`REPLICATION_PASSWORD=Pa'ss\word`}
-	quoted := `MASTER_PASSWORD='Pa\'ss\\word'`
-	tail := `MASTER_HOST='mysql-0.mysql', MASTER_USER='replication', ` + quoted + `, MASTER_CONNECT_RETRY=10;`
+	quoted := `MASTER_PASSWORD='Pa''ss\word'`
+	tail := `MASTER_HOST='mysql-0.mysql.default.svc.cluster.local.', MASTER_USER='replication', ` + quoted + `, MASTER_CONNECT_RETRY=10;`
 	tests := map[string]struct {
 		image    string
 		files    map[string]string
