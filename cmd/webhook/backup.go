@@ -24,31 +24,17 @@ func installHelper(args []string) error {
 	return backupstream.InstallSelf(args[0])
 }
 
-// keyEnv is the default of --key-env: the replication password, which both
-// containers of a pod already hold.
-const keyEnv = contract.ReplicationPasswordEnv
-
-// key reads the shared key from the environment variable name; a key on
-// the command line would show in every process listing.
-func key(name string) ([]byte, error) {
-	k := os.Getenv(name)
-	if k == "" {
-		return nil, fmt.Errorf("the environment variable %s, which holds the key the backup stream is authenticated with, is not set or empty", name)
-	}
-	return []byte(k), nil
-}
-
 func serveBackup(args []string) error {
 	fs := flag.NewFlagSet("serve-backup", flag.ContinueOnError)
 	port := fs.Int("port", contract.BackupPort, "port to serve backups on")
-	env := fs.String("key-env", keyEnv, "environment variable holding the key a receiver must prove it holds")
+	dir := fs.String("tls-dir", contract.TLSDir, "directory of ca.crt, tls.crt and tls.key: receivers must hold a certificate of that authority")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: webhook serve-backup [--port N] [--key-env NAME] -- COMMAND [ARGS...]")
+		return errors.New("usage: webhook serve-backup [--port N] [--tls-dir DIR] -- COMMAND [ARGS...]")
 	}
-	k, err := key(*env)
+	cfg, err := backupstream.TLSFiles{Dir: *dir}.ServerConfig()
 	if err != nil {
 		return err
 	}
@@ -58,27 +44,27 @@ func serveBackup(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &backupstream.Server{Key: k, Command: fs.Args(), Logger: stderrLogger()}
+	srv := &backupstream.Server{TLS: cfg, Command: fs.Args(), Logger: stderrLogger()}
 	return srv.Serve(ctx, l)
 }
 
 func receiveBackup(args []string) error {
 	fs := flag.NewFlagSet("receive-backup", flag.ContinueOnError)
-	env := fs.String("key-env", keyEnv, "environment variable holding the key to prove to the server")
+	dir := fs.String("tls-dir", contract.TLSDir, "directory of ca.crt, tls.crt and tls.key: the server must hold a certificate of that authority for HOST")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: webhook receive-backup [--key-env NAME] HOST:PORT")
+		return errors.New("usage: webhook receive-backup [--tls-dir DIR] HOST:PORT")
 	}
-	k, err := key(*env)
+	cfg, err := backupstream.TLSFiles{Dir: *dir}.ClientConfig()
 	if err != nil {
 		return err
 	}
 	addr := fs.Arg(0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r := &backupstream.Receiver{Key: k}
+	r := &backupstream.Receiver{TLS: cfg}
 	n, err := r.Receive(ctx, addr, os.Stdout)
 	if err != nil {
 		return err

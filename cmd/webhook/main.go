@@ -13,9 +13,9 @@ const usage = `usage:
   webhook [serve] [flags]              serve the admission webhook and the reconciler
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
   webhook install-helper DEST          copy this binary to DEST (MariaDB pods)
-  webhook serve-backup --port N -- CMD serve CMD's output to each receiver holding the key (MariaDB pods)
+  webhook serve-backup --port N -- CMD serve CMD's output to each receiver TLS authenticates (MariaDB pods)
   webhook receive-backup HOST:PORT     print the stream HOST:PORT sends (MariaDB pods)
-                                       both prove the key in $REPLICATION_PASSWORD (--key-env NAME)
+                                       both hold certificates of one authority (--tls-dir DIR)
 `
 
 func main() {

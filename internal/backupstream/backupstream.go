@@ -1,14 +1,16 @@
 // Package backupstream serves and receives database backup streams over TCP,
 // standing in for ncat in images that lack it (the MariaDB flavour).
 //
-// Both ends hold a shared key. A connection starts with a challenge and
-// response keyed with it (HMAC-SHA256 over a random nonce of each side), so
-// only a receiver that holds the key gets a byte of the backup, and the
-// receiver knows the stream comes from a server that holds it. Every
-// connection is authenticated concurrently and under a deadline; only
-// authenticated ones wait for the single backup slot, and a receiver that
-// stops reading is cut off once no data has gone out for ProgressTimeout,
-// so no client can keep another from its clone.
+// Both ends authenticate each other with mutual TLS (TLS 1.3), from the
+// certificate authority of their StatefulSet: only a receiver with a
+// certificate that authority signed gets a byte of the backup, and the
+// receiver takes the stream only from a server whose certificate it signed
+// for the name the receiver dialled. Every connection is authenticated
+// concurrently and under a deadline; a client address may hold only a few
+// handshakes at once, and when too many are under way the oldest is cut
+// off, so silent connections keep no receiver out. Only authenticated
+// connections wait for the single backup slot, and a receiver that stops
+// reading is cut off once no data has gone out for ProgressTimeout.
 //
 // The backup goes out in length-prefixed frames, with empty frames to keep
 // a waiting or quiet connection alive, and ends with an end frame. A backup
@@ -18,10 +20,10 @@ package backupstream
 
 import (
 	"bufio"
+	"container/list"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -37,66 +40,115 @@ import (
 
 // Defaults of the deadlines and limits of Server and Receiver.
 const (
-	DialTimeout       = 30 * time.Second
-	HandshakeTimeout  = 5 * time.Second
-	ProgressTimeout   = 60 * time.Second
-	IdleTimeout       = 60 * time.Second
-	KeepaliveInterval = 10 * time.Second
-	MaxConnections    = 1024
+	DialTimeout          = 30 * time.Second
+	HandshakeTimeout     = 5 * time.Second
+	ProgressTimeout      = 60 * time.Second
+	IdleTimeout          = 60 * time.Second
+	KeepaliveInterval    = 10 * time.Second
+	MaxConnections       = 1024
+	MaxHandshakes        = 64
+	MaxHandshakesPerPeer = 4
 )
 
 const (
-	magic     = "MRWB\x01" // protocol and version
-	nonceSize = 32
-	macSize   = sha256.Size
 	// maxFrame bounds a data frame; a larger length is a protocol error.
 	maxFrame = 64 << 10
 	// endFrame is the length that ends a complete stream.
 	endFrame = 0xffffffff
 )
 
-// Labels bind each proof to its direction, so the server's proof cannot be
-// sent back as the receiver's.
+// The files of a TLS directory: the certificate authority's certificate,
+// and this end's certificate and key, as a kubernetes.io/tls Secret (and
+// cert-manager) names them.
 const (
-	receiverLabel = "mysql-replication-webhook backup receiver\x00"
-	serverLabel   = "mysql-replication-webhook backup server\x00"
+	CAFile   = "ca.crt"
+	CertFile = "tls.crt"
+	KeyFile  = "tls.key"
 )
 
-// ErrRefused is returned by Receive when the server closes the connection
-// instead of answering the challenge: the keys differ.
-var ErrRefused = errors.New("the backup server refused the key (do both ends hold the same key?)")
+// TLSFiles reads the certificates of one end from Dir, anew for each
+// handshake, so a renewed certificate is used as soon as it is written.
+type TLSFiles struct{ Dir string }
 
-func proof(key []byte, label string, nonces ...[]byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(label))
-	for _, n := range nonces {
-		mac.Write(n)
+func (f TLSFiles) pool() (*x509.CertPool, error) {
+	pem, err := os.ReadFile(filepath.Join(f.Dir, CAFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the certificate authority: %w", err)
 	}
-	return mac.Sum(nil)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no certificate", filepath.Join(f.Dir, CAFile))
+	}
+	return pool, nil
 }
 
-func nonce() ([]byte, error) {
-	n := make([]byte, nonceSize)
-	if _, err := rand.Read(n); err != nil {
-		return nil, fmt.Errorf("reading random bytes: %w", err)
+func (f TLSFiles) certificate() (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(f.Dir, CertFile), filepath.Join(f.Dir, KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading this end's certificate: %w", err)
 	}
-	return n, nil
+	return &cert, nil
+}
+
+// ServerConfig is the server's TLS configuration: its certificate, and a
+// client certificate signed by the authority required of every receiver.
+func (f TLSFiles) ServerConfig() (*tls.Config, error) {
+	pool, err := f.pool()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.certificate(); err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		ClientAuth: tls.RequireAndVerifyClientCert,
+		ClientCAs:  pool,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return f.certificate()
+		},
+	}, nil
+}
+
+// ClientConfig is the receiver's TLS configuration: its certificate, and
+// the authority the server's certificate must be signed by for the name
+// dialled.
+func (f TLSFiles) ClientConfig() (*tls.Config, error) {
+	pool, err := f.pool()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.certificate(); err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		RootCAs:    pool,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return f.certificate()
+		},
+	}, nil
 }
 
 // Server streams the standard output of a fresh run of Command to each
-// receiver that proves it holds Key, one at a time. Zero durations and
-// limits take the package defaults. A Server serves one listener.
+// receiver TLS authenticates, one at a time. Zero durations and limits take
+// the package defaults. A Server serves one listener.
 type Server struct {
-	Key     []byte
+	// TLS is the server's configuration (TLSFiles.ServerConfig): it must
+	// require and verify client certificates.
+	TLS     *tls.Config
 	Command []string
 	Logger  logr.Logger
 
-	HandshakeTimeout  time.Duration // to authenticate a connection
-	ProgressTimeout   time.Duration // without any write going out
-	KeepaliveInterval time.Duration // between empty frames when no data goes out
-	MaxConnections    int           // open at once; more are closed at once
+	HandshakeTimeout     time.Duration // to authenticate a connection
+	ProgressTimeout      time.Duration // without any write going out
+	KeepaliveInterval    time.Duration // between empty frames when no data goes out
+	MaxConnections       int           // open at once; more are closed at once
+	MaxHandshakes        int           // under way at once; a new one cuts the oldest off
+	MaxHandshakesPerPeer int           // under way at once from one address; more are closed at once
 
-	slot chan struct{}
+	slot    chan struct{}
+	pending handshakes
 }
 
 func (s *Server) defaults() {
@@ -106,7 +158,71 @@ func (s *Server) defaults() {
 	if s.MaxConnections <= 0 {
 		s.MaxConnections = MaxConnections
 	}
+	if s.MaxHandshakes <= 0 {
+		s.MaxHandshakes = MaxHandshakes
+	}
+	if s.MaxHandshakesPerPeer <= 0 {
+		s.MaxHandshakesPerPeer = MaxHandshakesPerPeer
+	}
 	s.slot = make(chan struct{}, 1)
+	s.pending = handshakes{max: s.MaxHandshakes, maxPerPeer: s.MaxHandshakesPerPeer, all: list.New(), perPeer: map[string]int{}}
+}
+
+// handshakes are the connections not yet authenticated.
+type handshakes struct {
+	mu              sync.Mutex
+	max, maxPerPeer int
+	all             *list.List // of *handshake, oldest first
+	perPeer         map[string]int
+}
+
+type handshake struct {
+	conn    net.Conn
+	peer    string
+	evicted bool
+}
+
+// add records a connection whose handshake starts; false when its peer
+// has as many under way as it may. When too many are under way the oldest
+// is cut off.
+func (h *handshakes) add(conn net.Conn, peer string) (*handshake, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perPeer[peer] >= h.maxPerPeer {
+		return nil, false
+	}
+	if h.all.Len() >= h.max {
+		oldest := h.all.Remove(h.all.Front()).(*handshake)
+		h.forget(oldest)
+		oldest.evicted = true
+		_ = oldest.conn.Close()
+	}
+	hs := &handshake{conn: conn, peer: peer}
+	h.all.PushBack(hs)
+	h.perPeer[peer]++
+	return hs, true
+}
+
+// done forgets a handshake that ended, unless it was cut off.
+func (h *handshakes) done(hs *handshake) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if hs.evicted {
+		return
+	}
+	for e := h.all.Front(); e != nil; e = e.Next() {
+		if e.Value == hs {
+			h.all.Remove(e)
+			break
+		}
+	}
+	h.forget(hs)
+}
+
+func (h *handshakes) forget(hs *handshake) {
+	if h.perPeer[hs.peer]--; h.perPeer[hs.peer] <= 0 {
+		delete(h.perPeer, hs.peer)
+	}
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -122,8 +238,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if len(s.Command) == 0 {
 		return errors.New("no backup command given")
 	}
-	if len(s.Key) == 0 {
-		return errors.New("no key given: a backup is only served to a receiver that proves it holds the key")
+	if s.TLS == nil || s.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
+		return errors.New("no TLS configuration that verifies receivers: a backup is only served to a receiver with a certificate of the StatefulSet's authority")
 	}
 	s.defaults()
 	var wg sync.WaitGroup
@@ -173,13 +289,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 }
 
-func (s *Server) handle(ctx context.Context, conn net.Conn) {
-	peer := conn.RemoteAddr().String()
+func (s *Server) handle(ctx context.Context, raw net.Conn) {
+	peer := raw.RemoteAddr().String()
 	log := s.Logger.WithValues("peer", peer)
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
 	defer stop()
-	if err := s.authenticate(conn); err != nil {
-		_ = conn.Close()
+	conn, err := s.authenticate(raw)
+	if err != nil {
+		_ = raw.Close()
 		log.Info("receiver refused", "reason", err.Error())
 		return
 	}
@@ -212,31 +329,26 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	log.Info("backup sent", "bytes", out.sent, "seconds", time.Since(start).Seconds())
 }
 
-// authenticate sends the challenge, checks the answer and proves the key in
-// turn, all within HandshakeTimeout. A wrong answer gets nothing more.
-func (s *Server) authenticate(conn net.Conn) error {
-	if err := conn.SetDeadline(time.Now().Add(s.HandshakeTimeout)); err != nil {
-		return err
-	}
-	serverNonce, err := nonce()
+// authenticate runs the TLS handshake within HandshakeTimeout. A peer
+// address with MaxHandshakesPerPeer under way is refused at once.
+func (s *Server) authenticate(raw net.Conn) (*tls.Conn, error) {
+	host, _, err := net.SplitHostPort(raw.RemoteAddr().String())
 	if err != nil {
-		return err
+		host = raw.RemoteAddr().String()
 	}
-	if _, err := conn.Write(append([]byte(magic), serverNonce...)); err != nil {
-		return fmt.Errorf("sending the challenge: %w", err)
+	hs, ok := s.pending.add(raw, host)
+	if !ok {
+		return nil, fmt.Errorf("%d handshakes of %s under way already", s.MaxHandshakesPerPeer, host)
 	}
-	answer := make([]byte, nonceSize+macSize)
-	if _, err := io.ReadFull(conn, answer); err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
+	defer s.pending.done(hs)
+	if err := raw.SetDeadline(time.Now().Add(s.HandshakeTimeout)); err != nil {
+		return nil, err
 	}
-	receiverNonce, mac := answer[:nonceSize], answer[nonceSize:]
-	if !hmac.Equal(mac, proof(s.Key, receiverLabel, serverNonce, receiverNonce)) {
-		return errors.New("wrong key")
+	conn := tls.Server(raw, s.TLS)
+	if err := conn.Handshake(); err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
 	}
-	if _, err := conn.Write(proof(s.Key, serverLabel, receiverNonce, serverNonce)); err != nil {
-		return fmt.Errorf("sending the proof: %w", err)
-	}
-	return conn.SetDeadline(time.Time{})
+	return conn, raw.SetDeadline(time.Time{})
 }
 
 // send runs the command and writes its output in frames, with an empty frame
@@ -312,8 +424,8 @@ stream:
 	if err := out.end(); err != nil {
 		return fmt.Errorf("sending the end: %w", err)
 	}
-	if tcp, ok := out.conn.(*net.TCPConn); ok {
-		_ = tcp.CloseWrite()
+	if tlsConn, ok := out.conn.(*tls.Conn); ok {
+		_ = tlsConn.CloseWrite()
 	}
 	return out.conn.Close()
 }
@@ -352,85 +464,70 @@ func (w *frameWriter) frame(data []byte) error {
 func (w *frameWriter) keepalive() error { return w.write(0, nil) }
 func (w *frameWriter) end() error       { return w.write(endFrame, nil) }
 
-// reset closes the connection with a TCP reset, which the peer reads as an error.
+// reset closes the connection with a TCP reset, which the peer reads as an
+// error (no TLS close_notify: the stream was not complete).
 func reset(conn net.Conn) {
+	if tlsConn, ok := conn.(*tls.Conn); ok {
+		conn = tlsConn.NetConn()
+	}
 	if tcp, ok := conn.(*net.TCPConn); ok {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
 }
 
-// Receiver receives a backup from a Server that holds the same Key. Zero
-// durations take the package defaults.
+// Receiver receives a backup from a Server, both authenticated by TLS.
+// Zero durations take the package defaults.
 type Receiver struct {
-	Key         []byte
+	// TLS is the receiver's configuration (TLSFiles.ClientConfig); the
+	// server's certificate must name the host dialled unless ServerName
+	// says another name.
+	TLS         *tls.Config
 	DialTimeout time.Duration
 	IdleTimeout time.Duration // for each read, the handshake's included
 }
 
 // Receive connects to addr and copies the stream it sends to w. A reset
-// connection (a failed backup), a stream cut before its end, a server that
-// refuses the key or cannot prove it, and IdleTimeout without a byte are
-// errors.
+// connection (a failed backup), a stream cut before its end, a server
+// whose certificate the authority did not sign for the host dialled, and
+// IdleTimeout without a byte are errors.
 func (r *Receiver) Receive(ctx context.Context, addr string, w io.Writer) (int64, error) {
-	if len(r.Key) == 0 {
-		return 0, errors.New("no key given: the backup server only serves a receiver that proves it holds the key")
+	if r.TLS == nil {
+		return 0, errors.New("no TLS configuration: the backup is only received from a server with a certificate of the StatefulSet's authority")
+	}
+	cfg := r.TLS.Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return 0, fmt.Errorf("address %q: %w", addr, err)
+		}
+		cfg.ServerName = host
 	}
 	dialer := net.Dialer{Timeout: orDefault(r.DialTimeout, DialTimeout)}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	raw, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return 0, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer raw.Close()
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
 	defer stop()
 	idle := orDefault(r.IdleTimeout, IdleTimeout)
-	if err := conn.SetWriteDeadline(time.Now().Add(idle)); err != nil {
+	if err := raw.SetDeadline(time.Now().Add(idle)); err != nil {
+		return 0, err
+	}
+	conn := tls.Client(raw, cfg)
+	if err := conn.Handshake(); err != nil {
+		return 0, fmt.Errorf("authenticating %s: %w", addr, err)
+	}
+	if err := raw.SetDeadline(time.Time{}); err != nil {
 		return 0, err
 	}
 	in := &idleReader{conn: conn, timeout: idle}
-	br := bufio.NewReaderSize(in, maxFrame+4)
-	if err := handshake(br, conn, r.Key); err != nil {
-		return 0, fmt.Errorf("authenticating with %s: %w", addr, err)
-	}
-	n, err := readFrames(br, w)
+	n, err := readFrames(bufio.NewReaderSize(in, maxFrame+4), w)
 	if err != nil {
 		return n, fmt.Errorf("receiving from %s after %d bytes: %w", addr, n, err)
 	}
 	return n, nil
-}
-
-// handshake answers the server's challenge and checks its proof.
-func handshake(in io.Reader, out io.Writer, key []byte) error {
-	hello := make([]byte, len(magic)+nonceSize)
-	if _, err := io.ReadFull(in, hello[:len(magic)]); err != nil {
-		return fmt.Errorf("reading the challenge: %w", err)
-	}
-	if string(hello[:len(magic)]) != magic {
-		return errors.New("the peer is not a backup server of this version")
-	}
-	serverNonce := hello[len(magic):]
-	if _, err := io.ReadFull(in, serverNonce); err != nil {
-		return fmt.Errorf("reading the challenge: %w", err)
-	}
-	receiverNonce, err := nonce()
-	if err != nil {
-		return err
-	}
-	if _, err := out.Write(append(receiverNonce, proof(key, receiverLabel, serverNonce, receiverNonce)...)); err != nil {
-		return fmt.Errorf("answering the challenge: %w", err)
-	}
-	mac := make([]byte, macSize)
-	if _, err := io.ReadFull(in, mac); err != nil {
-		if errors.Is(err, io.EOF) {
-			return ErrRefused
-		}
-		return fmt.Errorf("reading the server's proof: %w", err)
-	}
-	if !hmac.Equal(mac, proof(key, serverLabel, receiverNonce, serverNonce)) {
-		return errors.New("the server does not prove it holds the key")
-	}
-	return nil
 }
 
 func readFrames(in io.Reader, w io.Writer) (int64, error) {

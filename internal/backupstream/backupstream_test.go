@@ -3,25 +3,109 @@ package backupstream
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 )
 
-var key = []byte("replication password")
+// authority is a StatefulSet's certificate authority and a directory of
+// the files a pod mounts: ca.crt, tls.crt, tls.key.
+type authority struct {
+	ca  *testcerts.CA
+	dir string
+}
+
+// newAuthority makes an authority whose pods' certificate names spec's
+// names (by default localhost and 127.0.0.1), as server and client.
+func newAuthority(t *testing.T, names ...string) authority {
+	t.Helper()
+	ca, err := testcerts.NewCA("statefulset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := authority{ca: ca, dir: t.TempDir()}
+	a.issue(t, names...)
+	return a
+}
+
+// issue writes a new certificate for names into the authority's directory.
+func (a authority) issue(t *testing.T, names ...string) *testcerts.Serving {
+	t.Helper()
+	spec := testcerts.Spec{CommonName: "pod", DNSNames: []string{"localhost"}, IPs: []net.IP{net.ParseIP("127.0.0.1")}, Client: true}
+	if len(names) > 0 {
+		spec.DNSNames, spec.IPs = names, nil
+	}
+	cert, err := a.ca.IssueFor(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(a.dir, CAFile), a.ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.WriteTo(a.dir); err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+func serverConfig(t *testing.T, dir string) *tls.Config {
+	t.Helper()
+	cfg, err := TLSFiles{Dir: dir}.ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func clientConfig(t *testing.T, dir string) *tls.Config {
+	t.Helper()
+	cfg, err := TLSFiles{Dir: dir}.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// ours is the authority both ends of a test hold unless it says otherwise.
+var ours authority
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		t := &testing.T{}
+		dir, err := os.MkdirTemp("", "backupstream")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		ca, err := testcerts.NewCA("statefulset")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ours = authority{ca: ca, dir: dir}
+		ours.issue(t)
+		return m.Run()
+	}())
+}
 
 // serve runs srv on a local port until the test ends.
 func serve(t *testing.T, srv *Server) string {
 	t.Helper()
-	if srv.Key == nil {
-		srv.Key = key
+	if srv.TLS == nil {
+		srv.TLS = serverConfig(t, ours.dir)
 	}
 	srv.Logger = logr.Discard()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -64,8 +148,8 @@ func command(script string) []string { return []string{"sh", "-c", script} }
 
 func receive(t *testing.T, addr string, r Receiver) (*bytes.Buffer, int64, error) {
 	t.Helper()
-	if r.Key == nil {
-		r.Key = key
+	if r.TLS == nil {
+		r.TLS = clientConfig(t, ours.dir)
 	}
 	var out bytes.Buffer
 	n, err := r.Receive(context.Background(), addr, &out)
@@ -104,23 +188,30 @@ func TestFailedBackupIsAnErrorForTheReceiver(t *testing.T) {
 	}
 }
 
-// A receiver with another key is refused, and gets not one byte of the
-// backup, whatever it sends.
-func TestWrongKeyIsRefused(t *testing.T) {
+// A receiver without a certificate of the StatefulSet's authority gets not
+// one byte of the backup, whatever it sends.
+func TestReceiverOfAnotherAuthorityIsRefused(t *testing.T) {
 	addr := serve(t, &Server{Command: command("printf secret-data")})
 
-	out, _, err := receive(t, addr, Receiver{Key: []byte("another password")})
-	if !errors.Is(err, ErrRefused) {
-		t.Errorf("error %v, want %v", err, ErrRefused)
+	other := newAuthority(t)
+	// It trusts our server, but holds a certificate of another authority.
+	mixed := clientConfig(t, other.dir)
+	mixed.RootCAs = clientConfig(t, ours.dir).RootCAs
+	out, _, err := receive(t, addr, Receiver{TLS: mixed})
+	if err == nil || out.Len() != 0 {
+		t.Errorf("a receiver of another authority: %q, %v", out, err)
 	}
-	if out.Len() != 0 {
-		t.Errorf("a refused receiver got %q", out)
+	noCert := clientConfig(t, ours.dir)
+	noCert.GetClientCertificate = nil
+	out, _, err = receive(t, addr, Receiver{TLS: noCert})
+	if err == nil || out.Len() != 0 {
+		t.Errorf("a receiver without a certificate: %q, %v", out, err)
 	}
 
-	for name, answer := range map[string][]byte{
-		"random answer": bytes.Repeat([]byte{7}, nonceSize+macSize),
-		"short answer":  []byte("hello"),
-		"long answer":   bytes.Repeat([]byte{0}, 4096),
+	for name, data := range map[string][]byte{
+		"garbage":     bytes.Repeat([]byte{7}, 64),
+		"a long line": bytes.Repeat([]byte{0}, 4096),
+		"plain HTTP":  []byte("GET / HTTP/1.0\r\n\r\n"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn, err := net.Dial("tcp", addr)
@@ -128,45 +219,100 @@ func TestWrongKeyIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			_, _ = conn.Write(answer)
-			if tcp, ok := conn.(*net.TCPConn); ok {
-				_ = tcp.CloseWrite()
-			}
+			_, _ = conn.Write(data)
 			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			got, _ := io.ReadAll(conn)
-			if len(got) > len(magic)+nonceSize || bytes.Contains(got, []byte("secret")) {
-				t.Errorf("got %d bytes beyond the challenge: %q", len(got)-len(magic)-nonceSize, got)
+			if bytes.Contains(got, []byte("secret")) {
+				t.Errorf("got the backup: %q", got)
 			}
 		})
 	}
 
 	if out, _, err := receive(t, addr, Receiver{}); err != nil || out.String() != "secret-data" {
-		t.Errorf("the right key after refusals: %q, %v", out, err)
+		t.Errorf("a receiver of the authority after refusals: %q, %v", out, err)
 	}
 }
 
-// A receiver must not take the stream of something that does not prove it
-// holds the key.
-func TestReceiverRefusesAServerWithoutTheKey(t *testing.T) {
-	addr := serve(t, &Server{Key: []byte("another password"), Command: command("printf x")})
-	out, _, err := receive(t, addr, Receiver{})
-	if err == nil || out.Len() != 0 {
-		t.Fatalf("received %q, %v", out, err)
+// A receiver takes a stream only from a server with a certificate of its
+// authority for the name it dialled.
+func TestReceiverRefusesAServerItCannotAuthenticate(t *testing.T) {
+	other := newAuthority(t)
+	for name, dir := range map[string]string{
+		"another authority":           other.dir,
+		"our authority, another name": newAuthorityNaming(t, ours, "elsewhere.example"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := &Server{TLS: serverConfig(t, dir), Command: command("printf forged")}
+			srv.TLS.ClientCAs = clientConfig(t, ours.dir).RootCAs
+			addr := serve(t, srv)
+			out, _, err := receive(t, addr, Receiver{})
+			if err == nil || out.Len() != 0 {
+				t.Fatalf("received %q, %v", out, err)
+			}
+		})
 	}
 
 	ssh := fakeServer(t, func(conn net.Conn) {
 		_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"))
 		_, _ = io.Copy(io.Discard, conn)
 	})
-	if _, _, err := receive(t, ssh, Receiver{IdleTimeout: 2 * time.Second}); err == nil || !strings.Contains(err.Error(), "not a backup server") {
+	if _, _, err := receive(t, ssh, Receiver{IdleTimeout: 2 * time.Second}); err == nil || !strings.Contains(err.Error(), "authenticating") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// newAuthorityNaming issues into a new directory a certificate of a's
+// authority for other names only.
+func newAuthorityNaming(t *testing.T, a authority, names ...string) string {
+	t.Helper()
+	b := authority{ca: a.ca, dir: t.TempDir()}
+	b.issue(t, names...)
+	return b.dir
+}
+
+// Pods dial each other by fully qualified names with a trailing dot; the
+// certificate names them without it (and by a wildcard), which verifies.
+func TestServerNameWithATrailingDot(t *testing.T) {
+	a := newAuthority(t, "*.mysql.shop.svc.cluster.local")
+	addr := serve(t, &Server{TLS: serverConfig(t, a.dir), Command: command("printf data")})
+	cfg := clientConfig(t, a.dir)
+	cfg.ServerName = "mysql-1.mysql.shop.svc.cluster.local."
+	if out, _, err := receive(t, addr, Receiver{TLS: cfg}); err != nil || out.String() != "data" {
+		t.Fatalf("received %q, %v", out, err)
+	}
+	cfg.ServerName = "mysql-1.mysql.other.svc.cluster.local."
+	if out, _, err := receive(t, addr, Receiver{TLS: cfg}); err == nil {
+		t.Fatalf("a name the certificate does not hold was taken: %q", out)
+	}
+}
+
+// A renewed certificate, written where the old one was, is what the next
+// handshake presents.
+func TestRenewedCertificateIsUsed(t *testing.T) {
+	a := newAuthority(t)
+	addr := serve(t, &Server{TLS: serverConfig(t, a.dir), Command: command("printf data")})
+	presented := func() string {
+		cfg := clientConfig(t, a.dir)
+		var serial string
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			serial = cs.PeerCertificates[0].SerialNumber.String()
+			return nil
+		}
+		if out, _, err := receive(t, addr, Receiver{TLS: cfg}); err != nil || out.String() != "data" {
+			t.Fatalf("received %q, %v", out, err)
+		}
+		return serial
+	}
+	first := presented()
+	renewed := a.issue(t)
+	if got := presented(); got == first || got != renewed.Serial.String() {
+		t.Errorf("serial %s after renewal; want %s, not %s", got, renewed.Serial, first)
 	}
 }
 
 // A client that connects and never speaks does not block a receiver: the
 // receiver is served while the silent client is still connected, long
-// before its handshake deadline (TestConnectionLimit shows silent clients
-// cut off at that deadline).
+// before its handshake deadline.
 func TestSilentClientBlocksNoOne(t *testing.T) {
 	addr := serve(t, &Server{Command: command("printf data"), HandshakeTimeout: time.Minute})
 	silent, err := net.Dial("tcp", addr)
@@ -174,19 +320,54 @@ func TestSilentClientBlocksNoOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	challenge := make([]byte, len(magic)+nonceSize)
-	if _, err := io.ReadFull(silent, challenge); err != nil {
-		t.Fatal(err)
-	}
 
 	if out, _, err := receive(t, addr, Receiver{}); err != nil || out.String() != "data" {
 		t.Fatalf("received %q, %v", out, err)
 	}
-	// Still connected, with nothing more sent: the receiver did not wait
-	// for the silent client's deadline.
+	// Still connected, sent nothing: the receiver did not wait for the
+	// silent client's deadline.
 	_ = silent.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if n, err := silent.Read(make([]byte, 1)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("the silent client, after the receiver was served: %d bytes, %v; want it still connected and sent nothing more", n, err)
+		t.Errorf("the silent client, after the receiver was served: %d bytes, %v; want it still connected and sent nothing", n, err)
+	}
+}
+
+// A thousand connections that never speak, from many addresses, keep no
+// receiver from its backup: an address holds at most MaxHandshakesPerPeer
+// handshakes (more are closed at once), and past MaxHandshakes the oldest
+// is cut off for the newest.
+func TestThousandSilentConnectionsBlockNoReceiver(t *testing.T) {
+	addr := serve(t, &Server{Command: command("printf data"), HandshakeTimeout: time.Minute})
+	var mu sync.Mutex
+	var silents []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range silents {
+			c.Close()
+		}
+	})
+	for i := 0; i < 1000; i++ {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(2+i%250))}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("silent connection %d: %v", i, err)
+		}
+		silents = append(silents, c)
+	}
+	if out, _, err := receive(t, addr, Receiver{IdleTimeout: 30 * time.Second}); err != nil || out.String() != "data" {
+		t.Fatalf("with 1000 silent connections: received %q, %v", out, err)
+	}
+	// Of the thousand, the server keeps few.
+	open := 0
+	for _, c := range silents {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+			open++
+		}
+	}
+	if open > MaxHandshakes {
+		t.Errorf("%d silent connections still held, want at most %d", open, MaxHandshakes)
 	}
 }
 
@@ -201,22 +382,17 @@ func TestConnectionLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer silent.Close()
-		if _, err := io.ReadFull(silent, make([]byte, len(magic))); err != nil {
-			t.Fatal(err)
-		}
 		silents = append(silents, silent)
 	}
+	// Both are counted once the server has accepted them.
+	time.Sleep(100 * time.Millisecond)
 	if out, _, err := receive(t, addr, Receiver{IdleTimeout: 5 * time.Second}); err == nil {
 		t.Fatalf("a connection over the limit received %q", out)
 	}
 	for _, silent := range silents {
 		_ = silent.SetReadDeadline(time.Now().Add(time.Minute))
-		got, err := io.ReadAll(silent)
-		if err != nil {
+		if _, err := io.ReadAll(silent); err != nil {
 			t.Fatalf("a silent client was not cut off at the handshake deadline: %v", err)
-		}
-		if len(got) != nonceSize {
-			t.Errorf("a silent client got %d bytes after the magic, want the nonce only", len(got))
 		}
 	}
 	// The server counts a connection out once its handler has returned,
@@ -247,14 +423,11 @@ func TestStalledReceiverIsCutOff(t *testing.T) {
 		KeepaliveInterval: 100 * time.Millisecond,
 	})
 
-	stalled, err := net.Dial("tcp", addr)
+	stalled, err := tls.Dial("tcp", addr, clientConfig(t, ours.dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stalled.Close()
-	if err := handshake(stalled, stalled, key); err != nil {
-		t.Fatal(err)
-	}
 	first := make([]byte, 10)
 	if _, err := io.ReadFull(stalled, first); err != nil {
 		t.Fatal(err)
@@ -340,15 +513,23 @@ func TestReceiverIdleDeadline(t *testing.T) {
 	}
 }
 
-func TestServeAndReceiveNeedAKeyAndACommand(t *testing.T) {
-	if err := (&Server{Key: key}).Serve(context.Background(), nil); err == nil {
+func TestServeAndReceiveNeedTLSAndACommand(t *testing.T) {
+	if err := (&Server{TLS: serverConfig(t, ours.dir)}).Serve(context.Background(), nil); err == nil {
 		t.Error("Serve without a command: no error")
 	}
 	if err := (&Server{Command: []string{"true"}}).Serve(context.Background(), nil); err == nil {
-		t.Error("Serve without a key: no error")
+		t.Error("Serve without TLS: no error")
 	}
-	if _, err := (&Receiver{}).Receive(context.Background(), "127.0.0.1:1", io.Discard); err == nil || !strings.Contains(err.Error(), "no key") {
-		t.Errorf("Receive without a key: %v", err)
+	lax := serverConfig(t, ours.dir)
+	lax.ClientAuth = tls.RequestClientCert
+	if err := (&Server{TLS: lax, Command: []string{"true"}}).Serve(context.Background(), nil); err == nil {
+		t.Error("Serve without verifying receivers: no error")
+	}
+	if _, err := (&Receiver{}).Receive(context.Background(), "127.0.0.1:1", io.Discard); err == nil || !strings.Contains(err.Error(), "no TLS") {
+		t.Errorf("Receive without TLS: %v", err)
+	}
+	if _, err := (TLSFiles{Dir: t.TempDir()}).ServerConfig(); err == nil {
+		t.Error("a server configuration from an empty directory")
 	}
 }
 

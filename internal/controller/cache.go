@@ -81,6 +81,7 @@ func MetadataOnly(in any) (any, error) {
 var readAnnotations = []string{
 	contract.FlavorAnnotation, contract.ServerVersionAnnotation, contract.CredentialsSecretAnnotation,
 	contract.InsecureTutorialAnnotation, contract.ClientNamespacesAnnotation, contract.InjectorVersionAnnotation,
+	contract.TLSSecretAnnotation, contract.TLSIssuerAnnotation,
 }
 
 // MaxCachedStatefulSet bounds the bytes of names, labels, selectors,

@@ -143,6 +143,11 @@ func TestStatefulSetForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 			whole := res.StatefulSet
 			whole.UID, whole.ResourceVersion = "uid-1", "7"
 			whole.Status.ReadyReplicas = 2
+			// Every annotation the reconciler reads, too.
+			if strings.Contains(name, "mysql-9") {
+				whole.Annotations[contract.TLSIssuerAnnotation] = "ClusterIssuer/corp"
+				whole.Annotations[contract.ClientNamespacesAnnotation] = "web"
+			}
 			out, err := StatefulSetForCache(whole.DeepCopy())
 			if err != nil {
 				t.Fatal(err)
@@ -161,6 +166,11 @@ func TestStatefulSetForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 			}
 			if diff := cmp.Diff(wantCompanions, gotCompanions); diff != "" {
 				t.Errorf("companions differ (-whole +cached):\n%s", diff)
+			}
+			wantTLS, wantErr := mutate.TLSObjects(whole, contract.DefaultClusterDomain)
+			gotTLS, gotErr := mutate.TLSObjects(cached, contract.DefaultClusterDomain)
+			if diff := cmp.Diff(wantTLS, gotTLS); diff != "" || (wantErr == nil) != (gotErr == nil) {
+				t.Errorf("TLS objects differ (-whole +cached), errors %v, %v:\n%s", wantErr, gotErr, diff)
 			}
 			wantPolicy, _ := BuildBackupNetworkPolicy(whole)
 			gotPolicy, _ := BuildBackupNetworkPolicy(cached)

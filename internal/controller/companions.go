@@ -10,13 +10,16 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,6 +46,9 @@ const (
 	// ReasonEmptyPrimary: pod 0 of an initialised StatefulSet found its data
 	// directory empty and refused to start.
 	ReasonEmptyPrimary = "EmptyPrimary"
+	// ReasonNoCertManager: the pods' certificates cannot be made because
+	// cert-manager's kinds are not served.
+	ReasonNoCertManager = "CertManagerMissing"
 )
 
 // CompanionReconciler creates missing companions of labeled StatefulSets.
@@ -53,6 +59,9 @@ type CompanionReconciler struct {
 	// companions this controller made, not the users' objects.
 	Reader   client.Reader
 	Recorder events.EventRecorder
+	// ClusterDomain is the cluster's DNS domain, in the names of the pods'
+	// certificates.
+	ClusterDomain string
 }
 
 var _ reconcile.Reconciler = (*CompanionReconciler)(nil)
@@ -93,6 +102,12 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // It reads pod <name>-0 of a labeled StatefulSet by name, uncached, to
 // report a primary that refused to start on an empty data directory.
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get
+//
+// It has cert-manager issue the pods' certificates: it creates the missing
+// issuers and certificates of a StatefulSet, and adds pods' names to its
+// Certificate as the StatefulSet grows; it never deletes one.
+// +kubebuilder:rbac:groups=cert-manager.io,resources=issuers,verbs=get;create
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;create;update
 //
 // Events on the StatefulSets it serves, through the events.k8s.io API only.
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -136,7 +151,80 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 			return reconcile.Result{}, err
 		}
 	}
+	if requeue, err := r.ensureTLS(ctx, &sts); err != nil || requeue {
+		return reconcile.Result{RequeueAfter: certManagerRecheck}, err
+	}
 	return r.watchPrimary(ctx, &sts)
+}
+
+// certManagerRecheck is how often a StatefulSet whose certificates cannot
+// be made (cert-manager is not installed) is looked at again.
+const certManagerRecheck = time.Minute
+
+// ensureTLS has cert-manager issue the pods' TLS Secret of a TLS profile:
+// it creates the missing issuers and certificates (mutate.TLSObjects), and
+// adds names to the pods' Certificate when the StatefulSet has grown past
+// the pods it names. requeue is true when cert-manager's kinds are not
+// served, which a Warning Event reports.
+func (r *CompanionReconciler) ensureTLS(ctx context.Context, sts *appsv1.StatefulSet) (requeue bool, err error) {
+	prof, err := mutate.StatefulSetProfile(sts)
+	if err != nil || !prof.TLS {
+		return false, nil
+	}
+	domain := r.ClusterDomain
+	if domain == "" {
+		domain = contract.DefaultClusterDomain
+	}
+	objs, err := mutate.TLSObjects(sts, domain)
+	if err != nil {
+		r.Recorder.Eventf(sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildTLS", "%s", err.Error())
+		return false, nil
+	}
+	for _, want := range objs {
+		err := r.ensure(ctx, sts, want)
+		if meta.IsNoMatchError(err) {
+			log.FromContext(ctx).Info("cert-manager's kinds are not served", "reason", err.Error())
+			r.Recorder.Eventf(sts, nil, corev1.EventTypeWarning, ReasonNoCertManager, "CreateCertificates",
+				"cannot have the pods' certificates issued: cert-manager is not installed (%v); the pods wait for Secret %s", err, mutate.TLSSecretName(sts))
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	if len(objs) == 0 {
+		return false, nil
+	}
+	return false, r.coverReplicas(ctx, sts, objs[len(objs)-1].(*cmapi.Certificate))
+}
+
+// coverReplicas adds to the pods' Certificate, where it is this
+// controller's, the names of pods the StatefulSet has grown to; cert-manager
+// then issues the Secret again.
+func (r *CompanionReconciler) coverReplicas(ctx context.Context, sts *appsv1.StatefulSet, want *cmapi.Certificate) error {
+	have := &cmapi.Certificate{}
+	if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if have.Labels[contract.LabelManagedBy] != contract.ManagedBy || isSubset(want.Spec.DNSNames, have.Spec.DNSNames) {
+		return nil
+	}
+	have.Spec.DNSNames = want.Spec.DNSNames
+	if err := r.Client.Update(ctx, have); err != nil {
+		return fmt.Errorf("naming more pods in Certificate %s/%s: %w", have.Namespace, have.Name, err)
+	}
+	r.Recorder.Eventf(sts, have, corev1.EventTypeNormal, ReasonCreated, "Update",
+		"Certificate %s names more pods now; cert-manager issues Secret %s again", have.Name, have.Spec.SecretName)
+	return nil
+}
+
+func isSubset(want, have []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // primaryRecheck is how often pod 0 is looked at while it is not ready.
@@ -323,6 +411,10 @@ func unusable(obj client.Object, sts *appsv1.StatefulSet) string {
 
 func kindOf(obj client.Object) string {
 	switch obj.(type) {
+	case *cmapi.Issuer:
+		return "Issuer"
+	case *cmapi.Certificate:
+		return "Certificate"
 	case *corev1.ConfigMap:
 		return "ConfigMap"
 	case *corev1.Service:

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -58,6 +59,10 @@ func NewScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		panic(fmt.Sprintf("registering built-in types: %v", err))
+	}
+	// The controller has cert-manager issue the pods' certificates.
+	if err := cmapi.AddToScheme(scheme); err != nil {
+		panic(fmt.Sprintf("registering cert-manager's types: %v", err))
 	}
 	return scheme
 }
@@ -122,6 +127,8 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			Client:   mgr.GetClient(),
 			Reader:   mgr.GetAPIReader(),
 			Recorder: mgr.GetEventRecorder(controller.Name),
+
+			ClusterDomain: opts.Mutation.ClusterDomain,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the reconciler: %w", err)

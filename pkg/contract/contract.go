@@ -51,6 +51,14 @@ const (
 	// (AllClients).
 	ClientNamespacesAnnotation = "mysql-replication.io/client-namespaces"
 	AllClients                 = "*"
+	// TLSSecretAnnotation names the user's own Secret of the pods'
+	// certificates (keys ca.crt, tls.crt, tls.key) instead of <name>-tls,
+	// which the controller has cert-manager issue.
+	TLSSecretAnnotation = "mysql-replication.io/tls-secret"
+	// TLSIssuerAnnotation names the cert-manager issuer of <name>-tls
+	// ("NAME" for an Issuer of the namespace, "ClusterIssuer/NAME") instead
+	// of the StatefulSet's own certificate authority.
+	TLSIssuerAnnotation = "mysql-replication.io/tls-issuer"
 )
 
 // Labels and annotations the webhook sets.
@@ -97,6 +105,9 @@ const (
 	ComponentInitialized = "initialized"
 	// ComponentBackup marks the NetworkPolicy that guards the backup port.
 	ComponentBackup = "backup"
+	// ComponentTLS marks the cert-manager issuers and certificates of the
+	// pods' TLS.
+	ComponentTLS = "tls"
 )
 
 // Tails that name a companion after its StatefulSet: <name><tail>.
@@ -109,6 +120,12 @@ const (
 	// InitializedTail names the ConfigMap <name>-initialized, which exists
 	// once the StatefulSet's primary has been ready.
 	InitializedTail = "-initialized"
+	// TLSSecretTail names the Secret of the pods' certificates, CATail the
+	// StatefulSet's certificate authority (its cert-manager Certificate,
+	// Secret and Issuer), SelfSignedIssuerTail the issuer that signs it.
+	TLSSecretTail        = "-tls"
+	CATail               = "-ca"
+	SelfSignedIssuerTail = "-selfsigned"
 )
 
 // Credentials: the keys of the credentials Secret and the database users.
@@ -141,6 +158,8 @@ const (
 	ConfigMapVolume = "config-map"
 	DataVolume      = "data"
 	HelperVolume    = "helper"
+	// TLSVolume is the Secret of the pods' certificates.
+	TLSVolume = "tls"
 	// InitializedVolume is the optional ConfigMap <name>-initialized,
 	// which tells clone-mysql that an empty primary lost its data.
 	InitializedVolume = "initialized"
@@ -218,6 +237,13 @@ const (
 	// primary's and the replicas' .cnf files.
 	PrimaryConfigKey = "master.cnf"
 	ReplicaConfigKey = "slave.cnf"
+	// TLSDir is where the containers that talk to other pods find the
+	// pods' certificates: TLSCAFile, the StatefulSet's certificate
+	// authority, and TLSCertFile and TLSKeyFile, the pod's own.
+	TLSDir      = "/etc/mysql/tls"
+	TLSCAFile   = TLSDir + "/ca.crt"
+	TLSCertFile = TLSDir + "/tls.crt"
+	TLSKeyFile  = TLSDir + "/tls.key"
 	// HelperDir and HelperPath are where the profiles that need it find
 	// this project's binary, copied in by an init container.
 	HelperDir  = "/opt/mysql-replication/bin"

@@ -8,7 +8,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
+
+// StatefulSetProfile is the server profile of a StatefulSet: that of its
+// database container's image and its annotations.
+func StatefulSetProfile(sts *appsv1.StatefulSet) (profile.Profile, error) {
+	containers := sts.Spec.Template.Spec.Containers
+	i, err := mainContainer(containers)
+	if err != nil {
+		return profile.Profile{}, err
+	}
+	return ProfileOf(sts, containers[i].Image)
+}
 
 // ConfigMapName is the ConfigMap holding the primary and replica .cnf files.
 func ConfigMapName(sts *appsv1.StatefulSet) string { return sts.Name }
@@ -55,12 +67,7 @@ func (c Companions) Objects() []client.Object {
 // a StatefulSet. When the StatefulSet has a UID (it is stored), each carries
 // a controller owner reference to it, so it goes away with the StatefulSet.
 func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
-	spec := sts.Spec.Template.Spec
-	i, err := mainContainer(spec.Containers)
-	if err != nil {
-		return Companions{}, err
-	}
-	prof, err := ProfileOf(sts, spec.Containers[i].Image)
+	prof, err := StatefulSetProfile(sts)
 	if err != nil {
 		return Companions{}, err
 	}
@@ -76,6 +83,10 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 			contract.PrimaryConfigKey: prof.PrimaryConfig,
 			contract.ReplicaConfigKey: prof.ReplicaConfig,
 		},
+	}
+	if prof.TLS {
+		cm.Data[contract.PrimaryConfigKey] += serverTLSConfig()
+		cm.Data[contract.ReplicaConfigKey] += serverTLSConfig()
 	}
 	port := []corev1.ServicePort{{Name: contract.MySQLPortName, Port: contract.MySQLPort, TargetPort: intstr.FromInt32(contract.MySQLPort)}}
 	headless := &corev1.Service{

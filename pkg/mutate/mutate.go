@@ -139,13 +139,16 @@ func (inj *injector) run() error {
 	if _, err := ClientsOf(sts); err != nil {
 		return err
 	}
+	if err := checkTLSAnnotations(sts); err != nil {
+		return err
+	}
 	inj.nonRoot = runsAsNonRoot(spec.SecurityContext, spec.Containers[main].SecurityContext)
 	if inj.creds, err = inj.credentials(&spec.Containers[main]); err != nil {
 		return err
 	}
 	if inj.creds.insecure && inj.prof.StreamHelper {
-		return inputErrorf("annotation %s=true with the %s profile: its backups are served only to a receiver that proves it holds "+
-			"the replication password, which the tutorial mode has none of; remove the annotation", contract.InsecureTutorialAnnotation, inj.prof.Name)
+		return inputErrorf("annotation %s=true with the %s profile: the tutorial's empty root password and replication as root are "+
+			"for the tutorial's MySQL 5.7 only; remove the annotation", contract.InsecureTutorialAnnotation, inj.prof.Name)
 	}
 	params := scripts.Params{
 		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, ClusterDomain: inj.cfg.ClusterDomain, Profile: inj.prof,
@@ -337,6 +340,14 @@ func (inj *injector) volumes() {
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Volume{Name: contract.HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	}
+	if inj.prof.TLS {
+		// Readable by the database image's group: its mysql user runs the
+		// server and the clients (the pod's fsGroup, or a supplemental
+		// group the kubelet adds).
+		want = append(want, corev1.Volume{Name: contract.TLSVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: TLSSecretName(inj.sts), DefaultMode: ptr.To(int32(0o440)),
+		}}})
+	}
 	for _, v := range want {
 		spec.Volumes = keepOrAppend(inj, "volume", spec.Volumes, v, func(x corev1.Volume) string { return x.Name })
 	}
@@ -360,6 +371,7 @@ var (
 	dataMount        = corev1.VolumeMount{Name: contract.DataVolume, MountPath: contract.DataDir, SubPath: contract.DataSubPath}
 	dataVolumeMount  = corev1.VolumeMount{Name: contract.DataVolume, MountPath: contract.DataVolumeDir}
 	helperMount      = corev1.VolumeMount{Name: contract.HelperVolume, MountPath: contract.HelperDir}
+	tlsMount         = corev1.VolumeMount{Name: contract.TLSVolume, MountPath: contract.TLSDir, ReadOnly: true}
 	initializedMount = corev1.VolumeMount{Name: contract.InitializedVolume, MountPath: contract.InitializedDir, ReadOnly: true}
 	scriptCommand    = func(script string) []string { return []string{"bash", "-c", script} }
 	containerNamed   = func(c corev1.Container) string { return c.Name }
@@ -509,11 +521,12 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 			SecurityContext: restricted(contract.HelperUser),
 		})
 		clone.VolumeMounts = append(clone.VolumeMounts, helperMount)
-		// The helper proves the replication password to the serving pod.
-		clone.Env = append(clone.Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))
 	}
 	if inj.prof.Clone == profile.ClonePlugin && !inj.creds.insecure {
 		clone.Env = append(clone.Env, inj.passwordEnv(contract.ClonePasswordEnv, contract.ClonePasswordKey))
+	}
+	if inj.prof.TLS {
+		clone.VolumeMounts = append(clone.VolumeMounts, tlsMount)
 	}
 	clone.SecurityContext = inj.securityContext(inj.prof.CloneImage)
 	want = append(want, clone)
@@ -565,7 +578,11 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 	}) {
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: contract.MySQLPortName, ContainerPort: contract.MySQLPort})
 	}
-	c.VolumeMounts = inj.mounts(c.Name, c.VolumeMounts, dataMount, confMount)
+	want := []corev1.VolumeMount{dataMount, confMount}
+	if inj.prof.TLS {
+		want = append(want, tlsMount)
+	}
+	c.VolumeMounts = inj.mounts(c.Name, c.VolumeMounts, want...)
 
 	if len(c.Resources.Requests) == 0 && len(c.Resources.Limits) == 0 {
 		c.Resources.Requests = corev1.ResourceList{
@@ -635,6 +652,9 @@ func (inj *injector) sidecar(dbImage, script string) {
 	}
 	if !inj.creds.insecure {
 		want.Env = append(want.Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))
+	}
+	if inj.prof.TLS {
+		want.VolumeMounts = append(want.VolumeMounts, tlsMount)
 	}
 	switch inj.prof.Clone {
 	case profile.CloneBackupStream:

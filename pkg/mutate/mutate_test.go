@@ -111,7 +111,7 @@ func TestInjectErrors(t *testing.T) {
 				s.Annotations = map[string]string{contract.InsecureTutorialAnnotation: "true"}
 				return s
 			}(),
-			wantErr: "which the tutorial mode has none of",
+			wantErr: "for the tutorial's MySQL 5.7 only",
 		},
 		"tutorial annotation typo": {
 			sts: func() *appsv1.StatefulSet {

@@ -58,6 +58,10 @@ type Replication struct {
 	IORunning, SQLRunning string
 	// Grant is what the replication user is granted.
 	Grant string
+	// SSL, SSLCA and SSLVerify are the options of the source statement
+	// that turn TLS on, name the authority the source's certificate must be
+	// signed by, and have the name dialled checked against it.
+	SSL, SSLCA, SSLVerify string
 	// MaxPasswordLength is the longest replication password the server
 	// takes (0: no limit known).
 	MaxPasswordLength int
@@ -94,6 +98,12 @@ type Profile struct {
 	// account (0: no limit known); replication may take less
 	// (Replication.MaxPasswordLength).
 	MaxPasswordLength int
+	// TLS: the server serves TLS with the pods' certificates, and every
+	// connection between pods (replication, clone, backup stream) is TLS
+	// that verifies the peer's certificate against the StatefulSet's
+	// authority. Without it (MySQL 5.7 and the tutorial's ncat stream) only
+	// the NetworkPolicy guards them.
+	TLS bool
 }
 
 var legacyReplication = Replication{
@@ -103,6 +113,7 @@ var legacyReplication = Replication{
 	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
 	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running",
 	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
+	SSL:   "MASTER_SSL", SSLCA: "MASTER_SSL_CA", SSLVerify: "MASTER_SSL_VERIFY_SERVER_CERT",
 }
 
 // mysqlReplication is the legacy dialect with MySQL's limit on the
@@ -136,6 +147,7 @@ var (
 		// caching_sha2_password, the default authentication, takes at most
 		// 256 characters.
 		MaxPasswordLength: 256,
+		TLS:               true,
 		Replication: Replication{
 			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
 			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",
@@ -143,7 +155,8 @@ var (
 			Status: "SHOW REPLICA STATUS", StatusArgs: `--vertical -e 'SHOW REPLICA STATUS'`,
 			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running",
 			Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
-			GTID:  true, MaxPasswordLength: 32,
+			SSL:   "SOURCE_SSL", SSLCA: "SOURCE_SSL_CA", SSLVerify: "SOURCE_SSL_VERIFY_SERVER_CERT",
+			GTID: true, MaxPasswordLength: 32,
 		},
 	}
 	// MariaDBProfile is MariaDB 10.5 and later: mariadb-backup streamed by
@@ -157,6 +170,7 @@ var (
 		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
 		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nread-only\n",
 		Replication:   legacyReplication,
+		TLS:           true,
 	}
 )
 

@@ -34,7 +34,8 @@ server=(mysqld --no-defaults "${server_user[@]}" --datadir="$staging/recipient" 
 echo "clone-mysql: starting a temporary server to clone $source_host:{{.MySQLPort}} into"
 "${server[@]}" --initialize-insecure
 "${server[@]}" --socket="$socket" --pid-file="$staging/mysqld.pid" --skip-networking --mysqlx=OFF \
-  --skip-log-bin --plugin-load-add=mysql_clone.so &
+  --skip-log-bin --plugin-load-add=mysql_clone.so{{if .TLS}} \
+  --clone-ssl-ca={{.TLSCAFile}} --clone-ssl-cert={{.TLSCertFile}} --clone-ssl-key={{.TLSKeyFile}}{{end}} &
 server_pid=$!
 stop_server() {
   kill "$server_pid" 2>/dev/null || true
@@ -53,7 +54,7 @@ done
 echo "clone-mysql: cloning from $source_host:{{.MySQLPort}} as $clone_user"
 if ! {{.Client}} --no-defaults --socket="$socket" --user=root --init-command="$sql_session" <<SQL; then
 SET GLOBAL clone_valid_donor_list = '$source_host:{{.MySQLPort}}';
-CLONE INSTANCE FROM '$clone_user'@'$source_host':{{.MySQLPort}} IDENTIFIED BY '$clone_password' DATA DIRECTORY = '$staging/data';
+CLONE INSTANCE FROM '$clone_user'@'$source_host':{{.MySQLPort}} IDENTIFIED BY '$clone_password' DATA DIRECTORY = '$staging/data'{{template "require-tls" .}};
 SQL
   echo "clone-mysql: the clone from $source_host:{{.MySQLPort}} failed; the next start clones again" >&2
   exit 1

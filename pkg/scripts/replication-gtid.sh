@@ -17,11 +17,11 @@ if [[ $ordinal -eq 0 ]]; then
   # user only BACKUP_ADMIN; replicas get both with the data.
 {{template "quote-password" (.QuotedPassword "clone_password" .ClonePasswordEnv)}}
   sql <<SQL
-CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
-ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
+CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password'{{template "require-tls" .}};
+ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password'{{template "require-tls" .}};
 GRANT {{.Replication.Grant}} ON *.* TO '{{.ReplicationUser}}'@'%';
-CREATE USER IF NOT EXISTS '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password';
-ALTER USER '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password';
+CREATE USER IF NOT EXISTS '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password'{{template "require-tls" .}};
+ALTER USER '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password'{{template "require-tls" .}};
 GRANT BACKUP_ADMIN ON *.* TO '{{.CloneUser}}'@'%';
 SQL
   echo "xtrabackup: replication user {{.ReplicationUser}} and clone user {{.CloneUser}} are in place"
@@ -51,9 +51,9 @@ else
 {{.Replication.Stop}};
 {{.Replication.Reset}};
 {{- if .Credentials}}
-{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
 {{- else}}
-{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1, {{.Replication.ConnectRetry}}=10;
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
 {{- end}}
 {{.Replication.Start}};
 SQL
@@ -63,7 +63,22 @@ fi
 
 echo "xtrabackup: replicas clone over port {{.MySQLPort}}; nothing to serve"
 trap 'exit 0' TERM INT
+{{- if .TLS}}
+# The kubelet writes a renewed certificate into the pod; the server takes
+# it without a restart.
+certificate=$(cksum <{{.TLSCertFile}} 2>/dev/null || true)
+while :; do
+  sleep 60 &
+  wait $!
+  renewed=$(cksum <{{.TLSCertFile}} 2>/dev/null || true)
+  if [[ $renewed != "$certificate" ]] && sql -e "ALTER INSTANCE RELOAD TLS"; then
+    certificate=$renewed
+    echo "xtrabackup: the server took the renewed certificate"
+  fi
+done
+{{- else}}
 while :; do
   sleep 3600 &
   wait $!
 done
+{{- end}}

@@ -68,6 +68,7 @@ type contractNames struct {
 	ReplicationPasswordEnv, ClonePasswordEnv                  string
 	RootPasswordKey, ReplicationPasswordKey, ClonePasswordKey string
 	ReplicationUser, CloneUser, DatabaseUserName, HelperPath  string
+	TLSDir, TLSCAFile, TLSCertFile, TLSKeyFile                string
 }
 
 // podContract holds the contract's names as the templates see them.
@@ -84,6 +85,7 @@ var podContract = contractNames{
 	RootPasswordKey: contract.RootPasswordKey, ReplicationPasswordKey: contract.ReplicationPasswordKey, ClonePasswordKey: contract.ClonePasswordKey,
 	ReplicationUser: contract.ReplicationUser, CloneUser: contract.CloneUser, DatabaseUserName: contract.DatabaseUserName,
 	HelperPath: contract.HelperPath,
+	TLSDir:     contract.TLSDir, TLSCAFile: contract.TLSCAFile, TLSCertFile: contract.TLSCertFile, TLSKeyFile: contract.TLSKeyFile,
 }
 
 // values are what the templates see: the names of the pod contract, the
@@ -105,6 +107,8 @@ type values struct {
 	// MaxPasswordLength is the longest password the server takes for an
 	// account (0: no limit known).
 	MaxPasswordLength int
+	// TLS: every connection to another pod is TLS that verifies the peer.
+	TLS bool
 }
 
 // peersArgs are what the "pod-host" template names other pods with.
@@ -182,7 +186,7 @@ func (p Params) values(names contractNames) (values, error) {
 		contractNames: names,
 		StatefulSet:   p.StatefulSet, Service: p.Service, ClusterDomain: p.ClusterDomain,
 		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
-		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength,
+		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength, TLS: prof.TLS,
 	}
 	if p.Credentials {
 		v.Credentials = true
@@ -197,9 +201,9 @@ func (p Params) values(names contractNames) (values, error) {
 		backupArgs = "--defaults-extra-file=" + names.ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
 	}
 	if prof.StreamHelper {
-		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup "$source_host:%d"`, names.HelperPath, names.BackupPort)
-		v.ServeBackup = fmt.Sprintf(`exec %s serve-backup --port %d -- \
-  %s %s`, names.HelperPath, names.BackupPort, prof.BackupTool, backupArgs)
+		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup --tls-dir %s "$source_host:%d"`, names.HelperPath, names.TLSDir, names.BackupPort)
+		v.ServeBackup = fmt.Sprintf(`exec %s serve-backup --port %d --tls-dir %s -- \
+  %s %s`, names.HelperPath, names.BackupPort, names.TLSDir, prof.BackupTool, backupArgs)
 	} else {
 		v.ReceiveBackup = fmt.Sprintf(`ncat --recv-only "$source_host" %d`, names.BackupPort)
 		v.ServeBackup = fmt.Sprintf(`exec ncat --listen --keep-open --send-only --max-conns=1 %d -c \

@@ -15,8 +15,8 @@ if [[ $ordinal -eq 0 ]]; then
   # privileges and the Secret's password; replicas clone it with the data.
   wait_for_mysqld
   sql <<SQL
-CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
-ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password';
+CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password'{{template "require-tls" .}};
+ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password'{{template "require-tls" .}};
 GRANT {{.Replication.Grant}} ON *.* TO '{{.ReplicationUser}}'@'%';
 SQL
   echo "xtrabackup: replication user {{.ReplicationUser}} is in place"
@@ -64,9 +64,9 @@ if [[ -f change_master_to.sql.in ]]; then
     echo "xtrabackup: starting replication from $primary_host"
     sql <<SQL
 {{- if .Credentials}}
-$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', {{.Replication.ConnectRetry}}=10;
+$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
 {{- else}}
-$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='root', {{.Replication.Password}}='', {{.Replication.ConnectRetry}}=10;
+$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='root', {{.Replication.Password}}='', {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
 {{- end}}
 {{.Replication.Start}};
 SQL

@@ -239,6 +239,18 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	}
 	t.Logf("the row is on %s-0, -1 and -2", d.Name)
 
+	// The replicas got there over TLS: their replication user requires
+	// it, and cert-manager issued the pods' certificates from the
+	// StatefulSet's own authority.
+	if out, err := c.SQL(ctx, ns, d, pod(0), "127.0.0.1", "SELECT ssl_type FROM mysql.user WHERE user = '"+contract.ReplicationUser+"'"); err != nil || out != "ANY" {
+		t.Fatalf("the replication user requires no TLS (ssl_type %q, %v)", out, err)
+	}
+	secret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, d.Name+contract.TLSSecretTail, metav1.GetOptions{})
+	if err != nil || len(secret.Data["ca.crt"]) == 0 || len(secret.OwnerReferences) != 0 {
+		t.Fatalf("Secret %s%s: %v (owners %v)", d.Name, contract.TLSSecretTail, err, secret.GetOwnerReferences())
+	}
+	t.Logf("replication runs over TLS with certificates cert-manager issued into %s (no owner)", secret.Name)
+
 	// Reads through <name>-replicas reach replicas only.
 	primaryID, err := c.SQL(ctx, ns, d, pod(0), "127.0.0.1", "SELECT @@server_id")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
 
@@ -153,23 +153,9 @@ func ApplyCRDs(ctx context.Context, cfg *rest.Config, crds []*unstructured.Unstr
 	return nil
 }
 
-// CertManagerCRDFiles are the files of cert-manager's
-// CustomResourceDefinitions, in its Go module.
-func CertManagerCRDFiles() ([]string, error) {
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
-	if err != nil {
-		return nil, fmt.Errorf("locating the cert-manager module: %w", err)
-	}
-	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(dir)), "deploy", "crds", "cert-manager.io_*.yaml"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no cert-manager CRDs in the module (%v)", err)
-	}
-	return files, nil
-}
-
 // CertManagerCRDs are cert-manager's CustomResourceDefinitions, from its Go module.
 func CertManagerCRDs() ([]*unstructured.Unstructured, error) {
-	files, err := CertManagerCRDFiles()
+	files, err := controlplane.CertManagerCRDFiles()
 	if err != nil {
 		return nil, err
 	}

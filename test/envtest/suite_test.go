@@ -55,7 +55,7 @@ var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	ctx, cancel = context.WithCancel(context.Background())
 
-	plane, err := controlplane.Start(controlplane.Options{Root: filepath.Join("..", ".."), Webhook: true})
+	plane, err := controlplane.Start(controlplane.Options{Root: filepath.Join("..", ".."), Webhook: true, CertManagerCRDs: true})
 	Expect(err).NotTo(HaveOccurred())
 	testEnv, cfg = plane.Env, plane.Config
 

@@ -30,7 +30,6 @@ import (
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/cluster"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
@@ -76,19 +75,10 @@ func as[T any](t *testing.T, objs []*unstructured.Unstructured, kind, nameSuffix
 	return out
 }
 
-func certManagerCRDs(t *testing.T) []string {
-	t.Helper()
-	files, err := cluster.CertManagerCRDFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
 func TestInstallIsAcceptedAndWired(t *testing.T) {
 	objs := render(t, "default")
 
-	plane, err := controlplane.Start(controlplane.Options{CRDPaths: certManagerCRDs(t)})
+	plane, err := controlplane.Start(controlplane.Options{CertManagerCRDs: true})
 	if err != nil {
 		t.Fatal(err)
 	}

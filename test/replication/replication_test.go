@@ -62,6 +62,7 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/dbimage"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 )
 
 var requiredTools = []string{"ip", "unshare", "mariadbd", "mariadb-install-db", "mariadb-backup", "mbstream", "mariadb", "mariadb-admin", "mysql", "mysqladmin", "ncat"}
@@ -154,6 +155,29 @@ type scenario struct {
 	sts        *appsv1.StatefulSet
 	pods       map[int]*pod
 	secrets    []string
+	ca         *testcerts.CA
+}
+
+// newAuthority is a StatefulSet's certificate authority.
+func newAuthority(t *testing.T) *testcerts.CA {
+	t.Helper()
+	ca, err := testcerts.NewCA("statefulset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// tlsFiles are the files of the pods' TLS Secret that ca issues, for the
+// names the controller asks cert-manager for.
+func (s *scenario) tlsFiles(ca *testcerts.CA) map[string][]byte {
+	s.t.Helper()
+	names := mutate.TLSNames(s.sts, s.r.namespace(), contract.DefaultClusterDomain, maxPods)
+	cert, err := ca.IssueFor(testcerts.Spec{CommonName: s.sts.Name, DNSNames: names, Client: true})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return map[string][]byte{"ca.crt": ca.CertPEM, "tls.crt": cert.CertPEM, "tls.key": cert.KeyPEM}
 }
 
 func container(cs []corev1.Container, name string) corev1.Container {
@@ -234,6 +258,8 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 	myCnf += "\n[mysqld]\nlog-error=/run/mysqld/mysqld.err\n"
 	s.entrypoint = entry
 	s.r = newRig(t, res.StatefulSet, config, secret, binDir, root, myCnf)
+	s.ca = newAuthority(t)
+	s.r.tls = s.tlsFiles(s.ca)
 	return s
 }
 
@@ -433,6 +459,19 @@ func (s *scenario) ready(p *pod) bool {
 	db := container(s.spec().Containers, "mysql")
 	_, err := p.runArgv(p.env(db), db.ReadinessProbe.Exec.Command, 30*time.Second)
 	return err == nil
+}
+
+// readDir lists rel in pod p's directory.
+func (s *scenario) readDir(p *pod, rel string) []string {
+	entries, err := os.ReadDir(filepath.Join(p.dir, rel))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func (s *scenario) readFile(p *pod, rel string) string {

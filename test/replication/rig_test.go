@@ -31,15 +31,19 @@ const (
 // names) in which processes run in their own mount and UTS namespaces, with
 // the pod's directories bind-mounted where the containers' volumes are.
 type rig struct {
-	t        *testing.T
-	id       string
-	dir      string
-	binDir   string
-	sts      *appsv1.StatefulSet
-	root     string            // the database's root filesystem; "" for the host's
-	myCnf    string            // the image's own configuration
-	config   map[string]string // ConfigMap data
-	secret   map[string]string // Secret data
+	t      *testing.T
+	id     string
+	dir    string
+	binDir string
+	sts    *appsv1.StatefulSet
+	root   string            // the database's root filesystem; "" for the host's
+	myCnf  string            // the image's own configuration
+	config map[string]string // ConfigMap data
+	secret map[string]string // Secret data
+	// tls is the files of the pods' TLS Secret (ca.crt, tls.crt,
+	// tls.key), of the StatefulSet's authority: what cert-manager issues
+	// from the controller's Certificate.
+	tls      map[string][]byte
 	switchNS string
 
 	mu    sync.Mutex
@@ -110,7 +114,7 @@ func (r *rig) addPod(i int) *pod {
 	t := r.t
 	t.Helper()
 	p := &pod{r: r, ordinal: i, name: r.podName(i), ns: fmt.Sprintf("mrw%sp%d", r.id, i), dir: filepath.Join(r.dir, r.podName(i))}
-	for _, d := range []string{"volume/mysql", "conf", "config-map", "initialized", "helper", "run", "logs"} {
+	for _, d := range []string{"volume/mysql", "conf", "config-map", "initialized", "helper", "run", "logs", "tls"} {
 		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -131,6 +135,7 @@ func (r *rig) addPod(i int) *pod {
 		}
 	}
 	writeFile(t, filepath.Join(p.dir, "my.cnf"), r.myCnf)
+	p.setTLS(r.tls)
 	if err := os.MkdirAll(filepath.Join("/etc/netns", p.ns), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +152,20 @@ func (r *rig) addPod(i int) *pod {
 	run(t, "ip", "netns", "exec", p.ns, "ip", "addr", "add", fmt.Sprintf("%s%d/24", subnet, firstHostIP+i), "dev", "eth0")
 	run(t, "ip", "netns", "exec", p.ns, "ip", "link", "set", "eth0", "up")
 	return p
+}
+
+// setTLS writes the files of pod p's TLS Secret. The kubelet gives them to
+// the pod's fsGroup; here they are readable by all.
+func (p *pod) setTLS(files map[string][]byte) {
+	for name, content := range files {
+		tmp := filepath.Join(p.dir, "tls", "."+name)
+		if err := os.WriteFile(tmp, content, 0o644); err != nil {
+			p.r.t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(p.dir, "tls", name)); err != nil {
+			p.r.t.Fatal(err)
+		}
+	}
 }
 
 // data is the path of rel in pod p's data directory.
@@ -166,8 +185,12 @@ mount --bind "$POD_DIR/conf" "$R/mnt/conf.d"
 mount --bind "$POD_DIR/config-map" "$R/mnt/config-map"
 mount --bind "$POD_DIR/initialized" "$R/mnt/initialized"
 mount --bind "$POD_DIR/volume" "$R/mnt/data"
+mount -t tmpfs tmpfs "$R/etc/mysql"
+mkdir -p "$R/etc/mysql/conf.d" "$R/etc/mysql/tls"
+touch "$R/etc/mysql/my.cnf"
 mount --bind "$POD_DIR/conf" "$R/etc/mysql/conf.d"
 mount --bind "$POD_DIR/my.cnf" "$R/etc/mysql/my.cnf"
+mount --bind "$POD_DIR/tls" "$R/etc/mysql/tls"
 mount --bind "$POD_DIR/volume/mysql" "$R/var/lib/mysql"
 mount --bind "$POD_DIR/run" "$R/run/mysqld"
 mount -t tmpfs tmpfs "$R/opt"

@@ -96,6 +96,8 @@ func TestSidecarReadsEveryPositionFormat(t *testing.T) {
 	secure := []string{`REPLICATION_PASSWORD=Pa'ss\word`}
 	quoted := `MASTER_PASSWORD='Pa''ss\word'`
 	tail := `MASTER_HOST='mysql-0.mysql.default.svc.cluster.local.', MASTER_USER='replication', ` + quoted + `, MASTER_CONNECT_RETRY=10;`
+	// MariaDB replicates over TLS that verifies the primary.
+	tlsTail := strings.TrimSuffix(tail, ";") + `, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT=1;`
 	tests := map[string]struct {
 		image    string
 		files    map[string]string
@@ -123,12 +125,12 @@ func TestSidecarReadsEveryPositionFormat(t *testing.T) {
 		"slave info of several statements (GTID)": {
 			image:    "mariadb:11.4",
 			files:    map[string]string{"xtrabackup_slave_info": "SET GLOBAL gtid_slave_pos = '0-1-5';\nCHANGE MASTER TO master_use_gtid = slave_pos;\n"},
-			wantSent: []string{"SET GLOBAL gtid_slave_pos = '0-1-5';\nCHANGE MASTER TO master_use_gtid = slave_pos, " + tail},
+			wantSent: []string{"SET GLOBAL gtid_slave_pos = '0-1-5';\nCHANGE MASTER TO master_use_gtid = slave_pos, " + tlsTail},
 		},
 		"MariaDB 11 file names": {
 			image:    "mariadb:11.4",
 			files:    map[string]string{"mariadb_backup_binlog_info": "mariadb-0-bin.000001\t328\t0-100-2\n"},
-			wantSent: []string{"CHANGE MASTER TO MASTER_LOG_FILE='mariadb-0-bin.000001', MASTER_LOG_POS=328, " + tail},
+			wantSent: []string{"CHANGE MASTER TO MASTER_LOG_FILE='mariadb-0-bin.000001', MASTER_LOG_POS=328, " + tlsTail},
 		},
 		"empty slave info falls back to the binlog info": {
 			files:    map[string]string{"xtrabackup_slave_info": "\n", "xtrabackup_binlog_info": "mysql-bin.000001\t4\n"},

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -25,6 +27,8 @@ type Options struct {
 	WebhookPaths []string
 	// CRDPaths are CRD files or directories to install first.
 	CRDPaths []string
+	// CertManagerCRDs installs cert-manager's CRDs (CertManagerCRDFiles).
+	CertManagerCRDs bool
 	// Target names the make target that installs the binaries, for the
 	// message when they are missing ("make test").
 	Target string
@@ -49,8 +53,16 @@ func Start(opts Options) (*ControlPlane, error) {
 		return nil, fmt.Errorf("%w: run `%s`, which installs kube-apiserver and etcd and sets it", ErrNoBinaries, target)
 	}
 	env := &envtest.Environment{}
-	if len(opts.CRDPaths) > 0 {
-		env.CRDInstallOptions = envtest.CRDInstallOptions{Paths: opts.CRDPaths, ErrorIfPathMissing: true}
+	crds := opts.CRDPaths
+	if opts.CertManagerCRDs {
+		files, err := CertManagerCRDFiles()
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, files...)
+	}
+	if len(crds) > 0 {
+		env.CRDInstallOptions = envtest.CRDInstallOptions{Paths: crds, ErrorIfPathMissing: true}
 	}
 	if opts.Webhook || len(opts.WebhookPaths) > 0 {
 		paths := opts.WebhookPaths
@@ -68,3 +80,17 @@ func Start(opts Options) (*ControlPlane, error) {
 
 // Stop stops it.
 func (c *ControlPlane) Stop() error { return c.Env.Stop() }
+
+// CertManagerCRDFiles are the files of cert-manager's
+// CustomResourceDefinitions, in its Go module.
+func CertManagerCRDFiles() ([]string, error) {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		return nil, fmt.Errorf("locating the cert-manager module: %w", err)
+	}
+	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(dir)), "deploy", "crds", "cert-manager.io_*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no cert-manager CRDs in the module (%v)", err)
+	}
+	return files, nil
+}

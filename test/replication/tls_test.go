@@ -1,0 +1,91 @@
+package replication
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
+)
+
+// Every connection between pods is TLS that verifies the peer against the
+// StatefulSet's authority, for the fully qualified name dialled: a replica
+// replicates with verification on, and neither replication nor a clone
+// takes a server whose certificate another authority signed.
+func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
+	preflight(t)
+	webhook := buildWebhook(t)
+	for _, f := range []flavor{
+		{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true},
+		{name: "mariadb", image: "mariadb:10.11", secure: true},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			s := newScenario(t, f, webhook)
+			if !s.prof.TLS {
+				t.Fatalf("profile %s serves no TLS", s.prof.Name)
+			}
+			ssl, verify := "Source_SSL_Allowed: Yes", "Source_SSL_Verify_Server_Cert: Yes"
+			reload := "ALTER INSTANCE RELOAD TLS"
+			if s.prof.Family == profile.MariaDB {
+				ssl, verify, reload = "Master_SSL_Allowed: Yes", "Master_SSL_Verify_Server_Cert: Yes", "FLUSH SSL"
+			}
+
+			p0 := s.startPod(0)
+			p1 := s.startPod(1)
+			s.waitReplicating(p1)
+			status := s.slaveStatus(p1)
+			if !strings.Contains(status, ssl) || !strings.Contains(status, verify) {
+				t.Fatalf("replication without verified TLS:\n%s", status)
+			}
+
+			// The primary now presents a certificate of another authority,
+			// for the same names: the replica's next connection refuses it.
+			p0.setTLS(s.tlsFiles(newAuthority(t)))
+			s.root(p0, reload)
+			s.root(p1, s.prof.Replication.Stop+"; "+s.prof.Replication.Start)
+			s.eventually(p1.name+" refuses the primary", 2*time.Minute, func() (bool, string) {
+				st := s.slaveStatus(p1)
+				return strings.Contains(st, "SSL") && strings.Contains(st, "rror"), st
+			})
+
+			// A new pod cloning from a server of another authority gets
+			// nothing: pod 2 clones pod 1, which now presents one too.
+			p1.setTLS(s.tlsFiles(newAuthority(t)))
+			s.root(p1, reload)
+			p2 := s.r.addPod(2)
+			s.pods[2] = p2
+			var cloneErr error
+			var cloneOut string
+			for _, ic := range s.spec().InitContainers {
+				if ic.Name == contract.HelperInitContainer {
+					argv := append([]string{s.webhook}, ic.Command[1:]...)
+					if out, err := p2.runArgv(nil, argv, time.Minute); err != nil {
+						t.Fatalf("%s: %v\n%s", ic.Name, err, out)
+					}
+					continue
+				}
+				out, err := p2.runContainer(ic, 3*time.Minute)
+				if ic.Name == contract.CloneMySQLContainer {
+					cloneOut, cloneErr = out, err
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", ic.Name, err, out)
+				}
+			}
+			if cloneErr == nil {
+				t.Fatalf("pod 2 cloned a server of another authority:\n%s", cloneOut)
+			}
+			if entries := s.readDir(p2, "volume/mysql"); len(entries) != 0 {
+				t.Errorf("a refused clone left %v in the data directory", entries)
+			}
+			t.Logf("the clone was refused: %s", lastLine(cloneOut))
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
