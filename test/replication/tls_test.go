@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,9 +42,18 @@ func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
 			}
 
 			// The primary now presents a certificate of another authority,
-			// for the same names: the replica's next connection refuses it.
+			// for the same names, as a renewal writes it into the pod: MySQL's
+			// sidecar has the server take it, MariaDB's server takes it at
+			// FLUSH SSL. The replica's next connection refuses it.
 			p0.setTLS(s.tlsFiles(newAuthority(t)))
-			s.root(p0, reload)
+			if s.prof.Family == profile.MariaDB {
+				s.root(p0, reload)
+			} else {
+				s.eventually("the primary's sidecar reloads TLS", 3*time.Minute, func() (bool, string) {
+					logs := s.sidecarLogs(p0)
+					return strings.Contains(logs, "the server took the renewed certificate"), logs
+				})
+			}
 			s.root(p1, s.prof.Replication.Stop+"; "+s.prof.Replication.Start)
 			s.eventually(p1.name+" refuses the primary", 2*time.Minute, func() (bool, string) {
 				st := s.slaveStatus(p1)
@@ -83,6 +94,17 @@ func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
 			t.Logf("the clone was refused: %s", lastLine(cloneOut))
 		})
 	}
+}
+
+// sidecarLogs is what pod p's sidecars wrote.
+func (s *scenario) sidecarLogs(p *pod) string {
+	logs, _ := filepath.Glob(filepath.Join(p.dir, "logs", "sidecar.*.log"))
+	var all strings.Builder
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		all.Write(b)
+	}
+	return all.String()
 }
 
 func lastLine(s string) string {
