@@ -90,14 +90,24 @@ func (f TLSFiles) certificate() (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// ServerConfig is the server's TLS configuration: its certificate, and a
-// client certificate signed by the authority required of every receiver.
-func (f TLSFiles) ServerConfig() (*tls.Config, error) {
+// load reads the authority and checks that this end's certificate can be
+// read, so that a configuration that cannot work fails at start.
+func (f TLSFiles) load() (*x509.CertPool, error) {
 	pool, err := f.pool()
 	if err != nil {
 		return nil, err
 	}
 	if _, err := f.certificate(); err != nil {
+		return nil, err
+	}
+	return pool, nil
+}
+
+// ServerConfig is the server's TLS configuration: its certificate, and a
+// client certificate signed by the authority required of every receiver.
+func (f TLSFiles) ServerConfig() (*tls.Config, error) {
+	pool, err := f.load()
+	if err != nil {
 		return nil, err
 	}
 	return &tls.Config{
@@ -114,11 +124,8 @@ func (f TLSFiles) ServerConfig() (*tls.Config, error) {
 // the authority the server's certificate must be signed by for the name
 // dialled.
 func (f TLSFiles) ClientConfig() (*tls.Config, error) {
-	pool, err := f.pool()
+	pool, err := f.load()
 	if err != nil {
-		return nil, err
-	}
-	if _, err := f.certificate(); err != nil {
 		return nil, err
 	}
 	return &tls.Config{

@@ -59,18 +59,7 @@ func MetadataOnly(in any) (any, error) {
 	if !ok {
 		return in, nil
 	}
-	out := &metav1.PartialObjectMetadata{
-		TypeMeta: obj.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              obj.Name,
-			Namespace:         obj.Namespace,
-			UID:               obj.UID,
-			ResourceVersion:   obj.ResourceVersion,
-			Generation:        obj.Generation,
-			CreationTimestamp: obj.CreationTimestamp,
-			DeletionTimestamp: obj.DeletionTimestamp,
-		},
-	}
+	out := &metav1.PartialObjectMetadata{TypeMeta: obj.TypeMeta, ObjectMeta: identity(&obj.ObjectMeta)}
 	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 		out.OwnerReferences = []metav1.OwnerReference{*ref}
 	}
@@ -104,18 +93,7 @@ func StatefulSetForCache(in any) (any, error) {
 	if !ok {
 		return in, nil
 	}
-	out := &appsv1.StatefulSet{
-		TypeMeta: sts.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              sts.Name,
-			Namespace:         sts.Namespace,
-			UID:               sts.UID,
-			ResourceVersion:   sts.ResourceVersion,
-			Generation:        sts.Generation,
-			CreationTimestamp: sts.CreationTimestamp,
-			DeletionTimestamp: sts.DeletionTimestamp,
-		},
-	}
+	out := &appsv1.StatefulSet{TypeMeta: sts.TypeMeta, ObjectMeta: identity(&sts.ObjectMeta)}
 	if v, ok := sts.Labels[contract.EnabledLabel]; ok {
 		out.Labels = map[string]string{contract.EnabledLabel: v}
 	}
@@ -171,4 +149,18 @@ func cachedBytes(sts *appsv1.StatefulSet) int {
 		n += len(c.Name) + len(c.Image)
 	}
 	return n
+}
+
+// identity is what the cache keeps of any object's metadata: its name,
+// namespace, UID, versions and timestamps.
+func identity(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:              m.Name,
+		Namespace:         m.Namespace,
+		UID:               m.UID,
+		ResourceVersion:   m.ResourceVersion,
+		Generation:        m.Generation,
+		CreationTimestamp: m.CreationTimestamp,
+		DeletionTimestamp: m.DeletionTimestamp,
+	}
 }

@@ -31,15 +31,7 @@ func TestCRDsThenInstallBackToBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plane, err := controlplane.Start(controlplane.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = plane.Stop() })
-	c, err := client.New(plane.Config, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plane, c := startPlane(t, controlplane.Options{})
 	disco, err := discovery.NewDiscoveryClientForConfig(plane.Config)
 	if err != nil {
 		t.Fatal(err)

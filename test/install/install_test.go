@@ -36,6 +36,21 @@ import (
 
 const configDir = "../../config"
 
+// startPlane starts a control plane for the test, and a client of it.
+func startPlane(t *testing.T, opts controlplane.Options) (*controlplane.ControlPlane, client.Client) {
+	t.Helper()
+	plane, err := controlplane.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = plane.Stop() })
+	c, err := client.New(plane.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plane, c
+}
+
 func render(t *testing.T, dir string) []*unstructured.Unstructured {
 	t.Helper()
 	out, err := kbuild.Build(filepath.Join(configDir, dir), "")
@@ -78,16 +93,7 @@ func as[T any](t *testing.T, objs []*unstructured.Unstructured, kind, nameSuffix
 func TestInstallIsAcceptedAndWired(t *testing.T) {
 	objs := render(t, "default")
 
-	plane, err := controlplane.Start(controlplane.Options{CertManagerCRDs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = plane.Stop() })
-	cfg := plane.Config
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := startPlane(t, controlplane.Options{CertManagerCRDs: true})
 	ctx := context.Background()
 	t.Run("every object is accepted", func(t *testing.T) {
 		for _, o := range objs {
@@ -400,15 +406,7 @@ func TestNetworkPoliciesGuardTheManager(t *testing.T) {
 		t.Errorf("ports guarded: %v; want webhook-server and metrics", guarded)
 	}
 
-	plane, err := controlplane.Start(controlplane.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = plane.Stop() })
-	c, err := client.New(plane.Config, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := startPlane(t, controlplane.Options{})
 	ctx := context.Background()
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "system"}}); err != nil {
 		t.Fatal(err)

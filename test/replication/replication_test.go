@@ -337,6 +337,20 @@ func (s *scenario) startPod(i int) *pod {
 		p = s.r.addPod(i)
 		s.pods[i] = p
 	}
+	if out, err := s.runInitContainers(p); err != nil {
+		t.Fatalf("%s %s: %v\n%s", p.name, contract.CloneMySQLContainer, err, out)
+	}
+	s.startMySQLD(p)
+	s.startSidecar(p)
+	return p
+}
+
+// runInitContainers runs pod p's init containers in order (install-helper
+// copies the built webhook binary) and returns what clone-mysql wrote and
+// how it ended; any other init container that fails fails the test.
+func (s *scenario) runInitContainers(p *pod) (cloneOut string, cloneErr error) {
+	t := s.t
+	t.Helper()
 	for _, ic := range s.spec().InitContainers {
 		if ic.Name == contract.HelperInitContainer {
 			argv := append([]string{s.webhook}, ic.Command[1:]...)
@@ -345,13 +359,19 @@ func (s *scenario) startPod(i int) *pod {
 			}
 			continue
 		}
-		if out, err := p.runContainer(ic, 3*time.Minute); err != nil {
+		out, err := p.runContainer(ic, 3*time.Minute)
+		if ic.Name == contract.CloneMySQLContainer {
+			if err != nil {
+				return out, err
+			}
+			cloneOut = out
+			continue
+		}
+		if err != nil {
 			t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
 		}
 	}
-	s.startMySQLD(p)
-	s.startSidecar(p)
-	return p
+	return cloneOut, nil
 }
 
 func (s *scenario) startMySQLD(p *pod) {
@@ -552,22 +572,9 @@ func (s *scenario) run() {
 		// primary's position in xtrabackup_slave_info.
 		p2 = s.r.addPod(2)
 		s.pods[2] = p2
-		var cloneLog string
-		for _, ic := range s.spec().InitContainers {
-			if ic.Name == contract.HelperInitContainer {
-				argv := append([]string{s.webhook}, ic.Command[1:]...)
-				if out, err := p2.runArgv(nil, argv, time.Minute); err != nil {
-					t.Fatalf("%s: %v\n%s", ic.Name, err, out)
-				}
-				continue
-			}
-			out, err := p2.runContainer(ic, 3*time.Minute)
-			if err != nil {
-				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
-			}
-			if ic.Name == contract.CloneMySQLContainer {
-				cloneLog = out
-			}
+		cloneLog, err := s.runInitContainers(p2)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", contract.CloneMySQLContainer, err, cloneLog)
 		}
 		switch s.prof.Clone {
 		case profile.CloneBackupStream:

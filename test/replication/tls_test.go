@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/profile"
 )
 
@@ -66,25 +65,7 @@ func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
 			s.root(p1, reload)
 			p2 := s.r.addPod(2)
 			s.pods[2] = p2
-			var cloneErr error
-			var cloneOut string
-			for _, ic := range s.spec().InitContainers {
-				if ic.Name == contract.HelperInitContainer {
-					argv := append([]string{s.webhook}, ic.Command[1:]...)
-					if out, err := p2.runArgv(nil, argv, time.Minute); err != nil {
-						t.Fatalf("%s: %v\n%s", ic.Name, err, out)
-					}
-					continue
-				}
-				out, err := p2.runContainer(ic, 3*time.Minute)
-				if ic.Name == contract.CloneMySQLContainer {
-					cloneOut, cloneErr = out, err
-					break
-				}
-				if err != nil {
-					t.Fatalf("%s: %v\n%s", ic.Name, err, out)
-				}
-			}
+			cloneOut, cloneErr := s.runInitContainers(p2)
 			if cloneErr == nil {
 				t.Fatalf("pod 2 cloned a server of another authority:\n%s", cloneOut)
 			}
