@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The mysql-replication-webhook Authors
+# SPDX-License-Identifier: Apache-2.0
 # Installs Debian packages that are missing, running apt-get update once.
 set -euo pipefail
 missing=()

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The mysql-replication-webhook Authors
+# SPDX-License-Identifier: Apache-2.0
 # Writes BENCHMARKS.md from the outputs `make bench` leaves in one directory:
 # report.txt (test/bench), gobench.txt (the Go benchmarks), handle.prof.txt
 # and handle-injected.prof.txt (CPU profiles of the handler) and

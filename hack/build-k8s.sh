@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The mysql-replication-webhook Authors
+# SPDX-License-Identifier: Apache-2.0
 # Builds commands of one Kubernetes release from the Go module proxy:
 #
 #   hack/build-k8s.sh VERSION DEST kube-apiserver [kubelet ...]

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The mysql-replication-webhook Authors
+# SPDX-License-Identifier: Apache-2.0
 # Installs what a one-node Kubernetes cluster needs on this machine, outside
 # the clone, and prints the directory holding the binaries:
 #

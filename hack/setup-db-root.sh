@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The mysql-replication-webhook Authors
+# SPDX-License-Identifier: Apache-2.0
 # Builds a root filesystem holding a database server from Debian's archive,
 # outside the clone, and prints its directory. The host's own packages are
 # never changed: the server lives in its own root and runs with chroot.

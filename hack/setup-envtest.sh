@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The mysql-replication-webhook Authors
+# SPDX-License-Identifier: Apache-2.0
 # Installs the control-plane binaries envtest needs (kube-apiserver, etcd) into
 # the store setup-envtest uses, outside the clone, and prints that directory.
 #

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command webhook is the mysql-replication webhook: by default it serves the
 // mutating admission webhook and the companion reconciler. Its subcommands
 // inject offline (inject) and stream backups inside MariaDB pods

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command kbuild renders a kustomization with the kustomize library:
 //
 //	go run ./hack/kbuild [-image REF] DIR

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package backupstream serves and receives database backup streams over TCP,
 // standing in for ncat in images that lack it (the MariaDB flavour).
 //

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package controller creates the companion objects of labeled StatefulSets
 // (the ConfigMap, the Services, the NetworkPolicy guarding the backup port
 // and the generated credentials Secret) when they are missing. It never

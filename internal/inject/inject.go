@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package inject applies the webhook's mutation offline: it reads manifests,
 // completes every StatefulSet in them and writes the result with the
 // StatefulSet's companion objects, like istioctl kube-inject.

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package patch computes the JSON patch that turns an admission request's
 // object into the object a webhook completed, holding the mutation and
 // nothing else, and writes it as an AdmissionReview carries it.

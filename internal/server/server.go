@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package server wires the webhook and the companion reconciler into one
 // controller-runtime manager. cmd/webhook and the envtest suites use it.
 package server

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package webhooks holds the admission handlers: the StatefulSet mutator
 // (decode, complete with package mutate, answer with a JSON patch from
 // package patch and warnings) and the pod role labeler.

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package contract is the one home of every name the webhook, the
 // controller, the pods' scripts and the user share: labels, annotations,
 // the names of injected containers, volumes, environment variables, ports,

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package mutate turns a plain StatefulSet into a replicated MySQL (or
 // MariaDB) StatefulSet and builds its companion objects. It is pure and
 // deterministic: no client, no I/O, no clock. The admission handler, the

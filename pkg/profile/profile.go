@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package profile holds everything that differs between the database servers
 // the webhook completes StatefulSets for: one Profile per server family and
 // version range, resolved once per StatefulSet from the database image (and

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package scripts holds the shell scripts the webhook injects into a MySQL
 // StatefulSet (init-mysql, clone-mysql, the xtrabackup sidecar and the
 // readiness probe) as real .sh files, and renders them with the names derived

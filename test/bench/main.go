@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench measures the webhook side by side in one run and prints a
 // report, then one "name: value" line per figure. `make bench` runs it and
 // writes the report to BENCHMARKS.md.

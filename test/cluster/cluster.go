@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package cluster runs a real one-node Kubernetes cluster on this machine,
 // without Docker and without a registry: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler, containerd with runc and the

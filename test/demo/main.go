@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command demo shows the project on a machine with no cluster: it starts a
 // local control plane (kube-apiserver and etcd, as envtest runs them), runs
 // the webhook binary for real over TLS with config/webhook installed, applies

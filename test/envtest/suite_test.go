@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package envtest proves the webhook and the reconciler through a real
 // kube-apiserver and etcd: config/webhook is installed as it ships, the real
 // manager serves admission over TLS and metrics over HTTPS behind the API

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package install tests the cluster-wide install for real: config/default is
 // rendered with kustomize, cert-manager's CRDs (from its Go module) are loaded
 // into an envtest API server, every object is applied, and the certificate

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package reliability proves the webhook fails safe under load, outage,
 // certificate rotation and hostile input, through a real kube-apiserver.
 // Every assertion counts objects and errors; none measures time.

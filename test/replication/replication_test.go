@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package replication runs the injected scripts against real database
 // servers, on this machine, for a cluster of "pods".
 //

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command certmanager runs cert-manager's own controllers against a cluster:
 // the Issuer controller with the SelfSigned and CA issuers, the Certificate
 // controllers (trigger, key manager, request manager, issuing, readiness,

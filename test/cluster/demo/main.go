@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command demo shows the project on a real one-node cluster on this
 // machine: cert-manager and the kustomize install, the samples of
 // config/samples becoming replicated databases in pods, a row written on the

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package controlplane starts the local kube-apiserver and etcd that the
 // envtest, install and reliability suites, the API-server demo and the
 // benchmarks run against: one place that checks the installed binaries and

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dbimage holds what stands in for the official MySQL and MariaDB
 // images in this project's tests, where no image can be pulled: their
 // configuration (which includes the pod's conf volume) and their

@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kbuild renders kustomizations with the kustomize library, so the
 // Makefile and the tests need no kustomize binary.
 package kbuild

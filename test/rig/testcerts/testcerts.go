@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testcerts makes throw-away CAs and the certificates they sign,
 // for tests and benchmarks of the webhook's TLS server and for the test
 // cluster's components.

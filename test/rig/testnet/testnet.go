@@ -1,3 +1,6 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testnet has small network helpers for the tests, the demo and the
 // benchmarks.
 package testnet
