@@ -12,12 +12,16 @@ COPY cmd/ cmd/
 COPY internal/ internal/
 COPY pkg/ pkg/
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags="-s -w" -o /webhook ./cmd/webhook
+    go build -trimpath -ldflags="-s -w" -o /webhook ./cmd/webhook && \
+    CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
+    go build -trimpath -ldflags="-s -w" -o /helper ./cmd/helper
 
 # Run: distroless, non-root. The same image is the injected helper
-# (HELPER_IMAGE), so it holds nothing but the binary.
+# image (HELPER_IMAGE): its init container copies /helper into MariaDB pods.
+# It holds nothing but the two binaries.
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /
 COPY --from=builder /webhook /webhook
+COPY --from=builder /helper /helper
 USER 65532:65532
 ENTRYPOINT ["/webhook"]

@@ -5,7 +5,7 @@
 # database root filesystems are installed outside the clone on first use.
 CLUSTER_BIN = $$(bash hack/setup-cluster.sh)
 E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" \
-	WEBHOOK_BIN=$(LOCALBIN)/webhook-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
+	WEBHOOK_BIN=$(LOCALBIN)/webhook-image HELPER_BIN=$(LOCALBIN)/helper-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
 	MYSQL_ROOT="$$(bash hack/setup-db-root.sh mysql-9)" MARIADB_ROOT="$$(bash hack/setup-db-root.sh mariadb)"
 
 .PHONY: cluster-deps
@@ -14,6 +14,7 @@ cluster-deps: ## Install what a one-node cluster needs (root; cached in ~/.local
 	@bash hack/setup-cluster.sh >/dev/null
 	@for root in mysql-9 mariadb; do bash hack/setup-db-root.sh $$root >/dev/null; done
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/webhook-image ./cmd/webhook
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/helper-image ./cmd/helper
 	$(GO) build -o $(LOCALBIN)/certmanager ./test/cluster/certmanager
 
 .PHONY: e2e

@@ -2,9 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Command webhook is the mysql-replication webhook: by default it serves the
-// mutating admission webhook and the companion reconciler. Its subcommands
-// inject offline (inject) and stream backups inside MariaDB pods
-// (install-helper, serve-backup, receive-backup).
+// mutating admission webhook and the companion reconciler; inject completes
+// manifests offline. What runs inside the database pods is the helper
+// (cmd/helper), a binary of its own.
 package main
 
 import (
@@ -15,10 +15,6 @@ import (
 const usage = `usage:
   webhook [serve] [flags]              serve the admission webhook and the reconciler
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
-  webhook install-helper DEST          copy this binary to DEST (MariaDB pods)
-  webhook serve-backup --port N -- CMD serve CMD's output to each receiver TLS authenticates (MariaDB pods)
-  webhook receive-backup HOST:PORT     print the stream HOST:PORT sends (MariaDB pods)
-                                       both hold certificates of one authority (--tls-dir DIR)
 `
 
 func main() {
@@ -28,11 +24,8 @@ func main() {
 		cmd, args = args[0], args[1:]
 	}
 	commands := map[string]func([]string) error{
-		"serve":          serve,
-		"inject":         injectCommand,
-		"install-helper": installHelper,
-		"serve-backup":   serveBackup,
-		"receive-backup": receiveBackup,
+		"serve":  serve,
+		"inject": injectCommand,
 	}
 	run, ok := commands[cmd]
 	if !ok || cmd == "help" {

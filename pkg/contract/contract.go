@@ -248,9 +248,11 @@ const (
 	TLSCertFile = TLSDir + "/tls.crt"
 	TLSKeyFile  = TLSDir + "/tls.key"
 	// HelperDir and HelperPath are where the profiles that need it find
-	// this project's binary, copied in by an init container.
-	HelperDir  = "/opt/mysql-replication/bin"
-	HelperPath = HelperDir + "/webhook"
+	// this project's pod helper (cmd/helper), which an init container
+	// copies in from HelperImagePath in this project's image.
+	HelperDir       = "/opt/mysql-replication/bin"
+	HelperPath      = HelperDir + "/helper"
+	HelperImagePath = "/helper"
 )
 
 // Users the containers run as.

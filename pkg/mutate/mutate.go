@@ -519,7 +519,7 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 		want = append(want, corev1.Container{
 			Name:            contract.HelperInitContainer,
 			Image:           inj.cfg.HelperImage,
-			Command:         []string{"/webhook", "install-helper", contract.HelperPath},
+			Command:         []string{contract.HelperImagePath, "install", contract.HelperPath},
 			VolumeMounts:    []corev1.VolumeMount{helperMount},
 			SecurityContext: restricted(contract.HelperUser),
 		})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/dbimage"
 )
 
@@ -51,17 +52,23 @@ const (
 	MariaDBImage = "mariadb:10.11"
 )
 
-// WebhookImageOf is the webhook's image: the static binary at /webhook,
-// run as the non-root user 65532, as the Dockerfile's distroless image.
-func WebhookImageOf(binary string) (Image, error) {
-	b, err := os.ReadFile(binary)
+// WebhookImageOf is the webhook's image: the static binaries at /webhook
+// and /helper, run as the non-root user 65532, as the Dockerfile's
+// distroless image.
+func WebhookImageOf(webhook, helper string) (Image, error) {
+	w, err := os.ReadFile(webhook)
+	if err != nil {
+		return Image{}, err
+	}
+	h, err := os.ReadFile(helper)
 	if err != nil {
 		return Image{}, err
 	}
 	return Image{
 		Name: WebhookImage,
 		Files: []File{
-			{Path: "/webhook", Mode: 0o755, Content: string(b)},
+			{Path: "/webhook", Mode: 0o755, Content: string(w)},
+			{Path: contract.HelperImagePath, Mode: 0o755, Content: string(h)},
 			{Path: "/etc/passwd", Mode: 0o644, Content: "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"},
 			{Path: "/etc/group", Mode: 0o644, Content: "root:x:0:\nnonroot:x:65532:\n"},
 			{Path: "/tmp", Mode: 0o1777, Dir: true},

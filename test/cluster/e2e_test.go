@@ -82,7 +82,7 @@ func TestCluster(t *testing.T) {
 
 	// 1. The images: the webhook from this project, the database servers.
 	start := time.Now()
-	webhookImg, err := WebhookImageOf(env(t, "WEBHOOK_BIN"))
+	webhookImg, err := WebhookImageOf(env(t, "WEBHOOK_BIN"), env(t, "HELPER_BIN"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,21 +129,22 @@ func dbRoot(t *testing.T, name string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// buildWebhook builds the webhook binary, which the MariaDB pods' helper is.
-func buildWebhook(t *testing.T) string {
+// buildHelper builds the pod helper, which install-helper copies into the
+// MariaDB pods.
+func buildHelper(t *testing.T) string {
 	t.Helper()
-	webhook := filepath.Join(t.TempDir(), "webhook")
-	if out, err := exec.Command("go", "build", "-o", webhook, "../../cmd/webhook").CombinedOutput(); err != nil {
-		t.Fatalf("building the webhook: %v\n%s", err, out)
+	helper := filepath.Join(t.TempDir(), "helper")
+	if out, err := exec.Command("go", "build", "-o", helper, "../../cmd/helper").CombinedOutput(); err != nil {
+		t.Fatalf("building the helper: %v\n%s", err, out)
 	}
-	return webhook
+	return helper
 }
 
 func TestReplication(t *testing.T) {
 	preflight(t)
-	webhook := buildWebhook(t)
+	helper := buildHelper(t)
 	for _, f := range flavors {
-		t.Run(f.name, func(t *testing.T) { newScenario(t, f, webhook).run() })
+		t.Run(f.name, func(t *testing.T) { newScenario(t, f, helper).run() })
 	}
 }
 
@@ -154,7 +155,7 @@ type scenario struct {
 	// entrypoint runs the image's entrypoint.
 	entrypoint []string
 	r          *rig
-	webhook    string
+	helper     string
 	sts        *appsv1.StatefulSet
 	pods       map[int]*pod
 	secrets    []string
@@ -192,7 +193,7 @@ func container(cs []corev1.Container, name string) corev1.Container {
 	panic("no container " + name)
 }
 
-func newScenario(t *testing.T, f flavor, webhook string) *scenario {
+func newScenario(t *testing.T, f flavor, helper string) *scenario {
 	sts := plainStatefulSet(f.image, f.annotations)
 	if f.nonRoot {
 		user, yes := int64(999), true
@@ -248,7 +249,7 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 			}
 		}
 	}
-	s := &scenario{t: t, f: f, prof: prof, webhook: webhook, sts: res.StatefulSet, pods: map[int]*pod{}}
+	s := &scenario{t: t, f: f, prof: prof, helper: helper, sts: res.StatefulSet, pods: map[int]*pod{}}
 	if f.secure {
 		s.secrets = []string{secret[contract.RootPasswordKey], secret[contract.ReplicationPasswordKey], secret[contract.ClonePasswordKey]}
 	}
@@ -275,13 +276,13 @@ func newScenario(t *testing.T, f flavor, webhook string) *scenario {
 // of a replication password).
 func TestPasswordsInEveryServerMode(t *testing.T) {
 	preflight(t)
-	webhook := buildWebhook(t)
+	helper := buildHelper(t)
 	for _, f := range []flavor{
 		{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", sqlMode: "NO_BACKSLASH_ESCAPES"},
 		{name: "mariadb", image: "mariadb:10.11", secure: true, sqlMode: "NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES"},
 	} {
 		t.Run(f.name, func(t *testing.T) {
-			s := newScenario(t, f, webhook)
+			s := newScenario(t, f, helper)
 			p0 := s.startPod(0)
 			if mode := s.root(p0, "SELECT @@GLOBAL.sql_mode"); !strings.Contains(mode, "NO_BACKSLASH_ESCAPES") {
 				t.Fatalf("the server runs with sql_mode %q", mode)
@@ -349,14 +350,14 @@ func (s *scenario) startPod(i int) *pod {
 }
 
 // runInitContainers runs pod p's init containers in order (install-helper
-// copies the built webhook binary) and returns what clone-mysql wrote and
+// copies the built helper) and returns what clone-mysql wrote and
 // how it ended; any other init container that fails fails the test.
 func (s *scenario) runInitContainers(p *pod) (cloneOut string, cloneErr error) {
 	t := s.t
 	t.Helper()
 	for _, ic := range s.spec().InitContainers {
 		if ic.Name == contract.HelperInitContainer {
-			argv := append([]string{s.webhook}, ic.Command[1:]...)
+			argv := append([]string{s.helper}, ic.Command[1:]...)
 			if out, err := p.runArgv(nil, argv, time.Minute); err != nil {
 				t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
 			}
@@ -688,7 +689,7 @@ func (s *scenario) run() {
 			}
 			argv := ic.Command
 			if ic.Name == contract.HelperInitContainer {
-				argv = append([]string{s.webhook}, ic.Command[1:]...)
+				argv = append([]string{s.helper}, ic.Command[1:]...)
 			}
 			if out, err := p5.runArgv(p5.env(ic), argv, time.Minute); err != nil {
 				t.Fatalf("%s: %v\n%s", ic.Name, err, out)

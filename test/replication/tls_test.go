@@ -19,13 +19,13 @@ import (
 // takes a server whose certificate another authority signed.
 func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
 	preflight(t)
-	webhook := buildWebhook(t)
+	helper := buildHelper(t)
 	for _, f := range []flavor{
 		{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true},
 		{name: "mariadb", image: "mariadb:10.11", secure: true},
 	} {
 		t.Run(f.name, func(t *testing.T) {
-			s := newScenario(t, f, webhook)
+			s := newScenario(t, f, helper)
 			if !s.prof.TLS {
 				t.Fatalf("profile %s serves no TLS", s.prof.Name)
 			}

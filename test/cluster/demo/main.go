@@ -68,15 +68,15 @@ func env(name string) (string, error) {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var settings [5]string
-	for i, name := range []string{"CLUSTER_BIN", "WEBHOOK_BIN", "CERTMANAGER_BIN", "MYSQL_ROOT", "MARIADB_ROOT"} {
+	var settings [6]string
+	for i, name := range []string{"CLUSTER_BIN", "WEBHOOK_BIN", "CERTMANAGER_BIN", "MYSQL_ROOT", "MARIADB_ROOT", "HELPER_BIN"} {
 		v, err := env(name)
 		if err != nil {
 			return err
 		}
 		settings[i] = v
 	}
-	webhookImg, err := cluster.WebhookImageOf(settings[1])
+	webhookImg, err := cluster.WebhookImageOf(settings[1], settings[5])
 	if err != nil {
 		return err
 	}

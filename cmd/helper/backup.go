@@ -22,7 +22,7 @@ import (
 
 func installHelper(args []string) error {
 	if len(args) != 1 {
-		return errors.New("usage: webhook install-helper DEST")
+		return errors.New("usage: helper install DEST")
 	}
 	return backupstream.InstallSelf(args[0])
 }
@@ -35,7 +35,7 @@ func serveBackup(args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: webhook serve-backup [--port N] [--tls-dir DIR] -- COMMAND [ARGS...]")
+		return errors.New("usage: helper serve-backup [--port N] [--tls-dir DIR] -- COMMAND [ARGS...]")
 	}
 	cfg, err := backupstream.TLSFiles{Dir: *dir}.ServerConfig()
 	if err != nil {
@@ -58,7 +58,7 @@ func receiveBackup(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: webhook receive-backup [--tls-dir DIR] HOST:PORT")
+		return errors.New("usage: helper receive-backup [--tls-dir DIR] HOST:PORT")
 	}
 	cfg, err := backupstream.TLSFiles{Dir: *dir}.ClientConfig()
 	if err != nil {
