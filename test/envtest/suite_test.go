@@ -51,6 +51,9 @@ var testConfig = mutate.Config{XtrabackupImage: contract.DefaultXtrabackupImage,
 
 func TestEnvtest(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// The reconciler works through every StatefulSet of every spec: under
+	// -race on a busy machine a companion can take seconds to appear.
+	SetDefaultEventuallyTimeout(30 * time.Second)
 	RunSpecs(t, "webhook and reconciler through a real API server")
 }
 
