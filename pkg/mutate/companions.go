@@ -87,9 +87,11 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 			contract.ReplicaConfigKey: prof.ReplicaConfig,
 		},
 	}
-	if prof.TLS {
-		cm.Data[contract.PrimaryConfigKey] += serverTLSConfig()
-		cm.Data[contract.ReplicaConfigKey] += serverTLSConfig()
+	for _, key := range []string{contract.PrimaryConfigKey, contract.ReplicaConfigKey} {
+		cm.Data[key] += prof.Durability
+		if prof.TLS {
+			cm.Data[key] += serverTLSConfig()
+		}
 	}
 	port := []corev1.ServicePort{{Name: contract.MySQLPortName, Port: contract.MySQLPort, TargetPort: intstr.FromInt32(contract.MySQLPort)}}
 	headless := &corev1.Service{
@@ -139,13 +141,16 @@ func InitializedConfigMapName(sts *appsv1.StatefulSet) string {
 }
 
 // BuildInitializedMarker builds that ConfigMap, saying when (the caller's
-// clock keeps this pure). It is owned by the StatefulSet: a StatefulSet
-// created again starts unmarked, and its pod 0 still has its data, or none
-// that was anyone's.
+// clock keeps this pure). It has no owner: it describes the data, which
+// outlives the StatefulSet in its PersistentVolumeClaims, so a StatefulSet
+// deleted (kubectl delete, a GitOps prune) and created again still refuses
+// to start an emptied pod 0 as an empty primary.
 func BuildInitializedMarker(sts *appsv1.StatefulSet, when string) *corev1.ConfigMap {
+	meta := companionMeta(sts, InitializedConfigMapName(sts), contract.ComponentInitialized)
+	meta.OwnerReferences = nil
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: companionMeta(sts, InitializedConfigMapName(sts), contract.ComponentInitialized),
+		ObjectMeta: meta,
 		Data:       map[string]string{contract.InitializedKey: when},
 	}
 }

@@ -292,11 +292,15 @@ func (inj *injector) sameProfile() error {
 func (inj *injector) dataClaim() error {
 	spec := &inj.sts.Spec
 	if i := slices.IndexFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == contract.DataVolume }); i >= 0 {
-		if v := spec.Template.Spec.Volumes[i]; v.EmptyDir == nil && v.Ephemeral == nil {
+		v := spec.Template.Spec.Volumes[i]
+		if v.EmptyDir == nil && v.Ephemeral == nil {
 			return inputErrorf("pod volume %q would be one volume that every pod of StatefulSet %q shares, and each pod needs a data "+
 				"directory of its own: remove it so that the webhook adds a volumeClaimTemplate named %q (one claim per pod), "+
 				"write such a volumeClaimTemplate yourself, or use an emptyDir or ephemeral volume", contract.DataVolume, inj.sts.Name, contract.DataVolume)
 		}
+		inj.warnf("pod volume %q lives only as long as its pod: each time pod 0 is deleted or moved the primary's data is gone, "+
+			"and once the StatefulSet has been initialised pod 0 refuses to start empty; use a volumeClaimTemplate named %q for data that must last",
+			contract.DataVolume, contract.DataVolume)
 	}
 	if hasData(spec) {
 		return nil
@@ -498,7 +502,7 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 			{Name: contract.ConfigMapVolume, MountPath: contract.ConfigMapDir},
 		},
 	}}
-	want[0].Env = []corev1.EnvVar{podIndexEnv}
+	want[0].Env = []corev1.EnvVar{podIndexEnv, podNamespaceEnv}
 	want[0].SecurityContext = inj.securityContext(profile.DatabaseImage)
 	if !inj.creds.insecure {
 		want[0].Env = append(want[0].Env, inj.creds.root)

@@ -101,6 +101,11 @@ type Profile struct {
 	// account (0: no limit known); replication may take less
 	// (Replication.MaxPasswordLength).
 	MaxPasswordLength int
+	// Durability is what every server's .cnf says of when a commit is on
+	// disk and how long binary logs are kept: stated, not left to a server
+	// version's defaults (MariaDB's keep binary logs forever and sync them
+	// never). A later .cnf of the user's overrides any of it.
+	Durability string
 	// TLS: the server serves TLS with the pods' certificates, and every
 	// connection between pods (replication, clone, backup stream) is TLS
 	// that verifies the peer's certificate against the StatefulSet's
@@ -136,6 +141,7 @@ var (
 		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
 		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nsuper-read-only\n",
 		Replication:   mysqlReplication,
+		Durability:    durable + "expire_logs_days=30\n",
 	}
 	// MySQL8 is MySQL 8.0.23 and later (8.4 LTS, 9.x): the CLONE plugin
 	// over the MySQL protocol, GTID auto-positioning.
@@ -150,6 +156,7 @@ var (
 		// caching_sha2_password, the default authentication, takes at most
 		// 256 characters.
 		MaxPasswordLength: 256,
+		Durability:        durable + "binlog_expire_logs_seconds=2592000\n",
 		TLS:               true,
 		Replication: Replication{
 			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
@@ -173,9 +180,15 @@ var (
 		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
 		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nread-only\n",
 		Replication:   legacyReplication,
+		Durability:    durable + "expire_logs_days=30\n",
 		TLS:           true,
 	}
 )
+
+// durable makes each commit durable on disk, in InnoDB and in the binary
+// log, before it is acknowledged; each profile adds a binary log expiry of
+// 30 days (MySQL 8's default) in its server's words.
+const durable = "sync_binlog=1\ninnodb_flush_log_at_trx_commit=1\n"
 
 // modernServerConfig is what every server of the MySQL8 profile needs:
 // GTIDs for auto-positioning and the CLONE plugin (loaded from the

@@ -4,11 +4,15 @@
 set -euo pipefail
 
 {{template "ordinal" (.Ordinal "init-mysql")}}
+{{template "pod-host" (.Peers "init-mysql")}}
+host=$(pod_host "$ordinal")
 
-# server-id=0 has a special meaning, so ids start at 100.
+# server-id=0 has a special meaning, so ids start at 100. A replica reports
+# its pod's name to the primary (SHOW REPLICAS).
 {
   echo "[mysqld]"
   echo "server-id=$((100 + ordinal))"
+  echo "report_host=${host%.}"
 } >{{.InitConfDir}}/server-id.cnf
 
 if [[ $ordinal -eq 0 ]]; then

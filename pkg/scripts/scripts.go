@@ -204,6 +204,11 @@ func (p Params) values(names contractNames) (values, error) {
 		backupArgs = "--defaults-extra-file=" + names.ClientOptionFile + " --backup --slave-info --stream=xbstream --host=127.0.0.1"
 	}
 	if prof.StreamHelper {
+		// On a replica, mariadb-backup stops the replication SQL thread while
+		// it copies what is not InnoDB, so that the position it records is
+		// the data's, and starts it again (nothing on the primary). The
+		// tutorial's ncat ends the command with the stream, before it could.
+		backupArgs += " --safe-slave-backup"
 		v.ReceiveBackup = fmt.Sprintf(`%s receive-backup --tls-dir %s "$source_host:%d"`, names.HelperPath, names.TLSDir, names.BackupPort)
 		v.ServeBackup = fmt.Sprintf(`exec %s serve-backup --port %d --tls-dir %s -- \
   %s %s`, names.HelperPath, names.BackupPort, names.TLSDir, prof.BackupTool, backupArgs)

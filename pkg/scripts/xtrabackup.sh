@@ -56,6 +56,11 @@ elif [[ -f $binlog_info ]]; then
   rm -f "$slave_info" "$binlog_info"
 fi
 
+if [[ -f change_master_to.sql.in && $ordinal -eq 0 ]]; then
+  # A primary restored from a backup replicates from no one.
+  echo "xtrabackup: ordinal 0 is the primary; the replication position of the backup it holds is set aside"
+  mv change_master_to.sql.in change_master_to.sql.orig
+fi
 if [[ -f change_master_to.sql.in ]]; then
   wait_for_mysqld
   if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then

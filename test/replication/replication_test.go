@@ -544,6 +544,12 @@ func (s *scenario) run() {
 		if got := s.readFile(p0, "conf/server-id.cnf"); !strings.Contains(got, "server-id=100") {
 			t.Errorf("server-id.cnf: %q", got)
 		}
+		// Durable whatever the image's configuration says (the stand-ins'
+		// own say sync_binlog=0 and innodb_flush_log_at_trx_commit=2), and
+		// binary logs kept 30 days.
+		if got := s.root(p0, "SELECT @@sync_binlog, @@innodb_flush_log_at_trx_commit, @@binlog_expire_logs_seconds"); got != "1\t1\t2592000" {
+			t.Errorf("sync_binlog, innodb_flush_log_at_trx_commit, binlog_expire_logs_seconds: %q, want 1, 1, 2592000", got)
+		}
 		if _, err := os.Stat(filepath.Join(p0.dir, "conf", "master.cnf")); err != nil {
 			t.Errorf("primary .cnf not copied: %v", err)
 		}
@@ -571,6 +577,14 @@ func (s *scenario) run() {
 		p1 = s.startPod(1)
 		s.waitReplicating(p1)
 		s.waitRows(p1, "hello")
+		// The primary knows its replica by its pod's name.
+		hosts := "SHOW SLAVE HOSTS"
+		if s.prof.Replication.GTID {
+			hosts = "SHOW REPLICAS"
+		}
+		if got := s.root(p0, hosts); !strings.Contains(got, "mysql-1.mysql.default.svc.cluster.local") {
+			t.Errorf("%s on the primary: %q", hosts, got)
+		}
 
 		// Pod 2 clones from pod 1, a replica: the backup carries the
 		// primary's position in xtrabackup_slave_info.

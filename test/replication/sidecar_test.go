@@ -61,7 +61,7 @@ func runSidecar(t *testing.T, script, hostname string, files map[string]string, 
 			t.Fatal(err)
 		}
 	}
-	for _, path := range []string{filepath.Join(bin, "ncat"), filepath.Join(dir, "helper", "webhook")} {
+	for _, path := range []string{filepath.Join(bin, "ncat"), filepath.Join(dir, "helper", "helper")} {
 		if err := os.WriteFile(path, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -197,6 +197,26 @@ func TestSidecarReadsEveryPositionFormat(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A primary restored from a replica's backup (its data directory holds
+// the backup tool's position files) replicates from no one: pod 0 never
+// points itself at anything.
+func TestSidecarOnThePrimaryIgnoresABackupsPosition(t *testing.T) {
+	preflight(t)
+	for _, image := range []string{"mysql:5.7", "mariadb:11.4"} {
+		sent, out, data, err := runSidecar(t, sidecarScript(t, image), "mysql-0",
+			map[string]string{"xtrabackup_binlog_info": "mysql-bin.000003\t154\n"}, "REPLICATION_PASSWORD=secret-x")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", image, err, out)
+		}
+		if strings.Contains(sent, "MASTER_LOG_FILE") || strings.Contains(sent, "START SLAVE") {
+			t.Errorf("%s: the primary was pointed at a source:\n%s", image, sent)
+		}
+		if _, err := os.Stat(filepath.Join(data, "change_master_to.sql.in")); err == nil {
+			t.Errorf("%s: the position is left for a later start", image)
+		}
 	}
 }
 
