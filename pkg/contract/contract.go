@@ -9,6 +9,11 @@
 // Code imports these names; the scripts receive them as template values.
 package contract
 
+import (
+	"path"
+	"strings"
+)
+
 // The release.
 const (
 	// Release is this project's version; the default helper image is its
@@ -227,6 +232,12 @@ const (
 	// ConfDir is the conf emptyDir in the database and sidecar containers,
 	// which the images include in their configuration.
 	ConfDir = "/etc/mysql/conf.d"
+	// OptionFileDir is where the images read their option files from
+	// (my.cnf, which includes ConfDir); OptionFileDirAlt and
+	// OptionFileAlt are where some images read them too.
+	OptionFileDir    = "/etc/mysql"
+	OptionFileDirAlt = "/etc/my.cnf.d"
+	OptionFileAlt    = "/etc/my.cnf"
 	// InitConfDir and ConfigMapDir are the conf emptyDir and the ConfigMap
 	// in init-mysql.
 	InitConfDir  = "/mnt/conf.d"
@@ -265,3 +276,15 @@ const (
 	// HelperUser is the non-root user of this project's image.
 	HelperUser = 65532
 )
+
+// HoldsOptionFiles reports whether a mount at mountPath gives a container
+// option files the database servers read.
+func HoldsOptionFiles(mountPath string) bool {
+	p := path.Clean(mountPath)
+	for _, dir := range []string{OptionFileDir, OptionFileDirAlt} {
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return p == OptionFileAlt
+}

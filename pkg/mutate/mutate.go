@@ -10,6 +10,7 @@ package mutate
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -169,7 +170,7 @@ func (inj *injector) run() error {
 
 	inj.volumes()
 	inj.podSecurity()
-	inj.initContainers(spec.Containers[main].Image, rendered)
+	inj.initContainers(spec.Containers[main], rendered)
 	inj.completeMain(&spec.Containers[main], rendered[scripts.Readiness])
 	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
 
@@ -483,6 +484,30 @@ func (inj *injector) followDatabaseImage(c *corev1.Container, dbImage string) {
 	}
 }
 
+// optionFileMounts give a container the database container's option files,
+// read-only: the conf emptyDir init-mysql writes, and the user's own
+// mounts of option files (a later .cnf in the conf directory). CLONE's
+// temporary server reads them, so that it initialises its data directory
+// as the servers of the pod do. A mount at a path the container mounts
+// already is left out.
+func optionFileMounts(db corev1.Container, have []corev1.VolumeMount) []corev1.VolumeMount {
+	taken := func(mountPath string) bool {
+		return slices.ContainsFunc(have, func(m corev1.VolumeMount) bool { return path.Clean(m.MountPath) == path.Clean(mountPath) })
+	}
+	var mounts []corev1.VolumeMount
+	for _, m := range db.VolumeMounts {
+		if m.Name == contract.ConfVolume || m.Name == contract.DataVolume || !contract.HoldsOptionFiles(m.MountPath) || taken(m.MountPath) {
+			continue
+		}
+		mounts = append(mounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, SubPath: m.SubPath, SubPathExpr: m.SubPathExpr, ReadOnly: true})
+		have = append(have, m)
+	}
+	if !taken(contract.ConfDir) {
+		mounts = append([]corev1.VolumeMount{{Name: contract.ConfVolume, MountPath: contract.ConfDir, ReadOnly: true}}, mounts...)
+	}
+	return mounts
+}
+
 // passwordEnv is a variable of an injected container from a key of the
 // credentials Secret.
 func (inj *injector) passwordEnv(name, key string) corev1.EnvVar {
@@ -492,7 +517,8 @@ func (inj *injector) passwordEnv(name, key string) corev1.EnvVar {
 // initContainers puts init-mysql, (install-helper,) clone-mysql first, in
 // that order, a user's container of the same name taking the injected one's
 // place; the user's other init containers follow in their order.
-func (inj *injector) initContainers(dbImage string, rendered map[string]string) {
+func (inj *injector) initContainers(db corev1.Container, rendered map[string]string) {
+	dbImage := db.Image
 	want := []corev1.Container{{
 		Name:    contract.InitMySQLContainer,
 		Image:   dbImage,
@@ -534,6 +560,9 @@ func (inj *injector) initContainers(dbImage string, rendered map[string]string) 
 	}
 	if inj.prof.TLS {
 		clone.VolumeMounts = append(clone.VolumeMounts, tlsMount)
+	}
+	if inj.prof.Clone == profile.ClonePlugin {
+		clone.VolumeMounts = append(clone.VolumeMounts, optionFileMounts(db, clone.VolumeMounts)...)
 	}
 	clone.SecurityContext = inj.securityContext(inj.prof.CloneImage)
 	want = append(want, clone)

@@ -226,6 +226,43 @@ func TestInjectChoices(t *testing.T) {
 				}
 			},
 		},
+		"a clone's temporary server reads the pod's option files, the user's among them": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4", VolumeMounts: []corev1.VolumeMount{
+				{Name: "local-cnf", MountPath: "/etc/mysql/conf.d/zz-local.cnf", SubPath: "zz-local.cnf"},
+				{Name: "certs", MountPath: contract.TLSDir},
+				{Name: "logs", MountPath: "/var/log/mysql"},
+				{Name: "site", MountPath: "/etc/my.cnf"},
+			}}),
+			check: func(t *testing.T, r *Result) {
+				var clone corev1.Container
+				for _, c := range r.StatefulSet.Spec.Template.Spec.InitContainers {
+					if c.Name == contract.CloneMySQLContainer {
+						clone = c
+					}
+				}
+				got := map[string]corev1.VolumeMount{}
+				for _, m := range clone.VolumeMounts {
+					if _, dup := got[m.MountPath]; dup {
+						t.Errorf("two mounts at %s", m.MountPath)
+					}
+					got[m.MountPath] = m
+				}
+				for mountPath, volume := range map[string]string{
+					contract.ConfDir: contract.ConfVolume, "/etc/mysql/conf.d/zz-local.cnf": "local-cnf", "/etc/my.cnf": "site",
+					contract.TLSDir: contract.TLSVolume,
+				} {
+					if m, ok := got[mountPath]; !ok || m.Name != volume || !m.ReadOnly {
+						t.Errorf("clone-mysql mounts %+v at %s, want %s read-only", m, mountPath, volume)
+					}
+				}
+				if got["/etc/mysql/conf.d/zz-local.cnf"].SubPath != "zz-local.cnf" {
+					t.Errorf("the user's subPath is lost: %+v", got["/etc/mysql/conf.d/zz-local.cnf"])
+				}
+				if _, ok := got["/var/log/mysql"]; ok {
+					t.Error("clone-mysql mounts what holds no option files")
+				}
+			},
+		},
 		"a digest with a stated version": {
 			sts: func() *appsv1.StatefulSet {
 				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql@sha256:0123"})

@@ -29,12 +29,18 @@ clone_password=
 {{template "pod-host" (.Peers "clone-mysql")}}
 source_host=$(pod_host $((ordinal - 1)))
 socket=$staging/mysqld.sock
-server=(mysqld --no-defaults "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err")
+# The temporary server reads the pod's own option files (the image's, and
+# {{.ConfDir}} as init-mysql wrote it, with the user's): CLONE requires the
+# recipient to match its donor in plugins, character set, collation and
+# innodb_page_size, which are fixed when a data directory is initialised.
+# What must differ is set here, after them: its own data directory, no
+# network, no binary log, writable.
+server=(mysqld "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err"
+  --skip-log-bin --read-only=OFF --super-read-only=OFF)
 
 echo "clone-mysql: starting a temporary server to clone $source_host:{{.MySQLPort}} into"
 "${server[@]}" --initialize-insecure
-"${server[@]}" --socket="$socket" --pid-file="$staging/mysqld.pid" --skip-networking --mysqlx=OFF \
-  --skip-log-bin --plugin-load-add=mysql_clone.so{{if .TLS}} \
+"${server[@]}" --socket="$socket" --pid-file="$staging/mysqld.pid" --skip-networking --mysqlx=OFF{{if .TLS}} \
   --clone-ssl-ca={{.TLSCAFile}} --clone-ssl-cert={{.TLSCertFile}} --clone-ssl-key={{.TLSKeyFile}}{{end}} &
 server_pid=$!
 stop_server() {

@@ -65,7 +65,7 @@ type contractNames struct {
 	StartReplicationMarker                                    string
 	InitializedDir, InitializedKey, InitializedTail           string
 	EmptyPrimaryMessage                                       string
-	InitConfDir, ConfigMapDir, ClientOptionFile               string
+	ConfDir, InitConfDir, ConfigMapDir, ClientOptionFile      string
 	ClientOptionName, PrimaryConfigKey, ReplicaConfigKey      string
 	PodIndexEnv, PodNamespaceEnv, RootPasswordEnv             string
 	ReplicationPasswordEnv, ClonePasswordEnv                  string
@@ -81,7 +81,7 @@ var podContract = contractNames{
 	StartReplicationMarker: contract.StartReplicationMarker,
 	InitializedDir:         contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
 	EmptyPrimaryMessage: contract.EmptyPrimaryMessage,
-	InitConfDir:         contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,
+	ConfDir:             contract.ConfDir, InitConfDir: contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,
 	ClientOptionName: contract.ClientOptionName, PrimaryConfigKey: contract.PrimaryConfigKey, ReplicaConfigKey: contract.ReplicaConfigKey,
 	PodIndexEnv: contract.PodIndexEnv, PodNamespaceEnv: contract.PodNamespaceEnv, RootPasswordEnv: contract.RootPasswordEnv,
 	ReplicationPasswordEnv: contract.ReplicationPasswordEnv, ClonePasswordEnv: contract.ClonePasswordEnv,
