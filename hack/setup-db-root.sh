@@ -7,12 +7,13 @@
 #
 #   hack/setup-db-root.sh mysql-9     Oracle MySQL (mysql-server) from Debian's unstable suite
 #   hack/setup-db-root.sh mariadb     MariaDB 10.11 (mariadb-server, -backup, -client) from bookworm
+#   hack/setup-db-root.sh mariadb-11  MariaDB 11.8, the current LTS, from trixie
 #
 # The root is cached in $DB_ROOT_STORE (default ~/.local/share/mysql-replication-webhook/roots),
 # so only the first run takes minutes.
 set -euo pipefail
 
-name="${1:?usage: setup-db-root.sh mysql-9|mariadb}"
+name="${1:?usage: setup-db-root.sh mysql-9|mariadb|mariadb-11}"
 STORE="${DB_ROOT_STORE:-${XDG_DATA_HOME:-$HOME/.local/share}/mysql-replication-webhook/roots}"
 DEST="$STORE/$name"
 
@@ -21,6 +22,7 @@ log() { echo "setup-db-root: $*" >&2; }
 case "$name" in
   mysql-9) suite=unstable; packages=mysql-server,mysql-client; check=usr/sbin/mysqld ;;
   mariadb) suite=bookworm; packages=mariadb-server,mariadb-backup,mariadb-client; check=usr/sbin/mariadbd ;;
+  mariadb-11) suite=trixie; packages=mariadb-server,mariadb-backup,mariadb-client; check=usr/sbin/mariadbd ;;
   *) log "unknown root $name"; exit 2 ;;
 esac
 

@@ -1,7 +1,7 @@
 ##@ Replication on real servers
 
 REPLICATION_PACKAGES = mariadb-server mariadb-backup mariadb-client ncat iproute2 util-linux
-DB_ROOTS = mysql-9
+DB_ROOTS = mysql-9 mariadb-11
 
 .PHONY: replication-deps
 replication-deps: ## Install MariaDB, ncat, iproute2 and the MySQL 9.7 root filesystem for the replication tests (root).

@@ -71,6 +71,12 @@ type Replication struct {
 	// GTID replicas position themselves by GTID (auto-position); others by
 	// the binary log file and position of their clone.
 	GTID bool
+	// SlavePos replicas position themselves by MariaDB's GTID: a new
+	// replica sets gtid_slave_pos from its backup's GTID and connects with
+	// MASTER_USE_GTID=slave_pos. The position is a row of an InnoDB table
+	// written in the transaction it records, and a replica that restarts
+	// fetches again from it, so a crash never applies a transaction twice.
+	SlavePos bool
 }
 
 // Profile is what a server family and version range needs.
@@ -128,6 +134,9 @@ var legacyReplication = Replication{
 // replication password.
 var mysqlReplication = func() Replication { r := legacyReplication; r.MaxPasswordLength = 32; return r }()
 
+// mariaDBReplication is the legacy dialect positioned by MariaDB's GTID.
+var mariaDBReplication = func() Replication { r := legacyReplication; r.SlavePos = true; return r }()
+
 // The profiles.
 var (
 	// MySQL57 is the tutorial's MySQL 5.7: xtrabackup streamed with ncat,
@@ -177,9 +186,9 @@ var (
 		Clone: CloneBackupStream, BackupTool: "mariadb-backup", StreamTool: "mbstream", StreamHelper: true,
 		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
 		RootPasswordVariable: "MARIADB_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
-		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n",
-		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nread-only\n",
-		Replication:   legacyReplication,
+		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n" + mariaDBGTIDConfig,
+		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nread-only\nlog-bin\n" + mariaDBGTIDConfig,
+		Replication:   mariaDBReplication,
 		Durability:    durable + "expire_logs_days=30\n",
 		TLS:           true,
 	}
@@ -194,6 +203,13 @@ const durable = "sync_binlog=1\ninnodb_flush_log_at_trx_commit=1\n"
 // GTIDs for auto-positioning and the CLONE plugin (loaded from the
 // configuration: INSTALL PLUGIN fails on a super_read_only server).
 const modernServerConfig = "gtid_mode=ON\nenforce_gtid_consistency=ON\nplugin_load_add=mysql_clone.so\n"
+
+// mariaDBGTIDConfig is what every MariaDB server needs for replicas that
+// position themselves by GTID: strict mode refuses a transaction out of
+// order (one written on a replica, or one applied twice) instead of
+// diverging silently, and replicas write what they apply to a binary log
+// of their own, so any of them could become the primary.
+const mariaDBGTIDConfig = "log_slave_updates=ON\ngtid_strict_mode=ON\n"
 
 // Profiles lists every profile.
 func Profiles() []Profile { return []Profile{MySQL57, MySQL8, MariaDBProfile} }

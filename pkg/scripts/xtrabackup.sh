@@ -29,7 +29,26 @@ binlog_info=xtrabackup_binlog_info
 [[ -f mariadb_backup_slave_info ]] && slave_info=mariadb_backup_slave_info
 [[ -f mariadb_backup_binlog_info ]] && binlog_info=mariadb_backup_binlog_info
 
+{{if .Replication.SlavePos -}}
+if [[ -f $binlog_info ]]; then
+  # The backup's GTID position, from the primary or from a replica (which
+  # writes what it applies to its own binary log): the third column. A
+  # primary that has written nothing yet has none, and the replica starts
+  # from the beginning of its binary logs.
+  read -r _ _ gtid_pos _ <"$binlog_info" || true
+  gtid_pos=${gtid_pos:-}
+  if [[ ! $gtid_pos =~ ^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$ ]]; then
+    echo "xtrabackup: cannot read a GTID position from $binlog_info: $(<"$binlog_info")" >&2
+    exit 1
+  fi
+  printf "SET GLOBAL gtid_slave_pos = '%s';\nCHANGE MASTER TO MASTER_USE_GTID=slave_pos\n" "$gtid_pos" >change_master_to.sql.tmp
+  mv change_master_to.sql.tmp change_master_to.sql.in
+  rm -f "$slave_info" "$binlog_info"
+  echo "xtrabackup: the clone is at GTID position '$gtid_pos'"
+elif [[ -f $slave_info ]] && grep -q '[^[:space:]]' "$slave_info"; then
+{{- else -}}
 if [[ -f $slave_info ]] && grep -q '[^[:space:]]' "$slave_info"; then
+{{- end}}
   # Cloned from a replica: the backup tool wrote the statements that point at
   # the primary's position, one CHANGE MASTER TO or several (GTID form).
   statements=$(<"$slave_info")

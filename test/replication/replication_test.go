@@ -24,6 +24,8 @@
 //     in which every container of the pod runs with chroot, as every one of
 //     them runs the database image. Nothing stands in for anything there but
 //     the image's entrypoint and configuration.
+//   - MariaDB 11.8, the current LTS, runs the same way from a root
+//     filesystem of Debian's trixie.
 //   - The other profiles run on the host's MariaDB 10.11: there is no MySQL
 //     5.7 or Percona XtraBackup package here. For MySQL 5.7, `xtrabackup` and
 //     `xbstream` are mariadb-backup and mbstream under those names (a bin
@@ -51,6 +53,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,6 +106,8 @@ type flavor struct {
 	// and root's password is plain: the stand-in images' own first start
 	// escapes it with backslashes, as the official ones do.
 	sqlMode string
+	// config is added to the servers' .cnf files.
+	config string
 }
 
 var flavors = []flavor{
@@ -111,6 +116,8 @@ var flavors = []flavor{
 	{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true},
 	{name: "mysql-5.7", image: "mysql:5.7", secure: true},
 	{name: "mariadb", image: "mariadb:10.11", secure: true},
+	// MariaDB 11.8, the current LTS, from its own root filesystem.
+	{name: "mariadb-11.8", image: "mariadb:11.8", secure: true, root: "mariadb-11"},
 	{name: "mysql-5.7-tutorial", image: "mysql:5.7", annotations: map[string]string{contract.InsecureTutorialAnnotation: "true"}},
 }
 
@@ -231,6 +238,9 @@ func newScenario(t *testing.T, f flavor, helper string) *scenario {
 			config[key] += "sql_mode=" + f.sqlMode + "\n"
 		}
 	}
+	for _, key := range []string{contract.PrimaryConfigKey, contract.ReplicaConfigKey} {
+		config[key] += f.config
+	}
 	secret := map[string]string{
 		contract.RootPasswordKey:        "R" + randomWord(t)[:8] + rootAwkward,
 		contract.ReplicationPasswordKey: "P" + randomWord(t)[:8] + awkward,
@@ -257,7 +267,10 @@ func newScenario(t *testing.T, f flavor, helper string) *scenario {
 	// to a file the scenario reads.
 	root, myCnf, entry := "", dbimage.MariaDBConfig, []string{"bash", "-c", dbimage.MariaDBEntrypoint, "docker-entrypoint.sh", "mariadbd"}
 	if f.root != "" {
-		root, myCnf, entry = dbRoot(t, f.root), dbimage.MySQLConfig, []string{"bash", "-c", dbimage.MySQLEntrypoint, "docker-entrypoint.sh", "mysqld"}
+		root = dbRoot(t, f.root)
+		if prof.Family == profile.MySQL {
+			myCnf, entry = dbimage.MySQLConfig, []string{"bash", "-c", dbimage.MySQLEntrypoint, "docker-entrypoint.sh", "mysqld"}
+		}
 	}
 	myCnf += "\n[mysqld]\nlog-error=/run/mysqld/mysqld.err\n"
 	s.entrypoint = entry
@@ -297,6 +310,26 @@ func TestPasswordsInEveryServerMode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// CLONE requires its recipient to match the donor in what is fixed when a
+// data directory is initialised (innodb_page_size) and in character set and
+// collation: clone-mysql's temporary server reads the pod's option files,
+// so a cluster whose .cnf sets them scales up.
+func TestCloneKeepsTheServersSettings(t *testing.T) {
+	preflight(t)
+	s := newScenario(t, flavor{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true,
+		config: "innodb_page_size=8k\ncharacter_set_server=latin1\ncollation_server=latin1_bin\n"}, buildHelper(t))
+	p0 := s.startPod(0)
+	s.root(p0, "CREATE DATABASE test; CREATE TABLE test.messages (message VARCHAR(250)); INSERT INTO test.messages VALUES ('hello')")
+	p1 := s.startPod(1)
+	s.waitReplicating(p1)
+	s.waitRows(p1, "hello")
+	for _, p := range []*pod{p0, p1} {
+		if got := s.root(p, "SELECT @@innodb_page_size, @@character_set_server, @@collation_server"); got != "8192\tlatin1\tlatin1_bin" {
+			t.Errorf("%s: innodb_page_size, character_set_server, collation_server: %q", p.name, got)
+		}
 	}
 }
 
@@ -357,10 +390,7 @@ func (s *scenario) runInitContainers(p *pod) (cloneOut string, cloneErr error) {
 	t.Helper()
 	for _, ic := range s.spec().InitContainers {
 		if ic.Name == contract.HelperInitContainer {
-			argv := append([]string{s.helper}, ic.Command[1:]...)
-			if out, err := p.runArgv(nil, argv, time.Minute); err != nil {
-				t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
-			}
+			s.installHelper(p, ic)
 			continue
 		}
 		out, err := p.runContainer(ic, 3*time.Minute)
@@ -376,6 +406,28 @@ func (s *scenario) runInitContainers(p *pod) (cloneOut string, cloneErr error) {
 		}
 	}
 	return cloneOut, nil
+}
+
+// installHelper runs install-helper in pod p with the built helper as the
+// image's. In a root filesystem, which the built helper is outside of, it
+// is put where install-helper puts it.
+func (s *scenario) installHelper(p *pod, ic corev1.Container) {
+	t := s.t
+	t.Helper()
+	if s.r.root != "" {
+		b, err := os.ReadFile(s.helper)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(p.dir, "helper", filepath.Base(contract.HelperPath)), b, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	argv := append([]string{s.helper}, ic.Command[1:]...)
+	if out, err := p.runArgv(nil, argv, time.Minute); err != nil {
+		t.Fatalf("%s %s: %v\n%s", p.name, ic.Name, err, out)
+	}
 }
 
 func (s *scenario) startMySQLD(p *pod) {
@@ -416,12 +468,17 @@ func (s *scenario) sql(p *pod, user, password, statements string) (string, error
 	return p.runArgv(env, []string{s.prof.Client, "-h", "127.0.0.1", "-u", user, "-N", "-B", "-e", statements}, time.Minute)
 }
 
+// rootPassword is the password root logs in with.
+func (s *scenario) rootPassword() string {
+	if !s.f.secure {
+		return ""
+	}
+	return s.r.secret[contract.RootPasswordKey]
+}
+
 func (s *scenario) root(p *pod, statements string) string {
 	s.t.Helper()
-	out, err := s.sql(p, "root", s.r.secret[contract.RootPasswordKey], statements)
-	if !s.f.secure {
-		out, err = s.sql(p, "root", "", statements)
-	}
+	out, err := s.sql(p, "root", s.rootPassword(), statements)
 	if err != nil {
 		s.t.Fatalf("%s: %s: %v\n%s", p.name, statements, err, out)
 	}
@@ -449,10 +506,7 @@ func (s *scenario) threadsRunning(status string) bool {
 
 func (s *scenario) slaveStatus(p *pod) string {
 	s.t.Helper()
-	password := s.r.secret[contract.RootPasswordKey]
-	if !s.f.secure {
-		password = ""
-	}
+	password := s.rootPassword()
 	env := []string{}
 	if password != "" {
 		env = append(env, "MYSQL_PWD="+password)
@@ -596,7 +650,16 @@ func (s *scenario) run() {
 		}
 		switch s.prof.Clone {
 		case profile.CloneBackupStream:
-			if info := s.readFile(p2, "volume/mysql/xtrabackup_slave_info"); !strings.Contains(strings.ToUpper(info), "CHANGE MASTER TO") {
+			// The backup tool's position files (MariaDB 11 names them
+			// mariadb_backup_*); MariaDB replicas start from the GTID of
+			// the binlog info.
+			info := s.readFile(p2, "volume/mysql/xtrabackup_slave_info") + s.readFile(p2, "volume/mysql/mariadb_backup_slave_info")
+			if s.prof.Replication.SlavePos {
+				info = s.readFile(p2, "volume/mysql/xtrabackup_binlog_info") + s.readFile(p2, "volume/mysql/mariadb_backup_binlog_info")
+				if !regexp.MustCompile(`\t0-100-[0-9]+`).MatchString(info) {
+					t.Errorf("pod 2's clone has no GTID position: %q", info)
+				}
+			} else if !strings.Contains(strings.ToUpper(info), "CHANGE MASTER TO") {
 				t.Errorf("pod 2's clone has no slave info: %q", info)
 			}
 		case profile.ClonePlugin:
@@ -617,7 +680,7 @@ func (s *scenario) run() {
 			if err == nil || !strings.Contains(strings.ToLower(out), "read-only") {
 				t.Errorf("%s accepted a user's write (%v): %s", p.name, err, out)
 			}
-			if s.f.root != "" && s.f.secure {
+			if s.prof.Family == profile.MySQL && s.f.root != "" && s.f.secure {
 				// super_read_only refuses root too (MariaDB's read-only
 				// does not; the README says so).
 				out, err := s.sql(p, "root", s.r.secret[contract.RootPasswordKey], "INSERT INTO test.messages VALUES ('must fail')")
@@ -640,6 +703,12 @@ func (s *scenario) run() {
 		s.root(p0, "INSERT INTO test.messages VALUES ('world')")
 		s.waitRows(p1, "hello,world")
 		s.waitRows(p2, "hello,world")
+	}) {
+		return
+	}
+
+	if !s.step("a replica's node crashes amid updates and the replica ends equal to the primary", func(t *testing.T) {
+		s.crashReplicaAmidUpdates(t, p0, p2)
 	}) {
 		return
 	}
@@ -701,11 +770,11 @@ func (s *scenario) run() {
 			if ic.Name == contract.CloneMySQLContainer {
 				break
 			}
-			argv := ic.Command
 			if ic.Name == contract.HelperInitContainer {
-				argv = append([]string{s.helper}, ic.Command[1:]...)
+				s.installHelper(p5, ic)
+				continue
 			}
-			if out, err := p5.runArgv(p5.env(ic), argv, time.Minute); err != nil {
+			if out, err := p5.runArgv(p5.env(ic), ic.Command, time.Minute); err != nil {
 				t.Fatalf("%s: %v\n%s", ic.Name, err, out)
 			}
 		}
@@ -998,4 +1067,111 @@ func (s *scenario) assertNoSecretsInLogs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// crashReplicaAmidUpdates crashes replica's node while the primary runs a
+// stream of UPDATE ... SET n = n + 1 (a statement that applied twice
+// raises no error): the replica's server is killed with SIGKILL, and the
+// files its server does not sync with each transaction (MariaDB's
+// relay-log.info and master.info, synced every 10,000 events) go back to an
+// earlier state, as a power loss leaves them. Started again, the replica
+// must apply every update exactly once.
+func (s *scenario) crashReplicaAmidUpdates(t *testing.T, primary, replica *pod) {
+	rep := s.prof.Replication
+	if !rep.GTID && !rep.SlavePos {
+		t.Skip("MySQL 5.7 replicas position themselves by binary log file and position, which the server keeps in files it does not sync with each transaction")
+	}
+	if rep.SlavePos {
+		if st := s.slaveStatus(replica); !strings.Contains(st, "Using_Gtid: Slave_Pos") {
+			t.Errorf("%s does not replicate by GTID:\n%s", replica.name, st)
+		}
+		// Strict, and able to become a primary: its binary log holds what
+		// it applied.
+		if got := s.root(replica, "SELECT @@gtid_strict_mode, @@log_slave_updates, @@log_bin"); got != "1\t1\t1" {
+			t.Errorf("%s: gtid_strict_mode, log_slave_updates, log_bin: %q, want 1, 1, 1", replica.name, got)
+		}
+	} else if got := s.root(replica, "SELECT @@log_bin, @@log_replica_updates"); got != "1\t1" {
+		t.Errorf("%s: log_bin, log_replica_updates: %q, want 1, 1", replica.name, got)
+	}
+	const updates = 4000
+	s.root(primary, "CREATE TABLE test.counter (id INT PRIMARY KEY, n INT NOT NULL); INSERT INTO test.counter VALUES (1, 0)")
+	counter := func(p *pod) int {
+		out, err := s.sql(p, "root", s.rootPassword(), "SELECT n FROM test.counter WHERE id = 1")
+		n, convErr := strconv.Atoi(strings.TrimSpace(out))
+		if err != nil || convErr != nil {
+			return -1
+		}
+		return n
+	}
+	s.eventually(replica.name+" has the counter", time.Minute, func() (bool, string) { return counter(replica) == 0, "" })
+
+	streamed := make(chan error, 1)
+	go func() {
+		env := []string{}
+		if pw := s.rootPassword(); pw != "" {
+			env = append(env, "MYSQL_PWD="+pw)
+		}
+		stream := fmt.Sprintf(`for ((i = 0; i < %d; i++)); do echo 'UPDATE test.counter SET n = n + 1 WHERE id = 1;'; done | %s -h 127.0.0.1 -u root`, updates, s.prof.Client)
+		out, err := primary.runArgv(env, []string{"bash", "-c", stream}, 5*time.Minute)
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, out)
+		}
+		streamed <- err
+	}()
+
+	var streamErr error
+	streamDone := false
+	streamEnded := func() bool {
+		if !streamDone {
+			select {
+			case streamErr = <-streamed:
+				streamDone = true
+			default:
+			}
+		}
+		if streamErr != nil {
+			t.Fatalf("the stream of updates on the primary: %v", streamErr)
+		}
+		return streamDone
+	}
+	s.eventually(replica.name+" applies updates", time.Minute, func() (bool, string) {
+		n := counter(replica)
+		return n >= 200 || streamEnded(), fmt.Sprintf("n=%d, the primary's %d", n, counter(primary))
+	})
+	// What a power loss may leave of the files synced every 10,000 events.
+	stale := map[string][]byte{}
+	for _, name := range []string{"relay-log.info", "master.info"} {
+		if b, err := os.ReadFile(replica.data(name)); err == nil {
+			stale[name] = b
+		}
+	}
+	staleAt := counter(replica)
+	s.eventually(replica.name+" applies more updates", time.Minute, func() (bool, string) {
+		n := counter(replica)
+		return n >= staleAt+300 || n == updates, fmt.Sprint(n)
+	})
+	crashedAt := counter(replica)
+	crash(replica.sidecar)
+	crash(replica.mysqld)
+	for name, b := range stale {
+		if err := os.WriteFile(replica.data(name), b, 0o660); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%s crashed at n=%d; %d files of its position not synced per transaction went back to n=%d", replica.name, crashedAt, len(stale), staleAt)
+
+	s.startMySQLD(replica)
+	s.startSidecar(replica)
+	s.eventually("the stream of updates ends", 5*time.Minute, func() (bool, string) { return streamEnded(), "" })
+	if got := counter(primary); got != updates {
+		t.Fatalf("the primary's counter is %d after %d updates", got, updates)
+	}
+	s.waitReplicating(replica)
+	s.eventually(replica.name+" applied every update once", 2*time.Minute, func() (bool, string) {
+		n := counter(replica)
+		if n > updates {
+			t.Fatalf("%s applied updates twice: n=%d, the primary's %d", replica.name, n, updates)
+		}
+		return n == updates, fmt.Sprint(n)
+	})
 }

@@ -295,6 +295,18 @@ func stop(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }
 
+// crash kills cmd's process group with SIGKILL, as a node that loses power
+// does, and waits until it is gone.
+func crash(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	for syscall.Kill(-cmd.Process.Pid, 0) == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (r *rig) track(cmd *exec.Cmd) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -133,7 +133,32 @@ func TestSidecarReadsEveryPositionFormat(t *testing.T) {
 		"MariaDB 11 file names": {
 			image:    "mariadb:11.4",
 			files:    map[string]string{"mariadb_backup_binlog_info": "mariadb-0-bin.000001\t328\t0-100-2\n"},
-			wantSent: []string{"CHANGE MASTER TO MASTER_LOG_FILE='mariadb-0-bin.000001', MASTER_LOG_POS=328, " + tlsTail},
+			wantSent: []string{"SET GLOBAL gtid_slave_pos = '0-100-2';\nCHANGE MASTER TO MASTER_USE_GTID=slave_pos, " + tlsTail},
+			notSent:  []string{"MASTER_LOG_FILE"},
+		},
+		"MariaDB: the backup's GTID position, several domains": {
+			image:    "mariadb:10.11",
+			files:    map[string]string{"xtrabackup_binlog_info": "mysql-1-bin.000002\t1234\t0-100-5,1-100-7\n"},
+			wantSent: []string{"SET GLOBAL gtid_slave_pos = '0-100-5,1-100-7';\nCHANGE MASTER TO MASTER_USE_GTID=slave_pos, " + tlsTail},
+		},
+		"MariaDB: the GTID position wins over a replica's file and position": {
+			image: "mariadb:10.11",
+			files: map[string]string{
+				"xtrabackup_binlog_info": "mysql-1-bin.000002\t1234\t0-100-9\n",
+				"xtrabackup_slave_info":  "CHANGE MASTER TO MASTER_LOG_FILE='mysql-0-bin.000002', MASTER_LOG_POS=99;\n",
+			},
+			wantSent: []string{"SET GLOBAL gtid_slave_pos = '0-100-9';\nCHANGE MASTER TO MASTER_USE_GTID=slave_pos, "},
+			notSent:  []string{"MASTER_LOG_FILE"},
+		},
+		"MariaDB: a primary that has written nothing has no GTID": {
+			image:    "mariadb:10.11",
+			files:    map[string]string{"xtrabackup_binlog_info": "mysql-0-bin.000001\t328\n"},
+			wantSent: []string{"SET GLOBAL gtid_slave_pos = '';\nCHANGE MASTER TO MASTER_USE_GTID=slave_pos, "},
+		},
+		"MariaDB: a GTID position that is not one": {
+			image:   "mariadb:10.11",
+			files:   map[string]string{"xtrabackup_binlog_info": "mysql-0-bin.000001\t328\t0-100-5';DROP\n"},
+			wantErr: "cannot read a GTID position",
 		},
 		"empty slave info falls back to the binlog info": {
 			files:    map[string]string{"xtrabackup_slave_info": "\n", "xtrabackup_binlog_info": "mysql-bin.000001\t4\n"},
