@@ -50,6 +50,9 @@ const (
 	WebhookImage = "mysql-replication-webhook:e2e"
 	MySQLImage   = "mysql:9.7"
 	MariaDBImage = "mariadb:10.11"
+	// MariaDB11Image is MariaDB 11.8, the current LTS, which the MariaDB
+	// sample is upgraded to in place.
+	MariaDB11Image = "mariadb:11.8"
 )
 
 // WebhookImageOf is the webhook's image: the static binaries at /webhook
@@ -93,6 +96,12 @@ func MySQLImageOf(root string) (Image, error) {
 // the data directory on first start as the official image does.
 func MariaDBImageOf(root string) (Image, error) {
 	return serverImage(MariaDBImage, root, dbimage.MariaDBConfig, dbimage.MariaDBEntrypoint, "mariadbd")
+}
+
+// MariaDB11ImageOf is the MariaDB 11.8 image, from the root filesystem
+// that hack/setup-db-root.sh mariadb-11 built, with the same entrypoint.
+func MariaDB11ImageOf(root string) (Image, error) {
+	return serverImage(MariaDB11Image, root, dbimage.MariaDBConfig, dbimage.MariaDBEntrypoint, "mariadbd")
 }
 
 // serverImage is the image name of a database server's root filesystem,

@@ -94,7 +94,11 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := []Image{webhookImg, mysqlImg, mariadbImg}
+	mariadb11Img, err := MariaDB11ImageOf(env(t, "MARIADB11_ROOT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []Image{webhookImg, mysqlImg, mariadbImg, mariadb11Img}
 	c, err := Start(ctx, Options{Bin: env(t, "CLUSTER_BIN"), Images: images, Log: os.Stdout})
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +172,13 @@ func TestCluster(t *testing.T) {
 		})
 	}
 
+	// 5. MariaDB upgraded in place, 10.11 to 11.8, under a stream of writes.
+	t.Run("mariadb upgraded to 11.8 under writes", func(t *testing.T) {
+		start := time.Now()
+		upgradeUnderWrites(ctx, t, c, Samples[0], MariaDB11Image, "11.8.")
+		tm.add("StatefulSet mariadb: 10.11 -> 11.8 rolled under writes", time.Since(start))
+	})
+
 	t.Run("pods resolve through the cluster's CoreDNS only", func(t *testing.T) {
 		out, _, err := c.Exec(ctx, ns, "mysql-0", "mysql", "", "cat", "/etc/resolv.conf")
 		if err != nil {
@@ -200,7 +211,7 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	// 5. A manager killed while StatefulSets are created: each is stored
+	// 6. A manager killed while StatefulSets are created: each is stored
 	// completed or refused, never uninjected.
 	t.Run("a manager killed during creates stores nothing uninjected", func(t *testing.T) {
 		start := time.Now()
@@ -334,8 +345,14 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	if err := c.Eventually(ctx, ns, d, pod(0), "127.0.0.1", query, want); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SQL(ctx, ns, d, pod(1), d.Name+"-primary", "INSERT INTO e2e.t VALUES (2, 'after-primary-restart');"); err != nil {
-		t.Fatal(err)
+	// The Service's endpoints reach kube-proxy a moment after the pod is
+	// Ready: the first writes may find no route yet.
+	var writeErr error
+	if err := Poll(ctx, time.Minute, "a write through "+d.Name+"-primary", func() (bool, error) {
+		_, writeErr = c.SQL(ctx, ns, d, pod(1), d.Name+"-primary", "INSERT INTO e2e.t VALUES (2, 'after-primary-restart');")
+		return writeErr == nil, nil
+	}); err != nil {
+		t.Fatalf("%v: %v", err, writeErr)
 	}
 	want += "\nafter-primary-restart"
 	for i := range 5 {
@@ -493,4 +510,109 @@ func killDuringCreates(ctx context.Context, t *testing.T, c *Cluster) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// upgradeUnderWrites changes the database image of StatefulSet d to image
+// while a writer inserts a row through <name>-primary every 100 ms: every
+// pod ends on the new version, replicates, and holds every row whose
+// INSERT was acknowledged (writes fail while pod 0 restarts).
+func upgradeUnderWrites(ctx context.Context, t *testing.T, c *Cluster, d DB, image, version string) {
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + d.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(pods.Items)
+	var (
+		mu        sync.Mutex
+		acked     []int
+		misrouted []string
+		failures  int
+	)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for id, from := 10000, 0; ; id++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			// From whichever pod is running: every pod restarts, and an
+			// exec into a pod that goes away may never end by itself.
+			callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			// Acknowledged: the server answered after the INSERT, and
+			// said which server it is.
+			out, err := c.SQL(callCtx, ns, d, fmt.Sprintf("%s-%d", d.Name, from%n), d.Name+"-primary",
+				fmt.Sprintf("INSERT INTO e2e.t VALUES (%d, 'rolling'); SELECT CONCAT('acknowledged by ', @@server_id)", id))
+			cancel()
+			mu.Lock()
+			switch {
+			case err == nil && out == "acknowledged by 100":
+				acked = append(acked, id)
+			case err == nil:
+				misrouted = append(misrouted, fmt.Sprintf("%d: %q", id, out))
+			default:
+				failures++
+				from++
+			}
+			mu.Unlock()
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, d.Container, image)
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, d.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		close(stop)
+		t.Fatal(err)
+	}
+	rolled := time.Now()
+	err = c.StatefulSetReady(ctx, ns, d.Name, 20*time.Minute, func(pod string) {
+		fmt.Printf("  %s Ready (%s into the rollout)\n", pod, time.Since(rolled).Round(time.Second))
+	})
+	time.Sleep(3 * time.Second)
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(misrouted) > 0 {
+		t.Errorf("writes through %s-primary answered by another server than the primary's (server_id 100): %v", d.Name, misrouted)
+	}
+	if len(acked) < 10 {
+		t.Fatalf("only %d writes were acknowledged during the upgrade (%d failed)", len(acked), failures)
+	}
+	sts, err := c.Client.AppsV1().StatefulSets(ns).Get(ctx, d.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ctr := range append(sts.Spec.Template.Spec.InitContainers, sts.Spec.Template.Spec.Containers...) {
+		if ctr.Name != contract.HelperInitContainer && ctr.Image != image {
+			t.Errorf("%s runs %s after the upgrade", ctr.Name, ctr.Image)
+		}
+	}
+	query := fmt.Sprintf("SELECT COUNT(*) FROM e2e.t WHERE id IN (%s)", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(acked)), ","), "[]"))
+	for i := range n {
+		pod := fmt.Sprintf("%s-%d", d.Name, i)
+		if got, err := c.SQL(ctx, ns, d, pod, "127.0.0.1", "SELECT VERSION()"); err != nil || !strings.HasPrefix(got, version) {
+			t.Errorf("%s runs %q (%v), want %s", pod, got, err, version)
+		}
+		if err := c.Eventually(ctx, ns, d, pod, "127.0.0.1", query, fmt.Sprint(len(acked))); err != nil {
+			have, _ := c.SQL(ctx, ns, d, pod, "127.0.0.1", "SELECT GROUP_CONCAT(id ORDER BY id) FROM e2e.t WHERE id >= 10000")
+			t.Errorf("%s lacks acknowledged rows: %v\nacknowledged: %v\nit has: %s", pod, err, acked, have)
+		}
+		if i > 0 {
+			// Ready means both replication threads run; -N leaves out the
+			// field names.
+			st, err := c.SQL(ctx, ns, d, pod, "127.0.0.1", "SHOW SLAVE STATUS")
+			if err != nil || !strings.Contains(st, "Slave_Pos") {
+				t.Errorf("%s does not replicate by GTID after the upgrade (%v): %s", pod, err, st)
+			}
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	t.Logf("%d pods on %s; %d writes acknowledged during the rollout (%d refused while pods restarted), every one on every pod", n, image, len(acked), failures)
 }
