@@ -67,6 +67,12 @@ const (
 	// ("NAME" for an Issuer of the namespace, "ClusterIssuer/NAME") instead
 	// of the StatefulSet's own certificate authority.
 	TLSIssuerAnnotation = "mysql-replication.io/tls-issuer"
+	// RecloneAnnotation, on the pod template, set to RecloneOnDivergence,
+	// lets a replica whose sidecar refused to replicate (it diverged from
+	// the primary) clone again at its next start; its old data directory
+	// is moved aside, never deleted.
+	RecloneAnnotation   = "mysql-replication.io/reclone"
+	RecloneOnDivergence = "on-divergence"
 )
 
 // Labels and annotations the webhook sets.
@@ -202,6 +208,9 @@ const (
 	// ClonePasswordEnv carries the clone user's password into clone-mysql
 	// and the primary's sidecar of the clone-plugin profile.
 	ClonePasswordEnv = "CLONE_PASSWORD"
+	// RecloneEnv carries the pod's RecloneAnnotation into clone-mysql,
+	// through the downward API.
+	RecloneEnv = "RECLONE"
 )
 
 // Paths in the pod, files and markers.
@@ -221,6 +230,13 @@ const (
 	// the clone-plugin profile that the data is a fresh clone whose
 	// replication it must point at the primary and start, once.
 	StartReplicationMarker = "start-replication"
+	// RefusedMarker, in the data directory, holds why the sidecar refused
+	// to replicate from the primary (the replica diverged); the readiness
+	// probe reports it, and clone-mysql clones again when RecloneEnv says
+	// so, after moving the data directory to DivergedPrefix<time> on the
+	// data volume.
+	RefusedMarker  = ".replication-refused"
+	DivergedPrefix = ".diverged-"
 	// InitializedDir is where clone-mysql finds the optional ConfigMap
 	// <name>-initialized; InitializedKey is its key.
 	InitializedDir = "/mnt/initialized"

@@ -561,6 +561,12 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 	if inj.prof.TLS {
 		clone.VolumeMounts = append(clone.VolumeMounts, tlsMount)
 	}
+	if inj.prof.Replication.ChecksDivergence() {
+		// The pod template's annotation that lets a diverged replica
+		// clone again.
+		clone.Env = append(clone.Env, corev1.EnvVar{Name: contract.RecloneEnv, ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + contract.RecloneAnnotation + "']"}}})
+	}
 	if inj.prof.Clone == profile.ClonePlugin {
 		clone.VolumeMounts = append(clone.VolumeMounts, optionFileMounts(db, clone.VolumeMounts)...)
 	}

@@ -118,7 +118,14 @@ type Profile struct {
 	// authority. Without it (MySQL 5.7 and the tutorial's ncat stream) only
 	// the NetworkPolicy guards them.
 	TLS bool
+	// ClientVerifyTLS are the client's options that verify the server's
+	// certificate and name against an authority, the file of which is %s.
+	ClientVerifyTLS string
 }
+
+// ChecksDivergence tells whether a replica can compare its transactions
+// with the primary's before it replicates: replicas positioned by GTID.
+func (r Replication) ChecksDivergence() bool { return r.GTID || r.SlavePos }
 
 var legacyReplication = Replication{
 	ChangeSource: "CHANGE MASTER TO", Host: "MASTER_HOST", User: "MASTER_USER", Password: "MASTER_PASSWORD",
@@ -167,6 +174,7 @@ var (
 		MaxPasswordLength: 256,
 		Durability:        durable + "binlog_expire_logs_seconds=2592000\n",
 		TLS:               true,
+		ClientVerifyTLS:   "--ssl-mode=VERIFY_IDENTITY --ssl-ca=%s",
 		Replication: Replication{
 			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
 			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",
@@ -186,11 +194,12 @@ var (
 		Clone: CloneBackupStream, BackupTool: "mariadb-backup", StreamTool: "mbstream", StreamHelper: true,
 		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
 		RootPasswordVariable: "MARIADB_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
-		PrimaryConfig: "# Apply this config only on the master.\n[mysqld]\nlog-bin\n" + mariaDBGTIDConfig,
-		ReplicaConfig: "# Apply this config only on slaves.\n[mysqld]\nread-only\nlog-bin\n" + mariaDBGTIDConfig,
-		Replication:   mariaDBReplication,
-		Durability:    durable + "expire_logs_days=30\n",
-		TLS:           true,
+		PrimaryConfig:   "# Apply this config only on the master.\n[mysqld]\nlog-bin\n" + mariaDBGTIDConfig,
+		ReplicaConfig:   "# Apply this config only on slaves.\n[mysqld]\nread-only\nlog-bin\n" + mariaDBGTIDConfig,
+		Replication:     mariaDBReplication,
+		Durability:      durable + "expire_logs_days=30\n",
+		TLS:             true,
+		ClientVerifyTLS: "--ssl --ssl-ca=%s --ssl-verify-server-cert",
 	}
 )
 

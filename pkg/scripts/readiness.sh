@@ -8,6 +8,13 @@ set -uo pipefail
 if ((ordinal == 0)); then
   exec {{.Client}}{{.ClientAuth}} -h 127.0.0.1 -e "SELECT 1"
 fi
+{{- if .ChecksDivergence}}
+if [[ -f {{.DataDir}}/{{.RefusedMarker}} ]]; then
+  # The kubelet records this in the pod's Unhealthy event.
+  echo "readiness: the sidecar refused to replicate: $(<{{.DataDir}}/{{.RefusedMarker}})" >&2
+  exit 1
+fi
+{{- end}}
 status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}}) || exit 1
 if [[ $status =~ {{.Replication.IORunning}}:\ Yes && $status =~ {{.Replication.SQLRunning}}:\ Yes ]]; then
   exit 0

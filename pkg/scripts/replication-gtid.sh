@@ -4,11 +4,14 @@
 # cloned replica, points replication at the primary with GTID
 # auto-positioning and starts it, exactly once (clone-mysql leaves a marker
 # that is removed once used; a configured replica is left alone, also across
-# restarts). Replicas clone over the MySQL port, so no backup port is served;
-# the container stays up so that its log tells what it did.
+# restarts); a replica that diverged from the primary does not replicate.
+# Replicas clone over the MySQL port, so no backup port is served; the
+# container stays up so that its log tells what it did.
 set -euo pipefail
 
 {{template "sidecar-start" .}}
+
+{{template "divergence-check" .}}
 
 wait_for_mysqld
 if [[ $ordinal -eq 0 ]]; then
@@ -28,6 +31,8 @@ SQL
 {{- else}}
   echo "xtrabackup: ordinal 0 is the primary"
 {{- end}}
+elif ! replication_allowed; then
+  echo "xtrabackup: replication stays stopped"
 elif [[ ! -e {{.DataDir}}/{{.StartReplicationMarker}} ]]; then
 {{- if .Credentials}}
   # A replica's channel keeps the password it was configured with, and the

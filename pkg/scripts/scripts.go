@@ -62,7 +62,8 @@ type Params struct {
 type contractNames struct {
 	MySQLPort, BackupPort                                     int
 	DataDir, DataSubPath, DataVolumeDir, StagingDir           string
-	StartReplicationMarker                                    string
+	StartReplicationMarker, RefusedMarker, DivergedPrefix     string
+	RecloneEnv, RecloneAnnotation, RecloneOnDivergence        string
 	InitializedDir, InitializedKey, InitializedTail           string
 	EmptyPrimaryMessage                                       string
 	ConfDir, InitConfDir, ConfigMapDir, ClientOptionFile      string
@@ -78,8 +79,9 @@ type contractNames struct {
 var podContract = contractNames{
 	MySQLPort: contract.MySQLPort, BackupPort: contract.BackupPort,
 	DataDir: contract.DataDir, DataSubPath: contract.DataSubPath, DataVolumeDir: contract.DataVolumeDir, StagingDir: contract.StagingDir,
-	StartReplicationMarker: contract.StartReplicationMarker,
-	InitializedDir:         contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
+	StartReplicationMarker: contract.StartReplicationMarker, RefusedMarker: contract.RefusedMarker, DivergedPrefix: contract.DivergedPrefix,
+	RecloneEnv: contract.RecloneEnv, RecloneAnnotation: contract.RecloneAnnotation, RecloneOnDivergence: contract.RecloneOnDivergence,
+	InitializedDir: contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
 	EmptyPrimaryMessage: contract.EmptyPrimaryMessage,
 	ConfDir:             contract.ConfDir, InitConfDir: contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,
 	ClientOptionName: contract.ClientOptionName, PrimaryConfigKey: contract.PrimaryConfigKey, ReplicaConfigKey: contract.ReplicaConfigKey,
@@ -112,6 +114,12 @@ type values struct {
 	MaxPasswordLength int
 	// TLS: every connection to another pod is TLS that verifies the peer.
 	TLS bool
+	// ClientVerifyTLS are the client's options that verify the server's
+	// certificate against the pods' authority.
+	ClientVerifyTLS string
+	// ChecksDivergence: a replica's sidecar compares its transactions
+	// with the primary's before it replicates.
+	ChecksDivergence bool
 }
 
 // peersArgs are what the "pod-host" template names other pods with.
@@ -190,6 +198,10 @@ func (p Params) values(names contractNames) (values, error) {
 		StatefulSet:   p.StatefulSet, Service: p.Service, ClusterDomain: p.ClusterDomain,
 		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
 		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength, TLS: prof.TLS,
+		ChecksDivergence: prof.Replication.ChecksDivergence(),
+	}
+	if prof.TLS {
+		v.ClientVerifyTLS = fmt.Sprintf(prof.ClientVerifyTLS, names.TLSCAFile)
 	}
 	if p.Credentials {
 		v.Credentials = true

@@ -8,6 +8,10 @@ shopt -s extglob nocasematch
 
 cd {{.DataDir}}
 {{template "sidecar-start" .}}
+{{- if .ChecksDivergence}}
+
+{{template "divergence-check" .}}
+{{- end}}
 {{- if .Credentials}}
 
 if [[ $ordinal -eq 0 ]]; then
@@ -92,8 +96,15 @@ $(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replicati
 {{- else}}
 $(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='root', {{.Replication.Password}}='', {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
 {{- end}}
+{{- if not .ChecksDivergence}}
 {{.Replication.Start}};
+{{- end}}
 SQL
+{{- if .ChecksDivergence}}
+    if replication_allowed; then
+      sql -e "{{.Replication.Start}}"
+    fi
+{{- end}}
   fi
   # At most once, also across container restarts.
   mv change_master_to.sql.in change_master_to.sql.orig
@@ -104,7 +115,7 @@ elif [[ $ordinal -gt 0 ]]; then
   # replica, and a changed {{.ReplicationPasswordKey}} reaches each replica when
   # it restarts.
   wait_for_mysqld
-  if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]; then
+  if [[ -n "$(sql -N -e '{{.Replication.Status}}')" ]]{{if .ChecksDivergence}} && replication_allowed{{end}}; then
     sql <<SQL
 {{template "refresh-credentials" .}}
 SQL
@@ -112,6 +123,18 @@ SQL
   fi
 {{- end}}
 fi
+
+{{- if .ChecksDivergence}}
+if [[ -f {{.DataDir}}/{{.RefusedMarker}} ]]; then
+  # A new replica must not clone what diverged.
+  echo "xtrabackup: this replica diverged from the primary; it serves no backups"
+  trap 'exit 0' TERM INT
+  while :; do
+    sleep 3600 &
+    wait $!
+  done
+fi
+{{- end}}
 
 echo "xtrabackup: serving backups on port {{.BackupPort}}"
 {{.ServeBackup}}

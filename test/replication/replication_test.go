@@ -430,10 +430,12 @@ func (s *scenario) installHelper(p *pod, ic corev1.Container) {
 	}
 }
 
+// startMySQLD starts pod p's server. The waits of the scenario are long:
+// they bound a hang, and a shared machine may be slow.
 func (s *scenario) startMySQLD(p *pod) {
 	db := container(s.spec().Containers, "mysql")
 	p.mysqld, _ = p.start("mysqld", p.env(db), s.entrypoint)
-	if err := p.waitPort(3306, 2*time.Minute); err != nil {
+	if err := p.waitPort(3306, 5*time.Minute); err != nil {
 		log, _ := os.ReadFile(filepath.Join(p.dir, "run", "mysqld.err"))
 		s.t.Fatalf("%v\n%s", err, log)
 	}
@@ -445,13 +447,13 @@ func (s *scenario) startSidecar(p *pod) string {
 	p.sidecar, logPath = p.start("sidecar", p.env(side), side.Command)
 	if s.prof.Clone == profile.ClonePlugin {
 		// Nothing listens on a backup port: the sidecar says when it is done.
-		s.eventually(p.name+" sidecar is done", 2*time.Minute, func() (bool, string) {
+		s.eventually(p.name+" sidecar is done", 5*time.Minute, func() (bool, string) {
 			log, _ := os.ReadFile(logPath)
 			return strings.Contains(string(log), "nothing to serve"), string(log)
 		})
 		return logPath
 	}
-	if err := p.waitPort(3307, 2*time.Minute); err != nil {
+	if err := p.waitPort(3307, 5*time.Minute); err != nil {
 		log, _ := os.ReadFile(logPath)
 		s.t.Fatalf("%v\n%s", err, log)
 	}
@@ -519,7 +521,7 @@ func (s *scenario) slaveStatus(p *pod) string {
 }
 
 func (s *scenario) waitReplicating(p *pod) {
-	s.eventually(p.name+" replicates", 2*time.Minute, func() (bool, string) {
+	s.eventually(p.name+" replicates", 5*time.Minute, func() (bool, string) {
 		st := s.slaveStatus(p)
 		return s.threadsRunning(st), st
 	})
@@ -911,6 +913,18 @@ func (s *scenario) run() {
 		}
 	}
 
+	if !s.step("a replica that needs transactions the primary purged is refused, and clones again when told", func(t *testing.T) {
+		s.purgedReplica(t, p0, p1)
+	}) {
+		return
+	}
+
+	if !s.step("a replica with a transaction the primary lacks is refused, and clones again when told", func(t *testing.T) {
+		s.errantReplica(t, p0, p2)
+	}) {
+		return
+	}
+
 	s.step("an emptied primary of an initialised cluster refuses to start", func(t *testing.T) {
 		// The StatefulSet has been initialised: the reconciler made the
 		// ConfigMap <name>-initialized, which pod 0 mounts.
@@ -1174,4 +1188,98 @@ func (s *scenario) crashReplicaAmidUpdates(t *testing.T, primary, replica *pod) 
 		}
 		return n == updates, fmt.Sprint(n)
 	})
+}
+
+// purgedReplica stops replica (the StatefulSet scaled down), has the
+// primary write and purge the binary logs that hold the write, and starts
+// the replica again (scaled up): its sidecar refuses to replicate.
+func (s *scenario) purgedReplica(t *testing.T, primary, replica *pod) {
+	if !s.prof.Replication.ChecksDivergence() {
+		t.Skip("MySQL 5.7 replicas position themselves by binary log file and position: the server stops replication with error 1236")
+	}
+	stop(replica.sidecar)
+	stop(replica.mysqld)
+	s.root(primary, "INSERT INTO test.messages VALUES ('zzzzz-purged')")
+	s.root(primary, "FLUSH BINARY LOGS")
+	time.Sleep(time.Second)
+	s.root(primary, "PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY")
+	s.startMySQLD(replica)
+	s.expectRefusal(t, replica, "the primary has purged from its binary logs transactions this replica lacks")
+	s.reclone(t, replica)
+	s.waitRows(replica, s.root(primary, "SELECT GROUP_CONCAT(message ORDER BY message) FROM test.messages"))
+}
+
+// errantReplica writes on a replica (as root, read-only switched off:
+// what a DBA's mistake or a client that bypassed the replicas' Service
+// does), then restarts its sidecar: it refuses to replicate.
+func (s *scenario) errantReplica(t *testing.T, primary, replica *pod) {
+	if !s.prof.Replication.ChecksDivergence() {
+		t.Skip("MySQL 5.7 replicas position themselves by binary log file and position: nothing tells a transaction of their own")
+	}
+	if s.prof.Family == profile.MySQL {
+		s.root(replica, "SET GLOBAL super_read_only = OFF; INSERT INTO test.messages VALUES ('errant'); SET GLOBAL super_read_only = ON")
+	} else {
+		// MariaDB's read_only lets root write.
+		s.root(replica, "INSERT INTO test.messages VALUES ('errant')")
+	}
+	stop(replica.sidecar)
+	s.expectRefusal(t, replica, "this replica has transactions the primary lacks")
+	s.reclone(t, replica)
+	want := s.root(primary, "SELECT GROUP_CONCAT(message ORDER BY message) FROM test.messages")
+	s.waitRows(replica, want)
+	if strings.Contains(want, "errant") {
+		t.Errorf("the errant row reached the primary: %s", want)
+	}
+}
+
+// expectRefusal starts replica's sidecar and waits until it refuses to
+// replicate, saying why; the replica is then not replicating and not
+// ready, and its readiness probe says why.
+func (s *scenario) expectRefusal(t *testing.T, replica *pod, why string) {
+	side := container(s.spec().Containers, contract.SidecarContainer)
+	var logPath string
+	replica.sidecar, logPath = replica.start("sidecar", replica.env(side), side.Command)
+	s.eventually(replica.name+" sidecar refuses to replicate", 5*time.Minute, func() (bool, string) {
+		log, _ := os.ReadFile(logPath)
+		return strings.Contains(string(log), "refusing to replicate"), string(log)
+	})
+	log, _ := os.ReadFile(logPath)
+	if !strings.Contains(string(log), why) || !strings.Contains(string(log), contract.RecloneAnnotation+"="+contract.RecloneOnDivergence) {
+		t.Errorf("the sidecar's refusal does not say %q and how to clone again:\n%s", why, log)
+	}
+	s.eventually(replica.name+" stops replicating", time.Minute, func() (bool, string) {
+		st := s.slaveStatus(replica)
+		return !s.threadsRunning(st), st
+	})
+	db := container(s.spec().Containers, "mysql")
+	out, err := replica.runArgv(replica.env(db), db.ReadinessProbe.Exec.Command, 30*time.Second)
+	if err == nil || !strings.Contains(out, why) {
+		t.Errorf("the readiness probe (%v) does not report the refusal:\n%s", err, out)
+	}
+}
+
+// reclone restarts replica with the pod template's annotation that lets it
+// clone again: its old data directory is moved aside, and it replicates.
+func (s *scenario) reclone(t *testing.T, replica *pod) {
+	stop(replica.sidecar)
+	stop(replica.mysqld)
+	s.r.annotations = map[string]string{contract.RecloneAnnotation: contract.RecloneOnDivergence}
+	defer func() { s.r.annotations = nil }()
+	out, err := s.runInitContainers(replica)
+	if err != nil || !strings.Contains(out, "moved to") {
+		t.Fatalf("clone-mysql with %s=%s (%v):\n%s", contract.RecloneAnnotation, contract.RecloneOnDivergence, err, out)
+	}
+	aside, _ := filepath.Glob(filepath.Join(replica.dir, "volume", contract.DivergedPrefix+"*"))
+	if len(aside) == 0 {
+		t.Errorf("the diverged data directory was not kept")
+	}
+	s.startMySQLD(replica)
+	s.startSidecar(replica)
+	s.waitReplicating(replica)
+	if _, err := os.Stat(replica.data(contract.RefusedMarker)); err == nil {
+		t.Error("the refusal is still recorded after the clone")
+	}
+	for _, d := range aside {
+		_ = os.RemoveAll(d)
+	}
 }

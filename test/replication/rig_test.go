@@ -43,6 +43,9 @@ type rig struct {
 	myCnf  string            // the image's own configuration
 	config map[string]string // ConfigMap data
 	secret map[string]string // Secret data
+	// annotations are the pod template's annotations, which the downward
+	// API hands the containers.
+	annotations map[string]string
 	// tls is the files of the pods' TLS Secret (ca.crt, tls.crt,
 	// tls.key), of the StatefulSet's authority: what cert-manager issues
 	// from the controller's Certificate.
@@ -333,6 +336,8 @@ func (p *pod) env(c corev1.Container) []string {
 			v = fmt.Sprint(p.ordinal)
 		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.namespace":
 			v = p.r.namespace()
+		case from.FieldRef != nil && strings.HasPrefix(from.FieldRef.FieldPath, "metadata.annotations['"):
+			v = p.r.annotations[strings.TrimSuffix(strings.TrimPrefix(from.FieldRef.FieldPath, "metadata.annotations['"), "']")]
 		default:
 			p.r.t.Fatalf("container %s: the rig cannot resolve variable %s", c.Name, e.Name)
 		}

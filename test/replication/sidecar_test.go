@@ -17,16 +17,19 @@ import (
 )
 
 // fakeClient records its arguments and standard input; asked for the
-// replica status it prints FAKE_SLAVE_STATUS.
+// replica status it prints FAKE_SLAVE_STATUS, and it answers the questions
+// of the divergence check as a primary and a replica that never wrote do.
 const fakeClient = `#!/bin/bash
 {
   echo "ARGS: $*"
   cat
   echo "--"
 } >>"$FAKE_LOG"
-if [[ "$*" == *"SHOW SLAVE STATUS"* ]]; then
-  printf '%s' "${FAKE_SLAVE_STATUS:-}"
-fi
+case "$*" in
+  *"SHOW SLAVE STATUS"*) printf '%s' "${FAKE_SLAVE_STATUS:-}" ;;
+  *"SHOW BINARY LOGS"*) printf 'mysql-0-bin.000001\t4\n' ;;
+  *gtid_binlog_state* | *gtid_slave_pos* | *BINLOG_GTID_POS*) echo ;;
+esac
 exit 0
 `
 
