@@ -28,14 +28,10 @@ echo "init-mysql: ordinal $ordinal, server-id $((100 + ordinal))"
 # the server reads only *.cnf files, and the password never reaches a command
 # line or a log.
 umask 077
-# The value is double-quoted; the option file reader turns \\ \" \n \r \t
-# back into what they stand for, so no password can end the value or add a
-# line (a Secret made from a file often ends with a newline).
-password=${ {{- .RootPasswordEnv}}//\\/\\\\}
-password=${password//\"/\\\"}
-password=${password//$'\n'/\\n}
-password=${password//$'\r'/\\r}
-password=${password//$'\t'/\\t}
+# The value is double-quoted (a Secret made from a file often ends with a
+# newline, which stays part of it).
+{{template "option-quote"}}
+password=$(option_quoted "${ {{- .RootPasswordEnv}}}")
 printf '[client]\nuser=root\npassword="%s"\n[xtrabackup]\nuser=root\npassword="%s"\n' \
   "$password" "$password" >{{.InitConfDir}}/{{.ClientOptionName}}.tmp
 mv {{.InitConfDir}}/{{.ClientOptionName}}.tmp {{.InitConfDir}}/{{.ClientOptionName}}
