@@ -170,6 +170,7 @@ func (inj *injector) run() error {
 
 	inj.volumes()
 	inj.podSecurity()
+	inj.gracePeriod()
 	inj.initContainers(spec.Containers[main], rendered)
 	inj.completeMain(&spec.Containers[main], rendered[scripts.Readiness])
 	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
@@ -633,15 +634,49 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 		}
 	}
 
+	// The startup probe gives the server up to an hour to answer a first
+	// ping (crash recovery, the first start after an upgrade); liveness and
+	// readiness run only after it, so neither kills a recovering server.
 	// The primary is ready when it answers SELECT 1; a replica only while
 	// both replication threads run.
-	readiness := execProbe(scriptCommand(readinessScript), 5, 2, 1)
-	liveness := execProbe([]string{admin, "ping"}, 30, 10, 5)
+	ping := []string{admin, "ping"}
 	if !inj.creds.insecure {
-		liveness = execProbe([]string{admin, "--defaults-extra-file=" + contract.ClientOptionFile, "ping"}, 30, 10, 5)
+		ping = []string{admin, "--defaults-extra-file=" + contract.ClientOptionFile, "ping"}
 	}
-	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, liveness)
-	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, readiness)
+	c.StartupProbe = inj.probe(c.Name, "startupProbe", c.StartupProbe, execProbe(ping, startupTiming))
+	c.LivenessProbe = inj.probe(c.Name, "livenessProbe", c.LivenessProbe, execProbe(ping, livenessTiming))
+	c.ReadinessProbe = inj.probe(c.Name, "readinessProbe", c.ReadinessProbe, execProbe(scriptCommand(readinessScript), readinessTiming))
+}
+
+// probeTiming is a probe's schedule, in seconds and consecutive failures.
+type probeTiming struct{ period, timeout, failures int32 }
+
+var (
+	// An hour: 360 pings 10 s apart.
+	startupTiming = probeTiming{period: 10, timeout: 5, failures: 360}
+	// A server that answered once is restarted after 30 s without answers.
+	livenessTiming = probeTiming{period: 10, timeout: 5, failures: 3}
+	// A busy server answers within 5 s.
+	readinessTiming = probeTiming{period: 5, timeout: 5, failures: 3}
+)
+
+// shutdownGrace is the pod's terminationGracePeriodSeconds unless the
+// user set one: a server's clean shutdown flushes InnoDB's dirty pages,
+// which takes minutes on a large buffer pool; SIGKILL before the end means
+// crash recovery at the next start.
+const shutdownGrace int64 = 600
+
+// apiDefaultGrace is what the API server writes into a pod template that
+// sets no terminationGracePeriodSeconds; the webhook sees it as not set.
+const apiDefaultGrace int64 = 30
+
+// gracePeriod gives the pod time for a clean shutdown unless the user chose
+// a period.
+func (inj *injector) gracePeriod() {
+	spec := &inj.sts.Spec.Template.Spec
+	if spec.TerminationGracePeriodSeconds == nil || *spec.TerminationGracePeriodSeconds == apiDefaultGrace {
+		spec.TerminationGracePeriodSeconds = ptr.To(shutdownGrace)
+	}
 }
 
 // mounts adds each wanted mount unless the container already mounts that
@@ -670,12 +705,12 @@ func (inj *injector) probe(container, field string, have, want *corev1.Probe) *c
 	return have
 }
 
-func execProbe(command []string, initialDelay, period, timeout int32) *corev1.Probe {
+func execProbe(command []string, t probeTiming) *corev1.Probe {
 	return &corev1.Probe{
-		ProbeHandler:        corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: command}},
-		InitialDelaySeconds: initialDelay,
-		PeriodSeconds:       period,
-		TimeoutSeconds:      timeout,
+		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: command}},
+		PeriodSeconds:    t.period,
+		TimeoutSeconds:   t.timeout,
+		FailureThreshold: t.failures,
 	}
 }
 

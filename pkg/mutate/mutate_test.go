@@ -11,6 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
@@ -337,6 +339,59 @@ func TestInjectChoices(t *testing.T) {
 					t.Errorf("containers %+v", cs)
 				}
 				if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `container "xtrabackup"`) {
+					t.Errorf("warnings %q", r.Warnings)
+				}
+			},
+		},
+		"probes never kill a server before it first answered; a busy one has 5 s to answer": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}),
+			check: func(t *testing.T, r *Result) {
+				c := r.StatefulSet.Spec.Template.Spec.Containers[0]
+				startup, live, ready := c.StartupProbe, c.LivenessProbe, c.ReadinessProbe
+				if startup == nil || startup.Exec == nil || startup.Exec.Command[len(startup.Exec.Command)-1] != "ping" {
+					t.Fatalf("startup probe %+v", startup)
+				}
+				if allowed := startup.PeriodSeconds * startup.FailureThreshold; allowed < 3600 {
+					t.Errorf("the startup probe allows %d s, want an hour", allowed)
+				}
+				if live.InitialDelaySeconds != 0 || live.PeriodSeconds*live.FailureThreshold < 30 {
+					t.Errorf("liveness %+v", live)
+				}
+				if ready.TimeoutSeconds < 5 {
+					t.Errorf("readiness times out after %d s", ready.TimeoutSeconds)
+				}
+				if g := r.StatefulSet.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g < 300 {
+					t.Errorf("termination grace period %v, want minutes", g)
+				}
+			},
+		},
+		"the API server's default grace period counts as unset": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"})
+				s.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](30)
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				if g := *r.StatefulSet.Spec.Template.Spec.TerminationGracePeriodSeconds; g != shutdownGrace {
+					t.Errorf("termination grace period %d, want %d", g, shutdownGrace)
+				}
+			},
+		},
+		"the user's grace period and startup probe are kept": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4", StartupProbe: &corev1.Probe{
+					ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(3306)}},
+					FailureThreshold: 1000, PeriodSeconds: 10,
+				}})
+				s.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1800)
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				spec := r.StatefulSet.Spec.Template.Spec
+				if *spec.TerminationGracePeriodSeconds != 1800 || spec.Containers[0].StartupProbe.TCPSocket == nil {
+					t.Errorf("grace %d, startup probe %+v", *spec.TerminationGracePeriodSeconds, spec.Containers[0].StartupProbe)
+				}
+				if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "startupProbe") {
 					t.Errorf("warnings %q", r.Warnings)
 				}
 			},

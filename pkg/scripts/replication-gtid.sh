@@ -67,7 +67,6 @@ SQL
 fi
 
 echo "xtrabackup: replicas clone over port {{.MySQLPort}}; nothing to serve"
-trap 'exit 0' TERM INT
 {{- if .TLS}}
 # The kubelet writes a renewed certificate into the pod; the server takes
 # it without a restart.

@@ -226,8 +226,12 @@ func (p Params) values(names contractNames) (values, error) {
   %s %s`, names.HelperPath, names.BackupPort, names.TLSDir, prof.BackupTool, backupArgs)
 	} else {
 		v.ReceiveBackup = fmt.Sprintf(`ncat --recv-only "$source_host" %d`, names.BackupPort)
-		v.ServeBackup = fmt.Sprintf(`exec ncat --listen --keep-open --send-only --max-conns=1 %d -c \
-  "%s %s"`, names.BackupPort, prof.BackupTool, backupArgs)
+		// ncat has no SIGTERM handler: as the container's first process it
+		// would ignore the pod's deletion; bash waits for it and exits on
+		// SIGTERM, which ends the container.
+		v.ServeBackup = fmt.Sprintf(`ncat --listen --keep-open --send-only --max-conns=1 %d -c \
+  "%s %s" &
+wait $!`, names.BackupPort, prof.BackupTool, backupArgs)
 	}
 	return v, nil
 }

@@ -128,7 +128,6 @@ fi
 if [[ -f {{.DataDir}}/{{.RefusedMarker}} ]]; then
   # A new replica must not clone what diverged.
   echo "xtrabackup: this replica diverged from the primary; it serves no backups"
-  trap 'exit 0' TERM INT
   while :; do
     sleep 3600 &
     wait $!
