@@ -18,6 +18,7 @@ import (
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,6 +48,19 @@ func env(t *testing.T, name string) string {
 type timings struct {
 	mu   sync.Mutex
 	rows [][2]string
+	// failures are printed after the table, at the end of the output,
+	// where a CI log's tail shows them.
+	failures []string
+}
+
+// fatalf ends t with a failure that print repeats at the end.
+func (tm *timings) fatalf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	tm.mu.Lock()
+	tm.failures = append(tm.failures, t.Name()+": "+msg)
+	tm.mu.Unlock()
+	t.Fatal(msg)
 }
 
 func (tm *timings) add(step string, d time.Duration) {
@@ -62,6 +76,9 @@ func (tm *timings) print() {
 		fmt.Fprintf(w, "%s\t%s\n", r[0], r[1])
 	}
 	w.Flush()
+	for _, f := range tm.failures {
+		fmt.Printf("\nFAILED %s\n", f)
+	}
 }
 
 // TestCluster is the end-to-end test on a real one-node cluster: the
@@ -165,6 +182,9 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A server that starts slowly, created now and checked after step 4.
+	slow := slowServer(ctx, t, c)
+
 	// 4. Replication in real pods, through the Services.
 	for _, d := range dbs {
 		t.Run(d.Name, func(t *testing.T) {
@@ -172,10 +192,14 @@ func TestCluster(t *testing.T) {
 		})
 	}
 
+	t.Run("a server that answers only after the old liveness window is not killed", func(t *testing.T) {
+		slow(t, &tm)
+	})
+
 	// 5. MariaDB upgraded in place, 10.11 to 11.8, under a stream of writes.
 	t.Run("mariadb upgraded to 11.8 under writes", func(t *testing.T) {
 		start := time.Now()
-		upgradeUnderWrites(ctx, t, c, Samples[0], MariaDB11Image, "11.8.")
+		upgradeUnderWrites(ctx, t, &tm, c, Samples[0], MariaDB11Image, "11.8.")
 		tm.add("StatefulSet mariadb: 10.11 -> 11.8 rolled under writes", time.Since(start))
 	})
 
@@ -297,7 +321,7 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 		t.Fatal(err)
 	}
 	if err := c.StatefulSetReady(ctx, ns, d.Name, 15*time.Minute, nil); err != nil {
-		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
+		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
 	}
 	tm.add(fmt.Sprintf("StatefulSet %s: scaled 3 -> 5 Ready", d.Name), time.Since(start))
 	for _, i := range []int{3, 4} {
@@ -317,7 +341,7 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(2), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitRecreated(ctx, t, c, d.Name, pod(2), old.UID)
+	waitRecreated(ctx, t, tm, c, d.Name, pod(2), old.UID)
 	tm.add(fmt.Sprintf("StatefulSet %s: replica pod deleted, back Ready", d.Name), time.Since(start))
 	log, err := c.ContainerLog(ctx, ns, pod(2), contract.CloneMySQLContainer)
 	if err != nil {
@@ -340,7 +364,7 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(0), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitRecreated(ctx, t, c, d.Name, pod(0), old.UID)
+	waitRecreated(ctx, t, tm, c, d.Name, pod(0), old.UID)
 	tm.add(fmt.Sprintf("StatefulSet %s: primary pod deleted, back Ready", d.Name), time.Since(start))
 	if err := c.Eventually(ctx, ns, d, pod(0), "127.0.0.1", query, want); err != nil {
 		t.Fatal(err)
@@ -377,7 +401,7 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-func waitRecreated(ctx context.Context, t *testing.T, c *Cluster, sts, name string, oldUID types.UID) {
+func waitRecreated(ctx context.Context, t *testing.T, tm *timings, c *Cluster, sts, name string, oldUID types.UID) {
 	t.Helper()
 	if err := Poll(ctx, 10*time.Minute, name+" to come back Ready", func() (bool, error) {
 		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
@@ -386,10 +410,10 @@ func waitRecreated(ctx context.Context, t *testing.T, c *Cluster, sts, name stri
 		}
 		return p.UID != oldUID && PodReady(p), nil
 	}); err != nil {
-		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+sts))
+		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+sts))
 	}
 	if err := c.StatefulSetReady(ctx, ns, sts, 10*time.Minute, nil); err != nil {
-		t.Fatal(err)
+		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+sts))
 	}
 }
 
@@ -512,11 +536,58 @@ func killDuringCreates(ctx context.Context, t *testing.T, c *Cluster) {
 	}
 }
 
+// slowStartDelay keeps a server from answering well past the liveness
+// window the webhook once injected (30 s delay, then three failures 10 s
+// apart): that probe restarted the server before it ever answered.
+const slowStartDelay = 100 * time.Second
+
+// slowServer creates a one-pod StatefulSet whose server starts
+// slowStartDelay late, as one in a long crash recovery or in the first
+// start after an upgrade does; the function it returns checks that the pod
+// became Ready with no restart, then deletes the StatefulSet and its claim.
+func slowServer(ctx context.Context, t *testing.T, c *Cluster) func(*testing.T, *timings) {
+	const name = "slow-start"
+	sts := plain(name, MariaDBImage)
+	sts.Spec.Replicas = ptr.To[int32](1)
+	sts.Spec.Template.Spec.Containers[0].Command = []string{"bash", "-c",
+		fmt.Sprintf("sleep %d; exec docker-entrypoint.sh mariadbd", int(slowStartDelay.Seconds()))}
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now()
+	return func(t *testing.T, tm *timings) {
+		defer func() {
+			_ = c.Client.AppsV1().StatefulSets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+			_ = c.Client.CoreV1().PersistentVolumeClaims(ns).DeleteCollection(ctx, metav1.DeleteOptions{},
+				metav1.ListOptions{LabelSelector: "app=" + name})
+		}()
+		var p *corev1.Pod
+		if err := Poll(ctx, 10*time.Minute, name+"-0 Ready", func() (bool, error) {
+			var err error
+			p, err = c.Client.CoreV1().Pods(ns).Get(ctx, name+"-0", metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil && PodReady(p), err
+		}); err != nil {
+			tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+name))
+		}
+		tm.add("a server answering after "+slowStartDelay.String()+": Ready, not restarted", time.Since(created))
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == sts.Spec.Template.Spec.Containers[0].Name && cs.RestartCount != 0 {
+				tm.fatalf(t, "the slow server was restarted %d times\n%s", cs.RestartCount, c.DescribePods(ctx, ns, "app="+name))
+			}
+		}
+		t.Logf("%s-0 answered after a %s delay and became Ready %s after its StatefulSet was created, never restarted",
+			name, slowStartDelay, time.Since(created).Round(time.Second))
+	}
+}
+
 // upgradeUnderWrites changes the database image of StatefulSet d to image
 // while a writer inserts a row through <name>-primary every 100 ms: every
 // pod ends on the new version, replicates, and holds every row whose
 // INSERT was acknowledged (writes fail while pod 0 restarts).
-func upgradeUnderWrites(ctx context.Context, t *testing.T, c *Cluster, d DB, image, version string) {
+func upgradeUnderWrites(ctx context.Context, t *testing.T, tm *timings, c *Cluster, d DB, image, version string) {
 	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + d.Name})
 	if err != nil {
 		t.Fatal(err)
@@ -580,7 +651,7 @@ func upgradeUnderWrites(ctx context.Context, t *testing.T, c *Cluster, d DB, ima
 	close(stop)
 	<-done
 	if err != nil {
-		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
+		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
 	}
 	mu.Lock()
 	defer mu.Unlock()
