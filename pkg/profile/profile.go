@@ -59,8 +59,9 @@ type Replication struct {
 	Status, StatusArgs string
 	// IORunning and SQLRunning are the status fields of the two threads.
 	IORunning, SQLRunning string
-	// Grant is what the replication user is granted.
-	Grant string
+	// Grant is what the replication user is granted; StatusGrant, where
+	// Status needs more, is granted as well where the server knows it.
+	Grant, StatusGrant string
 	// SSL, SSLCA and SSLVerify are the options of the source statement
 	// that turn TLS on, name the authority the source's certificate must be
 	// signed by, and have the name dialled checked against it.
@@ -85,8 +86,9 @@ type Profile struct {
 	// profile annotation.
 	Name   string
 	Family Family
-	// Client and Admin are the command-line client and admin tool.
-	Client, Admin string
+	// Client and Admin are the command-line client and admin tool; Server
+	// is the server's program.
+	Client, Admin, Server string
 	// Clone is how replicas clone; BackupTool and StreamTool are the
 	// backup-stream tools.
 	Clone                  CloneMethod
@@ -142,7 +144,12 @@ var legacyReplication = Replication{
 var mysqlReplication = func() Replication { r := legacyReplication; r.MaxPasswordLength = 32; return r }()
 
 // mariaDBReplication is the legacy dialect positioned by MariaDB's GTID.
-var mariaDBReplication = func() Replication { r := legacyReplication; r.SlavePos = true; return r }()
+// Its Status needs SLAVE MONITOR (MariaDB 10.5.9 and later).
+var mariaDBReplication = func() Replication {
+	r := legacyReplication
+	r.SlavePos, r.StatusGrant = true, "SLAVE MONITOR"
+	return r
+}()
 
 // The profiles.
 var (
@@ -150,7 +157,7 @@ var (
 	// binary log positions.
 	MySQL57 = Profile{
 		Name: "mysql-5.7", Family: MySQL,
-		Client: "mysql", Admin: "mysqladmin",
+		Client: "mysql", Admin: "mysqladmin", Server: "mysqld",
 		Clone: CloneBackupStream, BackupTool: "xtrabackup", StreamTool: "xbstream",
 		CloneImage: XtrabackupImage, SidecarImage: XtrabackupImage,
 		RootPasswordVariable: "MYSQL_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MYSQL_ALLOW_EMPTY_PASSWORD",
@@ -163,7 +170,7 @@ var (
 	// over the MySQL protocol, GTID auto-positioning.
 	MySQL8 = Profile{
 		Name: "mysql-8", Family: MySQL,
-		Client: "mysql", Admin: "mysqladmin",
+		Client: "mysql", Admin: "mysqladmin", Server: "mysqld",
 		Clone:      ClonePlugin,
 		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
 		RootPasswordVariable: "MYSQL_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MYSQL_ALLOW_EMPTY_PASSWORD",
@@ -190,7 +197,7 @@ var (
 	// this project's helper, binary log positions.
 	MariaDBProfile = Profile{
 		Name: "mariadb", Family: MariaDB,
-		Client: "mariadb", Admin: "mariadb-admin",
+		Client: "mariadb", Admin: "mariadb-admin", Server: "mariadbd",
 		Clone: CloneBackupStream, BackupTool: "mariadb-backup", StreamTool: "mbstream", StreamHelper: true,
 		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
 		RootPasswordVariable: "MARIADB_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",

@@ -1,6 +1,7 @@
 #!/bin/bash
 # clone-mysql: on a replica whose data directory is still empty, streams a
-# backup from the previous pod of StatefulSet {{.StatefulSet}} into a staging
+# backup from {{if .ChecksDivergence}}a pod of StatefulSet {{.StatefulSet}} (the previous one when it
+# can be the donor, else the primary){{else}}the previous pod of StatefulSet {{.StatefulSet}}{{end}} into a staging
 # directory on the data volume and prepares it there; only a complete,
 # prepared backup is moved into place, by one rename that fails rather than
 # replace anything. A clone that was cut off leaves only the staging
@@ -12,7 +13,16 @@ set -euo pipefail
 mkdir -p "$staging/data"
 
 {{template "pod-host" (.Peers "clone-mysql")}}
+{{- if .ChecksDivergence}}
+primary_host=$(pod_host 0)
+{{template "choose-donor" .}}
+
+local_version=$({{.Server}} --version)
+[[ $local_version =~ Ver\ ([0-9]+\.[0-9]+\.[0-9]+) ]] && local_version=${BASH_REMATCH[1]}
+choose_donor
+{{- else}}
 source_host=$(pod_host $((ordinal - 1)))
+{{- end}}
 echo "clone-mysql: cloning from $source_host:{{.BackupPort}}"
 {{.ReceiveBackup}} | {{.StreamTool}} -x -C "$staging/data"
 

@@ -1,7 +1,7 @@
 #!/bin/bash
-# clone-mysql: on a replica whose data directory is still empty, clones the
-# previous pod of StatefulSet {{.StatefulSet}} with MySQL's CLONE plugin, over
-# the MySQL protocol. A temporary server in this container runs CLONE INSTANCE
+# clone-mysql: on a replica whose data directory is still empty, clones a
+# pod of StatefulSet {{.StatefulSet}} (the previous one when it can be the
+# donor, else the primary) with MySQL's CLONE plugin, over the MySQL protocol. A temporary server in this container runs CLONE INSTANCE
 # into a staging directory on the data volume, and only a complete clone is
 # moved into place, by one rename that fails rather than replace anything. A
 # clone that was cut off leaves only the staging directory behind; the next
@@ -27,7 +27,9 @@ clone_password=
 {{- end}}
 
 {{template "pod-host" (.Peers "clone-mysql")}}
-source_host=$(pod_host $((ordinal - 1)))
+primary_host=$(pod_host 0)
+{{template "choose-donor" .}}
+
 socket=$staging/mysqld.sock
 # The temporary server reads the pod's own option files (the image's, and
 # {{.ConfDir}} as init-mysql wrote it, with the user's): CLONE requires the
@@ -35,10 +37,10 @@ socket=$staging/mysqld.sock
 # innodb_page_size, which are fixed when a data directory is initialised.
 # What must differ is set here, after them: its own data directory, no
 # network, no binary log, writable.
-server=(mysqld "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err"
+server=({{.Server}} "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err"
   --skip-log-bin --read-only=OFF --super-read-only=OFF)
 
-echo "clone-mysql: starting a temporary server to clone $source_host:{{.MySQLPort}} into"
+echo "clone-mysql: starting a temporary server to clone into"
 "${server[@]}" --initialize-insecure
 "${server[@]}" --socket="$socket" --pid-file="$staging/mysqld.pid" --skip-networking --mysqlx=OFF{{if .TLS}} \
   --clone-ssl-ca={{.TLSCAFile}} --clone-ssl-cert={{.TLSCertFile}} --clone-ssl-key={{.TLSKeyFile}}{{end}} &
@@ -57,6 +59,13 @@ until {{.Admin}} --no-defaults --socket="$socket" --user=root ping >/dev/null 2>
   sleep 1
 done
 
+# The temporary server runs this pod's version, and evaluates GTID sets.
+local_sql() {
+  {{.Client}} --no-defaults --socket="$socket" --user=root -N -B "$@"
+}
+local_version=$(local_sql -e "SELECT @@version")
+[[ $local_version =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] && local_version=${BASH_REMATCH[0]}
+choose_donor
 echo "clone-mysql: cloning from $source_host:{{.MySQLPort}} as $clone_user"
 if ! {{.Client}} --no-defaults --socket="$socket" --user=root --init-command="$sql_session" <<SQL; then
 SET GLOBAL clone_valid_donor_list = '$source_host:{{.MySQLPort}}';

@@ -100,6 +100,7 @@ type values struct {
 	StatefulSet, Service string
 	ClusterDomain        string
 	Client, Admin        string
+	Server               string
 	BackupTool           string
 	StreamTool           string
 	ReceiveBackup        string
@@ -118,9 +119,16 @@ type values struct {
 	// certificate against the pods' authority.
 	ClientVerifyTLS string
 	// ChecksDivergence: a replica's sidecar compares its transactions
-	// with the primary's before it replicates.
+	// with the primary's before it replicates, and a new replica chooses
+	// its donor.
 	ChecksDivergence bool
+	// MariaDBGTIDList matches a MariaDB GTID list (domain-server-sequence,
+	// comma-separated), or nothing.
+	MariaDBGTIDList string
 }
+
+// mariaDBGTIDList is a bash regular expression for a MariaDB GTID list.
+const mariaDBGTIDList = `^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$`
 
 // peersArgs are what the "pod-host" template names other pods with.
 type peersArgs struct{ Who, Env, StatefulSet, Service, ClusterDomain string }
@@ -196,7 +204,8 @@ func (p Params) values(names contractNames) (values, error) {
 	v := values{
 		contractNames: names,
 		StatefulSet:   p.StatefulSet, Service: p.Service, ClusterDomain: p.ClusterDomain,
-		Client: prof.Client, Admin: prof.Admin, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
+		MariaDBGTIDList: mariaDBGTIDList,
+		Client:          prof.Client, Admin: prof.Admin, Server: prof.Server, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
 		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength, TLS: prof.TLS,
 		ChecksDivergence: prof.Replication.ChecksDivergence(),
 	}

@@ -54,7 +54,12 @@ func TestRenderedHostNamesAreFullyQualified(t *testing.T) {
 		p.ClusterDomain = "example.internal"
 		f := p.Profile.Name
 		got := renderAll(t, p)
-		if !strings.Contains(got[CloneMySQL], `source_host=$(pod_host $((ordinal - 1)))`) {
+		source := `source_host=$(pod_host $((ordinal - 1)))`
+		if p.Profile.Replication.ChecksDivergence() {
+			// The donor is chosen among pods named by pod_host.
+			source = `host=$(pod_host "$candidate")`
+		}
+		if !strings.Contains(got[CloneMySQL], source) || !strings.Contains(got[CloneMySQL], `primary_host=$(pod_host 0)`) && source != `source_host=$(pod_host $((ordinal - 1)))` {
 			t.Errorf("%s: the clone source is not named by pod_host:\n%s", f, got[CloneMySQL])
 		}
 		if !strings.Contains(got[Sidecar], `primary_host=$(pod_host 0)`) {

@@ -23,6 +23,12 @@ CREATE USER IF NOT EXISTS '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication
 ALTER USER '{{.ReplicationUser}}'@'%' IDENTIFIED BY '$replication_password'{{template "require-tls" .}};
 GRANT {{.Replication.Grant}} ON *.* TO '{{.ReplicationUser}}'@'%';
 SQL
+{{- if .Replication.StatusGrant}}
+  # New replicas ask their donor candidates for their replication status.
+  if ! sql -e "GRANT {{.Replication.StatusGrant}} ON *.* TO '{{.ReplicationUser}}'@'%'" 2>/dev/null; then
+    echo "xtrabackup: this server has no {{.Replication.StatusGrant}} privilege: new replicas clone the primary"
+  fi
+{{- end}}
   echo "xtrabackup: replication user {{.ReplicationUser}} is in place"
 fi
 {{- end}}
@@ -41,7 +47,8 @@ if [[ -f $binlog_info ]]; then
   # from the beginning of its binary logs.
   read -r _ _ gtid_pos _ <"$binlog_info" || true
   gtid_pos=${gtid_pos:-}
-  if [[ ! $gtid_pos =~ ^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$ ]]; then
+  gtids='{{.MariaDBGTIDList}}'
+  if [[ ! $gtid_pos =~ $gtids ]]; then
     echo "xtrabackup: cannot read a GTID position from $binlog_info: $(<"$binlog_info")" >&2
     exit 1
   fi

@@ -729,6 +729,22 @@ func (s *scenario) run() {
 		return
 	}
 
+	if !s.step("a new replica clones the primary while the previous pod is down", func(t *testing.T) {
+		if !s.prof.Replication.ChecksDivergence() {
+			t.Skip("MySQL 5.7 replicas clone the previous pod, as the tutorial's do")
+		}
+		p3 := s.pods[3]
+		stop(p3.sidecar)
+		stop(p3.mysqld)
+		s.recloneExpecting(t, s.pods[4], "the donor is pod 0: pod 3: it does not answer")
+		s.waitRows(s.pods[4], "hello,world,zz-after-scale")
+		s.startMySQLD(p3)
+		s.startSidecar(p3)
+		s.waitReplicating(p3)
+	}) {
+		return
+	}
+
 	if !s.step("6 restarts configure nothing twice", func(t *testing.T) {
 		stop(p1.sidecar)
 		stop(p1.mysqld)
@@ -1222,6 +1238,11 @@ func (s *scenario) errantReplica(t *testing.T, primary, replica *pod) {
 		// MariaDB's read_only lets root write.
 		s.root(replica, "INSERT INTO test.messages VALUES ('errant')")
 	}
+	// Still replicating (its sidecar checks at its start), the replica
+	// is passed over as the next pod's donor.
+	if next, ok := s.pods[replica.ordinal+1]; ok {
+		s.recloneExpecting(t, next, fmt.Sprintf("the donor is pod 0: pod %d: it has transactions the primary lacks", replica.ordinal))
+	}
 	stop(replica.sidecar)
 	s.expectRefusal(t, replica, "this replica has transactions the primary lacks")
 	s.reclone(t, replica)
@@ -1230,6 +1251,28 @@ func (s *scenario) errantReplica(t *testing.T, primary, replica *pod) {
 	if strings.Contains(want, "errant") {
 		t.Errorf("the errant row reached the primary: %s", want)
 	}
+}
+
+// recloneExpecting empties pod p's data directory and starts it again: it
+// clones, saying want of its donor, and replicates.
+func (s *scenario) recloneExpecting(t *testing.T, p *pod, want string) {
+	t.Helper()
+	stop(p.sidecar)
+	stop(p.mysqld)
+	entries, _ := os.ReadDir(p.data(""))
+	for _, e := range entries {
+		if err := os.RemoveAll(p.data(e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := s.runInitContainers(p)
+	if err != nil || !strings.Contains(out, want) {
+		t.Fatalf("%s clone-mysql (%v) does not say %q:\n%s", p.name, err, want, out)
+	}
+	t.Logf("%s: %s", p.name, want)
+	s.startMySQLD(p)
+	s.startSidecar(p)
+	s.waitReplicating(p)
 }
 
 // expectRefusal starts replica's sidecar and waits until it refuses to
