@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -43,10 +44,11 @@ func CacheOptions() cache.Options {
 		ReaderFailOnMissingInformer: true,
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.StatefulSet{}:         {Label: enabled, Transform: StatefulSetForCache},
-			&corev1.ConfigMap{}:           managed,
-			&corev1.Service{}:             managed,
-			&networkingv1.NetworkPolicy{}: managed,
+			&appsv1.StatefulSet{}:           {Label: enabled, Transform: StatefulSetForCache},
+			&corev1.ConfigMap{}:             managed,
+			&corev1.Service{}:               managed,
+			&networkingv1.NetworkPolicy{}:   managed,
+			&policyv1.PodDisruptionBudget{}: managed,
 		},
 	}
 }

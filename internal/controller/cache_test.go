@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -48,10 +49,11 @@ func TestCacheOptions(t *testing.T) {
 		label        labels.Set
 		metadataOnly bool
 	}{
-		"StatefulSet":   {obj: &appsv1.StatefulSet{}, label: labels.Set{contract.EnabledLabel: contract.EnabledValue}},
-		"ConfigMap":     {obj: &corev1.ConfigMap{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
-		"Service":       {obj: &corev1.Service{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
-		"NetworkPolicy": {obj: &networkingv1.NetworkPolicy{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
+		"StatefulSet":         {obj: &appsv1.StatefulSet{}, label: labels.Set{contract.EnabledLabel: contract.EnabledValue}},
+		"ConfigMap":           {obj: &corev1.ConfigMap{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
+		"Service":             {obj: &corev1.Service{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
+		"NetworkPolicy":       {obj: &networkingv1.NetworkPolicy{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
+		"PodDisruptionBudget": {obj: &policyv1.PodDisruptionBudget{}, label: labels.Set{contract.LabelManagedBy: contract.ManagedBy}, metadataOnly: true},
 	}
 	if len(byGVK) != len(tests) {
 		t.Errorf("%d types configured, want %d", len(byGVK), len(tests))

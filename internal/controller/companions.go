@@ -21,6 +21,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,6 +82,7 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
 		Owns(&corev1.Service{}, builder.OnlyMetadata).
 		Owns(&networkingv1.NetworkPolicy{}, builder.OnlyMetadata).
+		Owns(&policyv1.PodDisruptionBudget{}, builder.OnlyMetadata).
 		Complete(r)
 }
 
@@ -95,6 +97,9 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // never updates or deletes one.
 // +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create
+// It creates the PodDisruptionBudget <name> of a StatefulSet of more than
+// one pod.
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create
 //
 // It creates the generated credentials Secret <name>-credentials once.
 // Create only: it never reads, lists, changes or deletes a Secret, so an
@@ -144,7 +149,11 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildNetworkPolicy", "%s", err.Error())
 		return reconcile.Result{}, nil
 	}
-	for _, want := range append(companions.Objects(), policy) {
+	wanted := append(companions.Objects(), policy)
+	if budget := BuildDisruptionBudget(&sts); budget != nil {
+		wanted = append(wanted, budget)
+	}
+	for _, want := range wanted {
 		if err := r.ensure(ctx, &sts, want); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -380,9 +389,14 @@ func (r *CompanionReconciler) ensure(ctx context.Context, sts *appsv1.StatefulSe
 // readInto returns the object to read an existing companion into: metadata
 // only where its existence is all that is checked.
 func readInto(want client.Object) client.Object {
-	if _, ok := want.(*networkingv1.NetworkPolicy); ok {
+	switch want.(type) {
+	case *networkingv1.NetworkPolicy:
 		have := &metav1.PartialObjectMetadata{}
 		have.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"))
+		return have
+	case *policyv1.PodDisruptionBudget:
+		have := &metav1.PartialObjectMetadata{}
+		have.SetGroupVersionKind(policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"))
 		return have
 	}
 	return want.DeepCopyObject().(client.Object)
@@ -424,6 +438,8 @@ func kindOf(obj client.Object) string {
 		return "Service"
 	case *networkingv1.NetworkPolicy:
 		return "NetworkPolicy"
+	case *policyv1.PodDisruptionBudget:
+		return "PodDisruptionBudget"
 	}
 	return fmt.Sprintf("%T", obj)
 }

@@ -119,6 +119,8 @@ const (
 	ComponentInitialized = "initialized"
 	// ComponentBackup marks the NetworkPolicy that guards the backup port.
 	ComponentBackup = "backup"
+	// ComponentDisruption marks the PodDisruptionBudget of the pods.
+	ComponentDisruption = "disruption-budget"
 	// ComponentTLS marks the cert-manager issuers and certificates of the
 	// pods' TLS.
 	ComponentTLS = "tls"

@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
@@ -171,6 +172,7 @@ func (inj *injector) run() error {
 	inj.volumes()
 	inj.podSecurity()
 	inj.gracePeriod()
+	inj.spread()
 	inj.initContainers(spec.Containers[main], rendered)
 	inj.completeMain(&spec.Containers[main], rendered[scripts.Readiness])
 	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
@@ -446,6 +448,38 @@ func (inj *injector) podSecurity() {
 		group := int64(contract.DatabaseUser)
 		spec.SecurityContext.FSGroup = &group
 	}
+	// A recursive change of a large data directory's group at every start
+	// takes minutes: only when the volume's root is not the group's yet.
+	if spec.SecurityContext.FSGroupChangePolicy == nil {
+		spec.SecurityContext.FSGroupChangePolicy = ptr.To(corev1.FSGroupChangeOnRootMismatch)
+	}
+}
+
+// spread prefers nodes without another pod of the StatefulSet, so that a
+// node's loss takes one database pod, unless the user placed the pods
+// (pod anti-affinity or topology spread constraints: theirs is kept).
+func (inj *injector) spread() {
+	spec := &inj.sts.Spec.Template.Spec
+	want := &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+		Weight: 100,
+		PodAffinityTerm: corev1.PodAffinityTerm{
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: inj.sts.Name}},
+			TopologyKey:   corev1.LabelHostname,
+		},
+	}}}
+	switch {
+	case len(spec.TopologySpreadConstraints) > 0:
+		inj.warnf("kept your topologySpreadConstraints; no pod anti-affinity added")
+	case spec.Affinity != nil && spec.Affinity.PodAntiAffinity != nil:
+		if !covers(spec.Affinity.PodAntiAffinity, want) {
+			inj.warnf("kept your podAntiAffinity as written")
+		}
+	default:
+		if spec.Affinity == nil {
+			spec.Affinity = &corev1.Affinity{}
+		}
+		spec.Affinity.PodAntiAffinity = want
+	}
 }
 
 // podIndexEnv hands the scripts the pod's ordinal from its
@@ -561,6 +595,11 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 	}
 	if inj.prof.TLS {
 		clone.VolumeMounts = append(clone.VolumeMounts, tlsMount)
+	}
+	if inj.prof.Replication.ChecksDivergence() && !inj.creds.insecure {
+		// It asks the donor candidates, as the replication user, whether
+		// they can be the donor.
+		clone.Env = append(clone.Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))
 	}
 	if inj.prof.Replication.ChecksDivergence() {
 		// The pod template's annotation that lets a diverged replica

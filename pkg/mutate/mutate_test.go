@@ -396,6 +396,44 @@ func TestInjectChoices(t *testing.T) {
 				}
 			},
 		},
+		"pods prefer distinct nodes; the volumes' group is changed only on a mismatch": {
+			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}),
+			check: func(t *testing.T, r *Result) {
+				spec := r.StatefulSet.Spec.Template.Spec
+				if spec.Affinity == nil || spec.Affinity.PodAntiAffinity == nil {
+					t.Fatalf("no pod anti-affinity: %+v", spec.Affinity)
+				}
+				term := spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm
+				if term.TopologyKey != corev1.LabelHostname || term.LabelSelector.MatchLabels[contract.StatefulSetLabel] != "db" {
+					t.Errorf("anti-affinity term %+v", term)
+				}
+				if p := spec.SecurityContext.FSGroupChangePolicy; p == nil || *p != corev1.FSGroupChangeOnRootMismatch {
+					t.Errorf("fsGroupChangePolicy %v", p)
+				}
+			},
+		},
+		"the user's placement is kept, with a warning; their node affinity gets the anti-affinity beside it": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"})
+				s.Spec.Template.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.ScheduleAnyway}}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				spec := r.StatefulSet.Spec.Template.Spec
+				if spec.Affinity != nil || len(spec.TopologySpreadConstraints) != 1 {
+					t.Errorf("affinity %+v, constraints %+v", spec.Affinity, spec.TopologySpreadConstraints)
+				}
+				if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "topologySpreadConstraints") {
+					t.Errorf("warnings %q", r.Warnings)
+				}
+				withNodes := plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"})
+				withNodes.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}
+				got := injected(withNodes).Spec.Template.Spec.Affinity
+				if got.NodeAffinity == nil || got.PodAntiAffinity == nil {
+					t.Errorf("with the user's node affinity: %+v", got)
+				}
+			},
+		},
 		"mariadb image by digest": {
 			sts: plain("db", corev1.Container{Name: "mysql", Image: "quay.io/org/mariadb:11.4@sha256:abc"}),
 			check: func(t *testing.T, r *Result) {
