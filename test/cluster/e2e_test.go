@@ -18,6 +18,7 @@ import (
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -331,6 +332,19 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	}
 	roles(ctx, t, c, d.Name, 5)
 	t.Logf("scaled to 5: the row is on %s-3 and -4", d.Name)
+	if log, err := c.ContainerLog(ctx, ns, pod(3), contract.CloneMySQLContainer); err != nil || !strings.Contains(log, "the donor is pod 2, the previous ordinal") {
+		t.Errorf("%s did not clone pod 2 (%v):\n%s", pod(3), err, log)
+	}
+
+	// A drain's evictions: one database pod at a time.
+	start = time.Now()
+	old4, err := c.Client.CoreV1().Pods(ns).Get(ctx, pod(4), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evictTwo(ctx, t, c, d.Name, 4, 3)
+	waitRecreated(ctx, t, tm, c, d.Name, pod(4), old4.UID)
+	tm.add(fmt.Sprintf("StatefulSet %s: two evictions, one refused, the evicted pod back Ready", d.Name), time.Since(start))
 
 	// A replica pod deleted comes back on its volume without cloning again.
 	start = time.Now()
@@ -463,6 +477,36 @@ func owners(ctx context.Context, t *testing.T, c *Cluster, name string) {
 	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, name+"-credentials", metav1.GetOptions{}); err != nil {
 		t.Errorf("the credentials Secret: %v", err)
 	}
+	budget, err := c.Client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned("PodDisruptionBudget", budget.Name, budget.OwnerReferences)
+}
+
+// evictTwo evicts two replicas of StatefulSet name at once, as a drain
+// would: the PodDisruptionBudget lets the first go and refuses the second
+// while the first is not back.
+func evictTwo(ctx context.Context, t *testing.T, c *Cluster, name string, first, second int) {
+	t.Helper()
+	if err := Poll(ctx, 2*time.Minute, "the budget to allow one disruption", func() (bool, error) {
+		b, err := c.Client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && b.Status.DisruptionsAllowed == 1, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	evict := func(i int) error {
+		return c.Client.CoreV1().Pods(ns).EvictV1(ctx, &policyv1.Eviction{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", name, i), Namespace: ns}})
+	}
+	if err := evict(first); err != nil {
+		t.Fatalf("evicting %s-%d: %v", name, first, err)
+	}
+	err := evict(second)
+	if !apierrors.IsTooManyRequests(err) {
+		t.Fatalf("evicting %s-%d while %s-%d is down: %v, want the budget's refusal (429)", name, second, name, first, err)
+	}
+	t.Logf("the budget let %s-%d be evicted and refused %s-%d meanwhile: %v", name, first, name, second, err)
 }
 
 // killDuringCreates creates labeled StatefulSets one after another while a

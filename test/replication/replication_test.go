@@ -386,6 +386,13 @@ func (s *scenario) startPod(i int) *pod {
 // copies the built helper) and returns what clone-mysql wrote and
 // how it ended; any other init container that fails fails the test.
 func (s *scenario) runInitContainers(p *pod) (cloneOut string, cloneErr error) {
+	s.t.Helper()
+	return s.runInitContainersFor(p, 3*time.Minute)
+}
+
+// runInitContainersFor is runInitContainers with clone-mysql ended after
+// cloneTimeout.
+func (s *scenario) runInitContainersFor(p *pod, cloneTimeout time.Duration) (cloneOut string, cloneErr error) {
 	t := s.t
 	t.Helper()
 	for _, ic := range s.spec().InitContainers {
@@ -393,7 +400,11 @@ func (s *scenario) runInitContainers(p *pod) (cloneOut string, cloneErr error) {
 			s.installHelper(p, ic)
 			continue
 		}
-		out, err := p.runContainer(ic, 3*time.Minute)
+		timeout := 3 * time.Minute
+		if ic.Name == contract.CloneMySQLContainer {
+			timeout = cloneTimeout
+		}
+		out, err := p.runContainer(ic, timeout)
 		if ic.Name == contract.CloneMySQLContainer {
 			if err != nil {
 				return out, err
@@ -736,7 +747,7 @@ func (s *scenario) run() {
 		p3 := s.pods[3]
 		stop(p3.sidecar)
 		stop(p3.mysqld)
-		s.recloneExpecting(t, s.pods[4], "the donor is pod 0: pod 3: it does not answer")
+		s.recloneExpecting(t, s.pods[4], "the donor is pod 0 (pod 3: it does not answer")
 		s.waitRows(s.pods[4], "hello,world,zz-after-scale")
 		s.startMySQLD(p3)
 		s.startSidecar(p3)
@@ -1241,7 +1252,7 @@ func (s *scenario) errantReplica(t *testing.T, primary, replica *pod) {
 	// Still replicating (its sidecar checks at its start), the replica
 	// is passed over as the next pod's donor.
 	if next, ok := s.pods[replica.ordinal+1]; ok {
-		s.recloneExpecting(t, next, fmt.Sprintf("the donor is pod 0: pod %d: it has transactions the primary lacks", replica.ordinal))
+		s.recloneExpecting(t, next, fmt.Sprintf("the donor is pod 0 (pod %d: it has transactions the primary lacks", replica.ordinal))
 	}
 	stop(replica.sidecar)
 	s.expectRefusal(t, replica, "this replica has transactions the primary lacks")

@@ -68,9 +68,11 @@ func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
 			s.root(p1, reload)
 			p2 := s.r.addPod(2)
 			s.pods[2] = p2
-			cloneOut, cloneErr := s.runInitContainers(p2)
-			if cloneErr == nil {
-				t.Fatalf("pod 2 cloned a server of another authority:\n%s", cloneOut)
+			// Neither it nor the primary can be the donor: clone-mysql
+			// waits for one, and clones nothing.
+			cloneOut, cloneErr := s.runInitContainersFor(p2, 30*time.Second)
+			if cloneErr == nil || !strings.Contains(cloneOut, "no pod can be the donor yet") {
+				t.Fatalf("pod 2 cloned a server of another authority (%v):\n%s", cloneErr, cloneOut)
 			}
 			if entries := s.readDir(p2, "volume/mysql"); len(entries) != 0 {
 				t.Errorf("a refused clone left %v in the data directory", entries)
