@@ -75,6 +75,14 @@ const (
 	RecloneOnDivergence = "on-divergence"
 )
 
+// ResourceAnnotation is the StatefulSet annotation that sets one request or
+// limit of an injected container, as
+// mysql-replication.io/<container>-<cpu|memory>-<request|limit>
+// (mysql-replication.io/xtrabackup-memory-limit: 1Gi).
+func ResourceAnnotation(container, resource, kind string) string {
+	return "mysql-replication.io/" + container + "-" + resource + "-" + kind
+}
+
 // Labels and annotations the webhook sets.
 const (
 	// InjectorVersionAnnotation marks a StatefulSet the webhook has completed.

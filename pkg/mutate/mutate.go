@@ -102,8 +102,10 @@ type injector struct {
 	creds    credentials
 	// nonRoot: the user runs the database container as a non-root user,
 	// so the injected containers of the database image do too.
-	nonRoot  bool
-	warnings []string
+	nonRoot bool
+	// resources are the injected containers' requests and limits.
+	resources map[string]corev1.ResourceRequirements
+	warnings  []string
 }
 
 func (inj *injector) warnf(format string, args ...any) {
@@ -164,6 +166,9 @@ func (inj *injector) run() error {
 		if rendered[name], err = scripts.Render(name, params); err != nil {
 			return inputErrorf("cannot derive the replication scripts: %v", err)
 		}
+	}
+	if inj.resources, err = injectedResourcesOf(sts.Annotations); err != nil {
+		return err
 	}
 	if err := inj.dataClaim(); err != nil {
 		return err
@@ -564,6 +569,7 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 		},
 	}}
 	want[0].Env = []corev1.EnvVar{podIndexEnv, podNamespaceEnv}
+	want[0].Resources = inj.resources[contract.InitMySQLContainer]
 	want[0].SecurityContext = inj.securityContext(profile.DatabaseImage)
 	if !inj.creds.insecure {
 		want[0].Env = append(want[0].Env, inj.creds.root)
@@ -579,6 +585,7 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 		Env:                      []corev1.EnvVar{podIndexEnv, podNamespaceEnv},
 		VolumeMounts:             []corev1.VolumeMount{dataVolumeMount, initializedMount},
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		Resources:                inj.resources[contract.CloneMySQLContainer],
 	}
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Container{
@@ -587,6 +594,7 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 			Command:         []string{contract.HelperImagePath, "install", contract.HelperPath},
 			VolumeMounts:    []corev1.VolumeMount{helperMount},
 			SecurityContext: restricted(contract.HelperUser),
+			Resources:       inj.resources[contract.HelperInitContainer],
 		})
 		clone.VolumeMounts = append(clone.VolumeMounts, helperMount)
 	}
@@ -761,10 +769,7 @@ func (inj *injector) sidecar(dbImage, script string) {
 		Env:             []corev1.EnvVar{podIndexEnv, podNamespaceEnv},
 		VolumeMounts:    []corev1.VolumeMount{dataMount, confMount},
 		SecurityContext: inj.securityContext(inj.prof.SidecarImage),
-		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-			corev1.ResourceCPU:    resource.MustParse("100m"),
-			corev1.ResourceMemory: resource.MustParse("100Mi"),
-		}},
+		Resources:       inj.resources[contract.SidecarContainer],
 	}
 	if !inj.creds.insecure {
 		want.Env = append(want.Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))

@@ -168,6 +168,22 @@ func TestInjectErrors(t *testing.T) {
 			old:     injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})),
 			wantErr: `see "Upgrades" in the README`,
 		},
+		"a resource annotation that is no quantity": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.ResourceAnnotation(contract.SidecarContainer, "memory", "limit"): "2GB"}
+				return s
+			}(),
+			wantErr: `annotation mysql-replication.io/xtrabackup-memory-limit: "2GB" is not a positive quantity`,
+		},
+		"a request above its limit": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.ResourceAnnotation(contract.CloneMySQLContainer, "memory", "request"): "4Gi"}
+				return s
+			}(),
+			wantErr: "container clone-mysql: its memory request 4Gi is above its limit 1Gi",
+		},
 		"labeled after creation without a data claim": {
 			sts: plain("db"), old: created,
 			wantErr: "volumeClaimTemplates cannot change after creation",
@@ -431,6 +447,27 @@ func TestInjectChoices(t *testing.T) {
 				got := injected(withNodes).Spec.Template.Spec.Affinity
 				if got.NodeAffinity == nil || got.PodAntiAffinity == nil {
 					t.Errorf("with the user's node affinity: %+v", got)
+				}
+			},
+		},
+		"every injected container has requests and limits; an annotation sets one of them": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mariadb:11.8"})
+				s.Annotations = map[string]string{contract.ResourceAnnotation(contract.SidecarContainer, "memory", "limit"): "2Gi"}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				spec := r.StatefulSet.Spec.Template.Spec
+				for _, c := range append(spec.InitContainers, spec.Containers[1:]...) {
+					for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+						if c.Resources.Requests.Name(res, "").IsZero() || c.Resources.Limits.Name(res, "").IsZero() {
+							t.Errorf("%s: no %s request or limit: %+v", c.Name, res, c.Resources)
+						}
+					}
+				}
+				side := spec.Containers[1]
+				if got := side.Resources.Limits[corev1.ResourceMemory]; got.String() != "2Gi" || side.Resources.Requests.Memory().String() != "100Mi" {
+					t.Errorf("sidecar resources %+v", side.Resources)
 				}
 			},
 		},

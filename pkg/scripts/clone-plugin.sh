@@ -36,9 +36,10 @@ socket=$staging/mysqld.sock
 # recipient to match its donor in plugins, character set, collation and
 # innodb_page_size, which are fixed when a data directory is initialised.
 # What must differ is set here, after them: its own data directory, no
-# network, no binary log, writable.
+# network, no binary log, writable, and a buffer pool that fits the
+# container's memory limit (a clone writes files, not pages).
 server=({{.Server}} "${server_user[@]}" --datadir="$staging/recipient" --log-error="$staging/recipient.err"
-  --skip-log-bin --read-only=OFF --super-read-only=OFF)
+  --skip-log-bin --read-only=OFF --super-read-only=OFF --innodb-buffer-pool-size=128M)
 
 echo "clone-mysql: starting a temporary server to clone into"
 "${server[@]}" --initialize-insecure
