@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
 // DisruptionBudgetName is the PodDisruptionBudget of a StatefulSet's pods:
@@ -27,20 +28,7 @@ func BuildDisruptionBudget(sts *appsv1.StatefulSet) *policyv1.PodDisruptionBudge
 	if sts.Spec.Replicas != nil && *sts.Spec.Replicas <= 1 {
 		return nil
 	}
-	meta := metav1.ObjectMeta{
-		Name:      DisruptionBudgetName(sts),
-		Namespace: sts.Namespace,
-		Labels: map[string]string{
-			contract.LabelName:      contract.AppName,
-			contract.LabelInstance:  sts.Name,
-			contract.LabelComponent: contract.ComponentDisruption,
-			contract.LabelManagedBy: contract.ManagedBy,
-			contract.LabelPartOf:    sts.Name,
-		},
-	}
-	if sts.UID != "" {
-		meta.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))}
-	}
+	meta := mutate.CompanionMeta(sts, DisruptionBudgetName(sts), contract.ComponentDisruption)
 	one := intstr.FromInt32(1)
 	return &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},

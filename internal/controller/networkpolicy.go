@@ -56,20 +56,7 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPol
 			}})
 		}
 	}
-	meta := metav1.ObjectMeta{
-		Name:      BackupNetworkPolicyName(sts),
-		Namespace: sts.Namespace,
-		Labels: map[string]string{
-			contract.LabelName:      contract.AppName,
-			contract.LabelInstance:  sts.Name,
-			contract.LabelComponent: contract.ComponentBackup,
-			contract.LabelManagedBy: contract.ManagedBy,
-			contract.LabelPartOf:    sts.Name,
-		},
-	}
-	if sts.UID != "" {
-		meta.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))}
-	}
+	meta := mutate.CompanionMeta(sts, BackupNetworkPolicyName(sts), contract.ComponentBackup)
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: meta,

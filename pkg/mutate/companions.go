@@ -81,7 +81,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: companionMeta(sts, ConfigMapName(sts), contract.ComponentConfig),
+		ObjectMeta: CompanionMeta(sts, ConfigMapName(sts), contract.ComponentConfig),
 		Data: map[string]string{
 			contract.PrimaryConfigKey: prof.PrimaryConfig,
 			contract.ReplicaConfigKey: prof.ReplicaConfig,
@@ -96,7 +96,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	port := []corev1.ServicePort{{Name: contract.MySQLPortName, Port: contract.MySQLPort, TargetPort: intstr.FromInt32(contract.MySQLPort)}}
 	headless := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: companionMeta(sts, HeadlessServiceName(sts), contract.ComponentHeadless),
+		ObjectMeta: CompanionMeta(sts, HeadlessServiceName(sts), contract.ComponentHeadless),
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone,
 			Ports:     port,
@@ -111,7 +111,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	}
 	read := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: companionMeta(sts, ReadServiceName(sts), contract.ComponentRead),
+		ObjectMeta: CompanionMeta(sts, ReadServiceName(sts), contract.ComponentRead),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Ports:    port,
@@ -123,7 +123,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 		sel[contract.RoleLabel] = role
 		return &corev1.Service{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-			ObjectMeta: companionMeta(sts, name, component),
+			ObjectMeta: CompanionMeta(sts, name, component),
 			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: port, Selector: sel},
 		}
 	}
@@ -146,7 +146,7 @@ func InitializedConfigMapName(sts *appsv1.StatefulSet) string {
 // deleted (kubectl delete, a GitOps prune) and created again still refuses
 // to start an emptied pod 0 as an empty primary.
 func BuildInitializedMarker(sts *appsv1.StatefulSet, when string) *corev1.ConfigMap {
-	meta := companionMeta(sts, InitializedConfigMapName(sts), contract.ComponentInitialized)
+	meta := CompanionMeta(sts, InitializedConfigMapName(sts), contract.ComponentInitialized)
 	meta.OwnerReferences = nil
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -172,7 +172,7 @@ func BuildCredentialsSecret(sts *appsv1.StatefulSet, password func() (string, er
 		}
 		data[key] = []byte(p)
 	}
-	meta := companionMeta(sts, CredentialsSecretName(sts.Name, nil), contract.ComponentSecret)
+	meta := CompanionMeta(sts, CredentialsSecretName(sts.Name, nil), contract.ComponentSecret)
 	// No owner: like the data in the PersistentVolumeClaims, which holds
 	// these passwords, the Secret outlives the StatefulSet.
 	meta.OwnerReferences = nil
@@ -204,7 +204,10 @@ func copyMap(m map[string]string) map[string]string {
 	return out
 }
 
-func companionMeta(sts *appsv1.StatefulSet, name, component string) metav1.ObjectMeta {
+// CompanionMeta is the metadata of a companion made for sts: its labels,
+// and, when sts has a UID (it is stored), a controller owner reference to
+// it.
+func CompanionMeta(sts *appsv1.StatefulSet, name, component string) metav1.ObjectMeta {
 	meta := metav1.ObjectMeta{
 		Name:      name,
 		Namespace: sts.Namespace,

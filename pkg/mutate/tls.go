@@ -139,12 +139,12 @@ func TLSObjects(sts *appsv1.StatefulSet, clusterDomain string) ([]client.Object,
 		ca := sts.Name + contract.CATail
 		selfSigned := &cmapi.Issuer{
 			TypeMeta:   metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: cmapi.IssuerKind},
-			ObjectMeta: companionMeta(sts, sts.Name+contract.SelfSignedIssuerTail, contract.ComponentTLS),
+			ObjectMeta: CompanionMeta(sts, sts.Name+contract.SelfSignedIssuerTail, contract.ComponentTLS),
 			Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}},
 		}
 		authority := &cmapi.Certificate{
 			TypeMeta:   metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: cmapi.CertificateKind},
-			ObjectMeta: companionMeta(sts, ca, contract.ComponentTLS),
+			ObjectMeta: CompanionMeta(sts, ca, contract.ComponentTLS),
 			Spec: cmapi.CertificateSpec{
 				IsCA:       true,
 				CommonName: fmt.Sprintf("%s.%s pods", sts.Name, sts.Namespace),
@@ -156,7 +156,7 @@ func TLSObjects(sts *appsv1.StatefulSet, clusterDomain string) ([]client.Object,
 		}
 		caIssuer := &cmapi.Issuer{
 			TypeMeta:   metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: cmapi.IssuerKind},
-			ObjectMeta: companionMeta(sts, ca, contract.ComponentTLS),
+			ObjectMeta: CompanionMeta(sts, ca, contract.ComponentTLS),
 			Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{CA: &cmapi.CAIssuer{SecretName: ca}}},
 		}
 		objs = append(objs, selfSigned, authority, caIssuer)
@@ -168,7 +168,7 @@ func TLSObjects(sts *appsv1.StatefulSet, clusterDomain string) ([]client.Object,
 	}
 	pods := &cmapi.Certificate{
 		TypeMeta:   metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: cmapi.CertificateKind},
-		ObjectMeta: companionMeta(sts, TLSSecretName(sts), contract.ComponentTLS),
+		ObjectMeta: CompanionMeta(sts, TLSSecretName(sts), contract.ComponentTLS),
 		Spec: cmapi.CertificateSpec{
 			CommonName: fmt.Sprintf("%s.%s", sts.Name, sts.Namespace),
 			SecretName: TLSSecretName(sts),
