@@ -79,14 +79,27 @@ var _ = Describe("the mutating webhook", func() {
 		Expect(db.Resources.Requests.Cpu().Equal(resource.MustParse("500m"))).To(BeTrue())
 		Expect(db.Resources.Requests.Memory().Equal(resource.MustParse("1Gi"))).To(BeTrue())
 		Expect(db.LivenessProbe.Exec.Command).To(Equal([]string{"mysqladmin", "--defaults-extra-file=/etc/mysql/conf.d/client.opt", "ping"}))
-		Expect([]int32{db.LivenessProbe.InitialDelaySeconds, db.LivenessProbe.PeriodSeconds, db.LivenessProbe.TimeoutSeconds}).To(Equal([]int32{30, 10, 5}))
+		// The startup probe allows an hour; liveness and readiness run
+		// after it, with no delay of their own.
+		timing := func(p *corev1.Probe) []int32 {
+			return []int32{p.InitialDelaySeconds, p.PeriodSeconds, p.TimeoutSeconds, p.FailureThreshold}
+		}
+		Expect(db.StartupProbe.Exec.Command).To(Equal(db.LivenessProbe.Exec.Command))
+		Expect(timing(db.StartupProbe)).To(Equal([]int32{0, 10, 5, 360}))
+		Expect(timing(db.LivenessProbe)).To(Equal([]int32{0, 10, 5, 3}))
 		Expect(db.ReadinessProbe.Exec.Command[2]).To(ContainSubstring("Slave_SQL_Running"))
-		Expect([]int32{db.ReadinessProbe.InitialDelaySeconds, db.ReadinessProbe.PeriodSeconds, db.ReadinessProbe.TimeoutSeconds}).To(Equal([]int32{5, 2, 1}))
+		Expect(timing(db.ReadinessProbe)).To(Equal([]int32{0, 5, 5, 3}))
+		Expect(spec.TerminationGracePeriodSeconds).To(HaveValue(Equal(int64(600))), "the API server's default 30 counts as unset")
+		Expect(spec.SecurityContext.FSGroupChangePolicy).To(HaveValue(Equal(corev1.FSGroupChangeOnRootMismatch)))
+		Expect(spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution).To(HaveLen(1))
 
 		side := spec.Containers[1]
 		Expect(side.Ports).To(ConsistOf(And(HaveField("Name", "xtrabackup"), HaveField("ContainerPort", int32(3307)))))
 		Expect(side.Resources.Requests.Cpu().Equal(resource.MustParse("100m"))).To(BeTrue())
 		Expect(side.Resources.Requests.Memory().Equal(resource.MustParse("100Mi"))).To(BeTrue())
+		for _, c := range append(spec.InitContainers, side) {
+			Expect(c.Resources.Limits.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero()).To(BeFalse(), "%s has no limits", c.Name)
+		}
 		Expect(side.Command[2]).To(ContainSubstring(`primary_host=$(pod_host 0)`))
 
 		Expect(sts.Spec.VolumeClaimTemplates).To(HaveLen(1))
