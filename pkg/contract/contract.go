@@ -221,6 +221,9 @@ const (
 	// RecloneEnv carries the pod's RecloneAnnotation into clone-mysql,
 	// through the downward API.
 	RecloneEnv = "RECLONE"
+	// MemoryEnv carries the database container's memory limit (or
+	// request), in MiB, into init-mysql through the downward API.
+	MemoryEnv = "DATABASE_MEMORY_MIB"
 )
 
 // Paths in the pod, files and markers.

@@ -570,6 +570,9 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 	}}
 	want[0].Env = []corev1.EnvVar{podIndexEnv, podNamespaceEnv}
 	want[0].Resources = inj.resources[contract.InitMySQLContainer]
+	if env, ok := memoryEnv(db); ok {
+		want[0].Env = append(want[0].Env, env)
+	}
 	want[0].SecurityContext = inj.securityContext(profile.DatabaseImage)
 	if !inj.creds.insecure {
 		want[0].Env = append(want[0].Env, inj.creds.root)
@@ -641,6 +644,26 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 		}
 	}
 	spec.InitContainers = result
+}
+
+// memoryEnv hands init-mysql, through the downward API, the memory the
+// database container may use, in MiB: its limit, or else its request
+// (completeMain asks for one when the container has no resources at all).
+// With neither, the downward API would answer the node's memory: no
+// variable, and the server keeps its own buffer pool size.
+func memoryEnv(db corev1.Container) (corev1.EnvVar, bool) {
+	var field string
+	switch r := db.Resources; {
+	case !r.Limits.Memory().IsZero():
+		field = "limits.memory"
+	case !r.Requests.Memory().IsZero() || len(r.Requests) == 0 && len(r.Limits) == 0:
+		field = "requests.memory"
+	default:
+		return corev1.EnvVar{}, false
+	}
+	return corev1.EnvVar{Name: contract.MemoryEnv, ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{
+		ContainerName: db.Name, Resource: field, Divisor: resource.MustParse("1Mi"),
+	}}}, true
 }
 
 // passwordVariables are the variables with which a user chooses how the

@@ -21,6 +21,26 @@ else
   cp {{.ConfigMapDir}}/{{.ReplicaConfigKey}} {{.InitConfDir}}/
 fi
 echo "init-mysql: ordinal $ordinal, server-id $((100 + ordinal))"
+
+# InnoDB's buffer pool follows the database container's memory limit (or
+# request): 60% of it, rounded down to 1024M steps from 1G on (a multiple of
+# every chunk size and instance count the servers round a size up to) and
+# to 128M steps below, at least 128M. buffer-pool.cnf sorts before the
+# primary's and the replicas' .cnf, so those and a .cnf of the user's win.
+memory=${ {{- .MemoryEnv}}:-}
+if [[ $memory =~ ^[0-9]{1,9}$ ]] && ((memory > 0)); then
+  pool=$((memory * 60 / 100))
+  if ((pool >= 1024)); then
+    pool=$((pool / 1024 * 1024))
+  else
+    pool=$((pool / 128 * 128))
+  fi
+  ((pool >= 128)) || pool=128
+  printf '[mysqld]\ninnodb_buffer_pool_size=%dM\n' "$pool" >{{.InitConfDir}}/buffer-pool.cnf
+  echo "init-mysql: innodb_buffer_pool_size ${pool}M, from the database container's ${memory}Mi"
+else
+  rm -f {{.InitConfDir}}/buffer-pool.cnf
+fi
 {{- if .Credentials}}
 
 {{template "password-length" (.PasswordLimit "init-mysql" .RootPasswordEnv)}}

@@ -64,6 +64,7 @@ type contractNames struct {
 	DataDir, DataSubPath, DataVolumeDir, StagingDir           string
 	StartReplicationMarker, RefusedMarker, DivergedPrefix     string
 	RecloneEnv, RecloneAnnotation, RecloneOnDivergence        string
+	MemoryEnv                                                 string
 	InitializedDir, InitializedKey, InitializedTail           string
 	EmptyPrimaryMessage                                       string
 	ConfDir, InitConfDir, ConfigMapDir, ClientOptionFile      string
@@ -81,6 +82,7 @@ var podContract = contractNames{
 	DataDir: contract.DataDir, DataSubPath: contract.DataSubPath, DataVolumeDir: contract.DataVolumeDir, StagingDir: contract.StagingDir,
 	StartReplicationMarker: contract.StartReplicationMarker, RefusedMarker: contract.RefusedMarker, DivergedPrefix: contract.DivergedPrefix,
 	RecloneEnv: contract.RecloneEnv, RecloneAnnotation: contract.RecloneAnnotation, RecloneOnDivergence: contract.RecloneOnDivergence,
+	MemoryEnv:      contract.MemoryEnv,
 	InitializedDir: contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
 	EmptyPrimaryMessage: contract.EmptyPrimaryMessage,
 	ConfDir:             contract.ConfDir, InitConfDir: contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,

@@ -62,6 +62,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
@@ -108,6 +109,8 @@ type flavor struct {
 	sqlMode string
 	// config is added to the servers' .cnf files.
 	config string
+	// memoryLimit, when set, is the database container's memory limit.
+	memoryLimit string
 }
 
 var flavors = []flavor{
@@ -205,6 +208,9 @@ func newScenario(t *testing.T, f flavor, helper string) *scenario {
 	if f.nonRoot {
 		user, yes := int64(999), true
 		sts.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsUser: &user, RunAsNonRoot: &yes}
+	}
+	if f.memoryLimit != "" {
+		sts.Spec.Template.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(f.memoryLimit)}
 	}
 	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(sts, nil)
 	if err != nil {
@@ -329,6 +335,28 @@ func TestCloneKeepsTheServersSettings(t *testing.T) {
 	for _, p := range []*pod{p0, p1} {
 		if got := s.root(p, "SELECT @@innodb_page_size, @@character_set_server, @@collation_server"); got != "8192\tlatin1\tlatin1_bin" {
 			t.Errorf("%s: innodb_page_size, character_set_server, collation_server: %q", p.name, got)
+		}
+	}
+}
+
+// InnoDB's buffer pool follows the database container's memory limit, on
+// both servers, for two sizes.
+func TestBufferPoolFollowsTheMemoryLimit(t *testing.T) {
+	preflight(t)
+	helper := buildHelper(t)
+	for _, f := range []flavor{
+		{name: "mysql-9.7", image: "mysql:9.7", secure: true, root: "mysql-9", nonRoot: true},
+		{name: "mariadb", image: "mariadb:10.11", secure: true},
+	} {
+		for limit, want := range map[string]string{"1Gi": "536870912", "2Gi": "1073741824"} {
+			t.Run(f.name+" "+limit, func(t *testing.T) {
+				f.memoryLimit = limit
+				s := newScenario(t, f, helper)
+				p0 := s.startPod(0)
+				if got := s.root(p0, "SELECT @@innodb_buffer_pool_size"); got != want {
+					t.Errorf("innodb_buffer_pool_size %s with a memory limit of %s, want %s", got, limit, want)
+				}
+			})
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
@@ -336,6 +337,8 @@ func (p *pod) env(c corev1.Container) []string {
 			v = fmt.Sprint(p.ordinal)
 		case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.namespace":
 			v = p.r.namespace()
+		case from.ResourceFieldRef != nil:
+			v = p.r.containerResource(from.ResourceFieldRef)
 		case from.FieldRef != nil && strings.HasPrefix(from.FieldRef.FieldPath, "metadata.annotations['"):
 			v = p.r.annotations[strings.TrimSuffix(strings.TrimPrefix(from.FieldRef.FieldPath, "metadata.annotations['"), "']")]
 		default:
@@ -355,6 +358,31 @@ func (p *pod) env(c corev1.Container) []string {
 		out = append(out, fmt.Sprintf("RUN_AS=%d:%d", *sc.RunAsUser, group), fmt.Sprintf("FS_GROUP=%d", p.r.fsGroup()))
 	}
 	return out
+}
+
+// containerResource is what the downward API answers for ref: a request or
+// limit of a container of the pod template, in units of its divisor.
+func (r *rig) containerResource(ref *corev1.ResourceFieldSelector) string {
+	for _, c := range append(r.sts.Spec.Template.Spec.InitContainers, r.sts.Spec.Template.Spec.Containers...) {
+		if c.Name != ref.ContainerName {
+			continue
+		}
+		list, name, _ := strings.Cut(ref.Resource, ".")
+		q, ok := c.Resources.Requests[corev1.ResourceName(name)]
+		if list == "limits" {
+			q, ok = c.Resources.Limits[corev1.ResourceName(name)]
+		}
+		if !ok {
+			r.t.Fatalf("the rig answers %s of container %s only where it is set", ref.Resource, ref.ContainerName)
+		}
+		divisor := ref.Divisor
+		if divisor.IsZero() {
+			divisor = resource.MustParse("1")
+		}
+		return fmt.Sprint((q.Value() + divisor.Value() - 1) / divisor.Value())
+	}
+	r.t.Fatalf("no container %s for %s", ref.ContainerName, ref.Resource)
+	return ""
 }
 
 // fsGroup is the pod template's fsGroup.
