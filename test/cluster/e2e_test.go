@@ -312,6 +312,15 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	}
 	t.Logf("%s-replicas answered from server ids %v, never the primary's %s", d.Name, keys(seen), primaryID)
 
+	// The buffer pool follows the database container's memory request
+	// (256Mi here), through the downward API.
+	if log, err := c.ContainerLog(ctx, ns, pod(0), contract.InitMySQLContainer); err != nil || !strings.Contains(log, "innodb_buffer_pool_size 128M, from the database container's 256Mi") {
+		t.Errorf("init-mysql did not size the buffer pool from the memory request (%v):\n%s", err, log)
+	}
+	if got, err := c.SQL(ctx, ns, d, pod(0), "127.0.0.1", "SELECT @@innodb_buffer_pool_size"); err != nil || got != "134217728" {
+		t.Errorf("innodb_buffer_pool_size %q (%v), want 128M", got, err)
+	}
+
 	// Roles and owners.
 	roles(ctx, t, c, d.Name, 3)
 	owners(ctx, t, c, d.Name)
