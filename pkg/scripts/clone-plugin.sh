@@ -1,8 +1,9 @@
 #!/bin/bash
 # clone-mysql: on a replica whose data directory is still empty, clones a
 # pod of StatefulSet {{.StatefulSet}} (the previous one when it can be the
-# donor, else the primary) with MySQL's CLONE plugin, over the MySQL protocol. A temporary server in this container runs CLONE INSTANCE
-# into a staging directory on the data volume, and only a complete clone is
+# donor, else the primary) with MySQL's CLONE plugin, over the MySQL
+# protocol. A temporary server in this container runs CLONE INSTANCE into a
+# staging directory on the data volume, and only a complete clone is
 # moved into place, by one rename that fails rather than replace anything. A
 # clone that was cut off leaves only the staging directory behind; the next
 # start removes it and clones again. A database is never deleted.

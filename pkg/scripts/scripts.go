@@ -125,12 +125,16 @@ type values struct {
 	// its donor.
 	ChecksDivergence bool
 	// MariaDBGTIDList matches a MariaDB GTID list (domain-server-sequence,
-	// comma-separated), or nothing.
-	MariaDBGTIDList string
+	// comma-separated), or nothing; MySQLGTIDSet a MySQL GTID set (its
+	// server's \n line breaks removed).
+	MariaDBGTIDList, MySQLGTIDSet string
 }
 
 // mariaDBGTIDList is a bash regular expression for a MariaDB GTID list.
 const mariaDBGTIDList = `^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$`
+
+// mySQLGTIDSet is a bash regular expression for a MySQL GTID set.
+const mySQLGTIDSet = `^[0-9a-fA-F:,-]*$`
 
 // peersArgs are what the "pod-host" template names other pods with.
 type peersArgs struct{ Who, Env, StatefulSet, Service, ClusterDomain string }
@@ -206,8 +210,8 @@ func (p Params) values(names contractNames) (values, error) {
 	v := values{
 		contractNames: names,
 		StatefulSet:   p.StatefulSet, Service: p.Service, ClusterDomain: p.ClusterDomain,
-		MariaDBGTIDList: mariaDBGTIDList,
-		Client:          prof.Client, Admin: prof.Admin, Server: prof.Server, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
+		MariaDBGTIDList: mariaDBGTIDList, MySQLGTIDSet: mySQLGTIDSet,
+		Client: prof.Client, Admin: prof.Admin, Server: prof.Server, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
 		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength, TLS: prof.TLS,
 		ChecksDivergence: prof.Replication.ChecksDivergence(),
 	}
