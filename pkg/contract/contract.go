@@ -254,6 +254,15 @@ const (
 	// <name>-initialized; InitializedKey is its key.
 	InitializedDir = "/mnt/initialized"
 	InitializedKey = "initialized"
+	// RecoverFromKey, in ConfigMap <name>-initialized, lists the ordinals
+	// of the replicas an emptied pod 0 may be recovered from (webhook
+	// recover-primary writes it; the controller removes it once pod 0 is
+	// ready): clone-mysql then clones the one holding the most
+	// transactions and makes the clone a primary instead of refusing.
+	RecoverFromKey = "recover-from"
+	// PromotedMarker, in a recovered primary's data directory, holds the
+	// replica it was recovered from.
+	PromotedMarker = ".recovered-from"
 	// EmptyPrimaryMessage starts what clone-mysql says when it refuses to
 	// start an empty primary of an initialised StatefulSet; the controller
 	// finds it in the pod's termination message.

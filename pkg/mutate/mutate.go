@@ -526,9 +526,9 @@ func (inj *injector) followDatabaseImage(c *corev1.Container, dbImage string) {
 
 // optionFileMounts give a container the database container's option files,
 // read-only: the conf emptyDir init-mysql writes, and the user's own
-// mounts of option files (a later .cnf in the conf directory). CLONE's
-// temporary server reads them, so that it initialises its data directory
-// as the servers of the pod do. A mount at a path the container mounts
+// mounts of option files (a later .cnf in the conf directory). The
+// temporary servers of clone-mysql read them, so that they initialise a
+// data directory, and write a binary log, as the servers of the pod do. A mount at a path the container mounts
 // already is left out.
 func optionFileMounts(db corev1.Container, have []corev1.VolumeMount) []corev1.VolumeMount {
 	taken := func(mountPath string) bool {
@@ -618,7 +618,10 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 		clone.Env = append(clone.Env, corev1.EnvVar{Name: contract.RecloneEnv, ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + contract.RecloneAnnotation + "']"}}})
 	}
-	if inj.prof.Clone == profile.ClonePlugin {
+	if inj.prof.Replication.ChecksDivergence() {
+		// Its temporary servers read the pod's option files: CLONE's
+		// recipient, and the one that makes a recovered primary's clone
+		// the primary's (with the primary's binary log).
 		clone.VolumeMounts = append(clone.VolumeMounts, optionFileMounts(db, clone.VolumeMounts)...)
 	}
 	clone.SecurityContext = inj.securityContext(inj.prof.CloneImage)

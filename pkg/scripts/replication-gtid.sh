@@ -15,6 +15,7 @@ set -euo pipefail
 
 wait_for_mysqld
 if [[ $ordinal -eq 0 ]]; then
+{{template "primary-no-channel" .}}
 {{- if .Credentials}}
   # The replication user has only the replication privileges, the clone
   # user only BACKUP_ADMIN; replicas get both with the data.

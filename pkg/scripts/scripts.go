@@ -66,6 +66,7 @@ type contractNames struct {
 	RecloneEnv, RecloneAnnotation, RecloneOnDivergence        string
 	MemoryEnv                                                 string
 	InitializedDir, InitializedKey, InitializedTail           string
+	RecoverFromKey, PromotedMarker                            string
 	EmptyPrimaryMessage                                       string
 	ConfDir, InitConfDir, ConfigMapDir, ClientOptionFile      string
 	ClientOptionName, PrimaryConfigKey, ReplicaConfigKey      string
@@ -84,6 +85,7 @@ var podContract = contractNames{
 	RecloneEnv: contract.RecloneEnv, RecloneAnnotation: contract.RecloneAnnotation, RecloneOnDivergence: contract.RecloneOnDivergence,
 	MemoryEnv:      contract.MemoryEnv,
 	InitializedDir: contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
+	RecoverFromKey: contract.RecoverFromKey, PromotedMarker: contract.PromotedMarker,
 	EmptyPrimaryMessage: contract.EmptyPrimaryMessage,
 	ConfDir:             contract.ConfDir, InitConfDir: contract.InitConfDir, ConfigMapDir: contract.ConfigMapDir, ClientOptionFile: contract.ClientOptionFile,
 	ClientOptionName: contract.ClientOptionName, PrimaryConfigKey: contract.PrimaryConfigKey, ReplicaConfigKey: contract.ReplicaConfigKey,

@@ -33,6 +33,11 @@ SQL
 fi
 {{- end}}
 
+if [[ $ordinal -eq 0 ]]; then
+  wait_for_mysqld
+{{template "primary-no-channel" .}}
+fi
+
 # The backup tool names its files xtrabackup_* (MariaDB 11: mariadb_backup_*).
 slave_info=xtrabackup_slave_info
 binlog_info=xtrabackup_binlog_info

@@ -980,13 +980,22 @@ func (s *scenario) run() {
 		return
 	}
 
-	s.step("an emptied primary of an initialised cluster refuses to start", func(t *testing.T) {
+	var beforeLoss string
+	if !s.step("an emptied primary of an initialised cluster refuses to start", func(t *testing.T) {
 		// The StatefulSet has been initialised: the reconciler made the
 		// ConfigMap <name>-initialized, which pod 0 mounts.
 		writeFile(t, filepath.Join(p0.dir, "initialized", contract.InitializedKey), "2026-11-25T00:00:00Z")
 		clone := container(s.spec().InitContainers, contract.CloneMySQLContainer)
 		if out, err := p0.runContainer(clone, time.Minute); err != nil || !strings.Contains(out, "ordinal 0 is the primary") {
 			t.Fatalf("pod 0 with its data did not start (%v):\n%s", err, out)
+		}
+		// Pod 1 falls behind: the last row before the loss reaches the
+		// other replicas only.
+		s.root(p1, s.prof.Replication.Stop)
+		s.root(p0, "INSERT INTO test.messages VALUES ('zzzzzz-before-loss')")
+		beforeLoss = s.root(p0, "SELECT GROUP_CONCAT(message ORDER BY message) FROM test.messages")
+		for i := 2; s.pods[i] != nil; i++ {
+			s.waitRows(s.pods[i], beforeLoss)
 		}
 		stop(p0.sidecar)
 		stop(p0.mysqld)
@@ -1003,7 +1012,70 @@ func (s *scenario) run() {
 		if entries, _ := os.ReadDir(p0.data("")); len(entries) != 0 {
 			t.Errorf("the refused start left %d entries in the data directory", len(entries))
 		}
+	}) {
+		return
+	}
+
+	s.step("the emptied primary is recovered from the replica that holds the most transactions", func(t *testing.T) {
+		if !s.prof.Replication.ChecksDivergence() {
+			t.Skip("MySQL 5.7 replicas have no GTIDs to tell which holds the most; the README's recovery restores a backup")
+		}
+		s.recoverPrimary(t, beforeLoss)
 	})
+}
+
+// recoverPrimary recovers the emptied pod 0 as webhook recover-primary
+// does (every replica a candidate, in ConfigMap <name>-initialized): it
+// clones a replica that holds every row written before the loss (pod 1
+// lags), becomes a primary of its own, and the replicas that hold what it
+// holds replicate from it; pod 1, behind it, is refused and clones again.
+func (s *scenario) recoverPrimary(t *testing.T, beforeLoss string) {
+	p0, p1 := s.pods[0], s.pods[1]
+	var candidates []string
+	for i := 1; s.pods[i] != nil; i++ {
+		candidates = append(candidates, strconv.Itoa(i))
+	}
+	writeFile(t, filepath.Join(p0.dir, "initialized", contract.RecoverFromKey), strings.Join(candidates, " ")+"\n")
+	clone := container(s.spec().InitContainers, contract.CloneMySQLContainer)
+	out, err := p0.runContainer(clone, 3*time.Minute)
+	if err != nil || !strings.Contains(out, "the donor is pod 2, which holds every transaction of pods "+strings.Join(candidates, " ")) ||
+		!strings.Contains(out, "the clone of pod 2 is the primary's") {
+		t.Fatalf("pod 0 was not recovered from pod 2 (%v):\n%s", err, out)
+	}
+	t.Logf("clone-mysql of pod 0:\n%s", out)
+	// The reconciler removes the key once pod 0 is ready.
+	if err := os.Remove(filepath.Join(p0.dir, "initialized", contract.RecoverFromKey)); err != nil {
+		t.Fatal(err)
+	}
+	s.startMySQLD(p0)
+	s.startSidecar(p0)
+	s.waitRows(p0, beforeLoss)
+	if st := strings.TrimSpace(s.slaveStatus(p0)); st != "" {
+		t.Errorf("the recovered primary replicates:\n%s", st)
+	}
+	if s.prof.Family == profile.MySQL {
+		if s.root(p0, "SELECT @@server_uuid") == s.root(s.pods[2], "SELECT @@server_uuid") {
+			t.Error("the recovered primary has its donor's server UUID")
+		}
+	}
+	s.root(p0, "INSERT INTO test.messages VALUES ('zzzzzzz-after-recovery')")
+	after := s.root(p0, "SELECT GROUP_CONCAT(message ORDER BY message) FROM test.messages")
+	for i := 2; s.pods[i] != nil; i++ {
+		// Each sidecar started again checks its replica against the new
+		// primary (and gives its channel the Secret's password, which an
+		// earlier step changed).
+		stop(s.pods[i].sidecar)
+		s.startSidecar(s.pods[i])
+		s.waitReplicating(s.pods[i])
+		s.waitRows(s.pods[i], after)
+	}
+	// Pod 1 lacks a transaction that only the lost primary's binary logs
+	// held: its sidecar refuses it at its next start.
+	stop(p1.sidecar)
+	s.root(p1, s.prof.Replication.Start)
+	s.expectRefusal(t, p1, "the primary has purged from its binary logs transactions this replica lacks")
+	s.reclone(t, p1)
+	s.waitRows(p1, after)
 }
 
 // cutClonePlugin cuts a CLONE mid-way, as when a pod is deleted
