@@ -15,6 +15,7 @@ import (
 const usage = `usage:
   webhook [serve] [flags]              serve the admission webhook and the reconciler
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
+  webhook recover-primary NAME [-n NS] recover pod 0 of StatefulSet NAME, which lost its data, from its replicas
 `
 
 func main() {
@@ -24,8 +25,9 @@ func main() {
 		cmd, args = args[0], args[1:]
 	}
 	commands := map[string]func([]string) error{
-		"serve":  serve,
-		"inject": injectCommand,
+		"serve":           serve,
+		"inject":          injectCommand,
+		"recover-primary": recoverPrimaryCommand,
 	}
 	run, ok := commands[cmd]
 	if !ok || cmd == "help" {

@@ -50,6 +50,9 @@ const (
 	// ReasonEmptyPrimary: pod 0 of an initialised StatefulSet found its data
 	// directory empty and refused to start.
 	ReasonEmptyPrimary = "EmptyPrimary"
+	// ReasonRecoveryLeft: pod 0 is ready and a recovery request is still in
+	// ConfigMap <name>-initialized.
+	ReasonRecoveryLeft = "RecoveryRequestLeft"
 	// ReasonNoCertManager: the pods' certificates cannot be made because
 	// cert-manager's kinds are not served.
 	ReasonNoCertManager = "CertManagerMissing"
@@ -108,7 +111,8 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=create
 //
 // It reads pod <name>-0 of a labeled StatefulSet by name, uncached, to
-// report a primary that refused to start on an empty data directory.
+// report a primary that refused to start on an empty data directory (and,
+// once it is ready, a recovery request left in <name>-initialized).
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get
 //
 // It has cert-manager issue the pods' certificates: it creates the missing
@@ -270,7 +274,24 @@ func (r *CompanionReconciler) watchPrimary(ctx context.Context, sts *appsv1.Stat
 	if !podReady(&pod) {
 		return reconcile.Result{RequeueAfter: primaryRecheck}, nil
 	}
-	return reconcile.Result{}, nil
+	return reconcile.Result{}, r.recoveryLeft(ctx, sts)
+}
+
+// recoveryLeft reports a recovery request (webhook recover-primary) left in
+// ConfigMap <name>-initialized once pod 0 is ready: it would let a later
+// loss of the primary's data be recovered without anyone asking.
+func (r *CompanionReconciler) recoveryLeft(ctx context.Context, sts *appsv1.StatefulSet) error {
+	var marker corev1.ConfigMap
+	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: sts.Namespace, Name: mutate.InitializedConfigMapName(sts)}, &marker)
+	if err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if _, ok := marker.Data[contract.RecoverFromKey]; ok {
+		r.Recorder.Eventf(sts, &marker, corev1.EventTypeWarning, ReasonRecoveryLeft, "Check",
+			"pod %s-0 is ready, and ConfigMap %s still names replicas to recover it from (key %s): remove the key, "+
+				"or a later loss of the primary's data is recovered without anyone asking", sts.Name, marker.Name, contract.RecoverFromKey)
+	}
+	return nil
 }
 
 // markInitialized creates the ConfigMap <name>-initialized once.

@@ -60,7 +60,7 @@ type Options struct {
 	Dir string
 	// Images are imported before the node registers.
 	Images []Image
-	// Volumes is the number of PersistentVolumes to create (default 16).
+	// Volumes is the number of PersistentVolumes to create (default 20).
 	Volumes int
 	// Log receives one line per step.
 	Log io.Writer
@@ -115,7 +115,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		opts.Dir = DefaultDir
 	}
 	if opts.Volumes == 0 {
-		opts.Volumes = 16
+		opts.Volumes = 20
 	}
 	c := &Cluster{opts: opts}
 	// One cluster at a time on this machine.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -409,6 +410,86 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	}
 	roles(ctx, t, c, d.Name, 5)
 	t.Logf("%s deleted: back with its data; a row written after it is on all five pods; roles primary, replica×4", pod(0))
+
+	start = time.Now()
+	recoverLostPrimary(ctx, t, c, d, want)
+	tm.add(fmt.Sprintf("StatefulSet %s: primary's volume lost, refused, recovered from a replica", d.Name), time.Since(start))
+}
+
+// recoverLostPrimary loses pod 0's volume (its claim deleted with the pod:
+// a new, empty claim binds), sees pod 0 refuse to start empty, and runs
+// `webhook recover-primary`: pod 0 clones a replica that holds every row,
+// is the primary again, and every replica replicates from it.
+func recoverLostPrimary(ctx context.Context, t *testing.T, c *Cluster, d DB, want string) {
+	pod0 := d.Name + "-0"
+	const query = "SELECT v FROM e2e.t ORDER BY id"
+	claim := contract.DataVolume + "-" + pod0
+	old, err := c.Client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Client.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, claim, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod0, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var refusal string
+	if err := Poll(ctx, 10*time.Minute, pod0+" to refuse to start on an empty claim", func() (bool, error) {
+		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, pod0, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		for _, st := range p.Status.InitContainerStatuses {
+			for _, term := range []*corev1.ContainerStateTerminated{st.State.Terminated, st.LastTerminationState.Terminated} {
+				if st.Name == contract.CloneMySQLContainer && term != nil && strings.Contains(term.Message, contract.EmptyPrimaryMessage) {
+					refusal = lastLine(term.Message)
+					return true, nil
+				}
+			}
+		}
+		return false, err
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
+	}
+	if now, err := c.Client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{}); err != nil || now.UID == old.UID {
+		t.Fatalf("claim %s was not replaced (%v)", claim, err)
+	}
+	t.Logf("%s on a new, empty claim: %s", pod0, refusal)
+
+	cmd := exec.CommandContext(ctx, env(t, "WEBHOOK_BIN"), "recover-primary", d.Name, "-n", ns, "--kubeconfig", c.Kubeconfig, "--timeout", "15m")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("webhook recover-primary %s: %v\n%s\n%s", d.Name, err, out, c.DescribePods(ctx, ns, "app="+d.Name))
+	}
+	t.Logf("webhook recover-primary %s:\n%s", d.Name, out)
+	log, err := c.ContainerLog(ctx, ns, pod0, contract.CloneMySQLContainer)
+	if err != nil || !strings.Contains(log, "the donor is pod 1, which holds every transaction of pods 1 2 3 4") ||
+		!strings.Contains(log, "the clone of pod 1 is the primary's") {
+		t.Fatalf("%s was not recovered from pod 1 (%v):\n%s", pod0, err, log)
+	}
+	marker, err := c.Client.CoreV1().ConfigMaps(ns).Get(ctx, d.Name+contract.InitializedTail, metav1.GetOptions{})
+	if err != nil || marker.Data[contract.RecoverFromKey] != "" {
+		t.Errorf("the recovery request is left in ConfigMap %s%s (%v): %v", d.Name, contract.InitializedTail, err, marker.Data)
+	}
+	if err := c.Eventually(ctx, ns, d, pod0, "127.0.0.1", query, want); err != nil {
+		t.Fatal(err)
+	}
+	var writeErr error
+	if err := Poll(ctx, time.Minute, "a write through "+d.Name+"-primary", func() (bool, error) {
+		_, writeErr = c.SQL(ctx, ns, d, d.Name+"-1", d.Name+"-primary", "INSERT INTO e2e.t VALUES (3, 'after-recovery');")
+		return writeErr == nil, nil
+	}); err != nil {
+		t.Fatalf("%v: %v", err, writeErr)
+	}
+	want += "\nafter-recovery"
+	for i := range 5 {
+		if err := c.Eventually(ctx, ns, d, fmt.Sprintf("%s-%d", d.Name, i), "127.0.0.1", query, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles(ctx, t, c, d.Name, 5)
+	t.Logf("%s recovered from pod 1: every row is on it, and a row written after is on all five pods", pod0)
 }
 
 func lastLine(s string) string {
