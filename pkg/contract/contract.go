@@ -72,6 +72,12 @@ const (
 	// the primary) clone again at its next start; its old data directory
 	// is moved aside, never deleted.
 	RecloneAnnotation   = "mysql-replication.io/reclone"
+	// MaxLagAnnotation is the most seconds a replica may apply behind its
+	// primary and stay ready; ReconnectGraceAnnotation is how many seconds
+	// a replica whose primary does not answer stays ready (a primary's
+	// restart does not empty the replicas' Service).
+	MaxLagAnnotation         = "mysql-replication.io/max-lag-seconds"
+	ReconnectGraceAnnotation = "mysql-replication.io/reconnect-grace-seconds"
 	RecloneOnDivergence = "on-divergence"
 )
 
@@ -249,6 +255,10 @@ const (
 	// so, after moving the data directory to DivergedPrefix<time> on the
 	// data volume.
 	RefusedMarker  = ".replication-refused"
+	// ReconnectingMarker, in the data directory, holds since when (Unix
+	// seconds) the readiness probe has seen the replica reconnecting to its
+	// primary.
+	ReconnectingMarker = ".replication-reconnecting-since"
 	DivergedPrefix = ".diverged-"
 	// InitializedDir is where clone-mysql finds the optional ConfigMap
 	// <name>-initialized; InitializedKey is its key.

@@ -157,9 +157,13 @@ func (inj *injector) run() error {
 		return inputErrorf("annotation %s=true with the %s profile: the tutorial's empty root password and replication as root are "+
 			"for the tutorial's MySQL 5.7 only; remove the annotation", contract.InsecureTutorialAnnotation, inj.prof.Name)
 	}
+	maxLag, grace, err := readinessLimits(sts.Annotations)
+	if err != nil {
+		return err
+	}
 	params := scripts.Params{
 		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, ClusterDomain: inj.cfg.ClusterDomain, Profile: inj.prof,
-		Credentials: !inj.creds.insecure,
+		Credentials: !inj.creds.insecure, MaxLagSeconds: maxLag, ReconnectGraceSeconds: grace,
 	}
 	rendered := map[string]string{}
 	for _, name := range scripts.Names() {

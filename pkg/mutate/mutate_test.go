@@ -184,6 +184,22 @@ func TestInjectErrors(t *testing.T) {
 			}(),
 			wantErr: "container clone-mysql: its memory request 4Gi is above its limit 1Gi",
 		},
+		"a lag limit that is no number of seconds": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.MaxLagAnnotation: "1m"}
+				return s
+			}(),
+			wantErr: `annotation mysql-replication.io/max-lag-seconds: "1m" is not a whole number of seconds from 1 to 604800`,
+		},
+		"a reconnect grace of 0": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.ReconnectGraceAnnotation: "0"}
+				return s
+			}(),
+			wantErr: `annotation mysql-replication.io/reconnect-grace-seconds: "0" is not a whole number of seconds from 1 to 3600`,
+		},
 		"labeled after creation without a data claim": {
 			sts: plain("db"), old: created,
 			wantErr: "volumeClaimTemplates cannot change after creation",
@@ -468,6 +484,21 @@ func TestInjectChoices(t *testing.T) {
 				side := spec.Containers[1]
 				if got := side.Resources.Limits[corev1.ResourceMemory]; got.String() != "2Gi" || side.Resources.Requests.Memory().String() != "100Mi" {
 					t.Errorf("sidecar resources %+v", side.Resources)
+				}
+			},
+		},
+		"the readiness of replicas follows its annotations": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})
+				s.Annotations = map[string]string{contract.MaxLagAnnotation: "15", contract.ReconnectGraceAnnotation: "45"}
+				return s
+			}(),
+			check: func(t *testing.T, r *Result) {
+				probe := strings.Join(r.StatefulSet.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
+				for _, want := range []string{"((lag > 15))", "((now - first < 45))"} {
+					if !strings.Contains(probe, want) {
+						t.Errorf("the readiness probe lacks %q", want)
+					}
 				}
 			},
 		},

@@ -57,8 +57,9 @@ type Replication struct {
 	// Status is the status statement; StatusArgs are the client arguments
 	// that print it one field a line.
 	Status, StatusArgs string
-	// IORunning and SQLRunning are the status fields of the two threads.
-	IORunning, SQLRunning string
+	// IORunning and SQLRunning are the status fields of the two threads;
+	// Lag is the one of how far behind its source the replica applies.
+	IORunning, SQLRunning, Lag string
 	// Grant is what the replication user is granted; StatusGrant, where
 	// Status needs more, is granted as well where the server knows it.
 	Grant, StatusGrant string
@@ -134,7 +135,7 @@ var legacyReplication = Replication{
 	ConnectRetry: "MASTER_CONNECT_RETRY",
 	Start:        "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
 	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
-	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running",
+	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running", Lag: "Seconds_Behind_Master",
 	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
 	SSL:   "MASTER_SSL", SSLCA: "MASTER_SSL_CA", SSLVerify: "MASTER_SSL_VERIFY_SERVER_CERT",
 }
@@ -187,7 +188,7 @@ var (
 			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",
 			Start: "START REPLICA", Stop: "STOP REPLICA", Reset: "RESET REPLICA ALL",
 			Status: "SHOW REPLICA STATUS", StatusArgs: `--vertical -e 'SHOW REPLICA STATUS'`,
-			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running",
+			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running", Lag: "Seconds_Behind_Source",
 			Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
 			SSL:   "SOURCE_SSL", SSLCA: "SOURCE_SSL_CA", SSLVerify: "SOURCE_SSL_VERIFY_SERVER_CERT",
 			GTID: true, MaxPasswordLength: 32,

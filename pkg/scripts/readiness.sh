@@ -1,7 +1,12 @@
 #!/bin/bash
 # readiness of StatefulSet {{.StatefulSet}}: the primary is ready when it
-# answers; a replica only while both replication threads run, so a Service of
-# replicas never routes to a broken one.
+# answers. A replica is ready while it can serve a read: its SQL thread
+# applies without error, at most {{.MaxLagSeconds}} s behind the primary
+# ({{.MaxLagAnnotation}}), and its IO thread runs or has been reconnecting
+# to the primary for less than {{.ReconnectGraceSeconds}} s
+# ({{.ReconnectGraceAnnotation}}): a restart of the primary does not empty
+# the replicas' Service, and a replica that lost its primary for longer
+# leaves it. What is wrong is in the message (the pod's Unhealthy event).
 set -uo pipefail
 
 {{template "ordinal" (.Ordinal "readiness")}}
@@ -10,14 +15,64 @@ if ((ordinal == 0)); then
 fi
 {{- if .ChecksDivergence}}
 if [[ -f {{.DataDir}}/{{.RefusedMarker}} ]]; then
-  # The kubelet records this in the pod's Unhealthy event.
   echo "readiness: the sidecar refused to replicate: $(<{{.DataDir}}/{{.RefusedMarker}})" >&2
   exit 1
 fi
 {{- end}}
-status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}}) || exit 1
-if [[ $status =~ {{.Replication.IORunning}}:\ Yes && $status =~ {{.Replication.SQLRunning}}:\ Yes ]]; then
-  exit 0
+if ! status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}} 2>&1); then
+  echo "readiness: the server does not answer: $status" >&2
+  exit 1
 fi
-echo "readiness: replication is not running" >&2
+# field NAME prints the value of NAME in the replication status.
+field() {
+  local line
+  while IFS= read -r line; do
+    line=${line#"${line%%[![:space:]]*}"}
+    if [[ $line == "$1:"* ]]; then
+      line=${line#"$1:"}
+      printf '%s' "${line# }"
+      return
+    fi
+  done <<<"$status"
+}
+since={{.DataDir}}/{{.ReconnectingMarker}}
+io=$(field {{.Replication.IORunning}})
+applier=$(field {{.Replication.SQLRunning}})
+io_error=$(field Last_IO_Error)
+sql_error=$(field Last_SQL_Error)
+if [[ -z $status ]]; then
+  echo "readiness: replication is not configured" >&2
+  exit 1
+fi
+if [[ $applier != Yes ]]; then
+  echo "readiness: the SQL thread does not run${sql_error:+: $sql_error}" >&2
+  exit 1
+fi
+case $io in
+Yes)
+  rm -f "$since"
+  lag=$(field {{.Replication.Lag}})
+  if [[ $lag =~ ^[0-9]+$ ]] && ((lag > {{.MaxLagSeconds}})); then
+    echo "readiness: ${lag} s behind the primary, more than {{.MaxLagSeconds}} s ({{.MaxLagAnnotation}})" >&2
+    exit 1
+  fi
+  exit 0
+  ;;
+Connecting)
+  now=$(date +%s)
+  first=$(cat "$since" 2>/dev/null)
+  if [[ ! $first =~ ^[0-9]+$ ]] || ((first > now)); then
+    first=$now
+    echo "$now" >"$since"
+  fi
+  if ((now - first < {{.ReconnectGraceSeconds}})); then
+    echo "readiness: reconnecting to the primary for $((now - first)) s; ready for up to {{.ReconnectGraceSeconds}} s ({{.ReconnectGraceAnnotation}})${io_error:+: $io_error}"
+    exit 0
+  fi
+  echo "readiness: the primary has not answered for $((now - first)) s, more than {{.ReconnectGraceSeconds}} s ({{.ReconnectGraceAnnotation}})${io_error:+: $io_error}" >&2
+  exit 1
+  ;;
+esac
+rm -f "$since"
+echo "readiness: the IO thread does not run${io_error:+: $io_error}" >&2
 exit 1

@@ -54,6 +54,10 @@ type Params struct {
 	// contract.CloneUser; without it they use the tutorial's empty root
 	// password.
 	Credentials bool
+	// MaxLagSeconds is the most seconds a replica may apply behind its
+	// primary and be ready; ReconnectGraceSeconds how long it stays ready
+	// while it reconnects to its primary. Zero is the default of each.
+	MaxLagSeconds, ReconnectGraceSeconds int
 }
 
 // contractNames are the names of the pod contract the scripts use, each under its
@@ -63,6 +67,8 @@ type contractNames struct {
 	MySQLPort, BackupPort                                     int
 	DataDir, DataSubPath, DataVolumeDir, StagingDir           string
 	StartReplicationMarker, RefusedMarker, DivergedPrefix     string
+	ReconnectingMarker, MaxLagAnnotation                      string
+	ReconnectGraceAnnotation                                  string
 	RecloneEnv, RecloneAnnotation, RecloneOnDivergence        string
 	MemoryEnv                                                 string
 	InitializedDir, InitializedKey, InitializedTail           string
@@ -82,6 +88,7 @@ var podContract = contractNames{
 	MySQLPort: contract.MySQLPort, BackupPort: contract.BackupPort,
 	DataDir: contract.DataDir, DataSubPath: contract.DataSubPath, DataVolumeDir: contract.DataVolumeDir, StagingDir: contract.StagingDir,
 	StartReplicationMarker: contract.StartReplicationMarker, RefusedMarker: contract.RefusedMarker, DivergedPrefix: contract.DivergedPrefix,
+	ReconnectingMarker: contract.ReconnectingMarker, MaxLagAnnotation: contract.MaxLagAnnotation, ReconnectGraceAnnotation: contract.ReconnectGraceAnnotation,
 	RecloneEnv: contract.RecloneEnv, RecloneAnnotation: contract.RecloneAnnotation, RecloneOnDivergence: contract.RecloneOnDivergence,
 	MemoryEnv:      contract.MemoryEnv,
 	InitializedDir: contract.InitializedDir, InitializedKey: contract.InitializedKey, InitializedTail: contract.InitializedTail,
@@ -130,7 +137,17 @@ type values struct {
 	// comma-separated), or nothing; MySQLGTIDSet a MySQL GTID set (its
 	// server's \n line breaks removed).
 	MariaDBGTIDList, MySQLGTIDSet string
+	// MaxLagSeconds and ReconnectGraceSeconds bound a replica's readiness.
+	MaxLagSeconds, ReconnectGraceSeconds int
 }
+
+// The readiness of a replica by default: at most a minute behind its
+// primary, and ready for two minutes while its primary does not answer
+// (a restart of the primary).
+const (
+	DefaultMaxLagSeconds         = 60
+	DefaultReconnectGraceSeconds = 120
+)
 
 // mariaDBGTIDList is a bash regular expression for a MariaDB GTID list.
 const mariaDBGTIDList = `^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$`
@@ -216,6 +233,14 @@ func (p Params) values(names contractNames) (values, error) {
 		Client: prof.Client, Admin: prof.Admin, Server: prof.Server, BackupTool: prof.BackupTool, StreamTool: prof.StreamTool,
 		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength, TLS: prof.TLS,
 		ChecksDivergence: prof.Replication.ChecksDivergence(),
+		MaxLagSeconds:    p.MaxLagSeconds, ReconnectGraceSeconds: p.ReconnectGraceSeconds,
+	}
+	// Zero is the default.
+	if v.MaxLagSeconds <= 0 {
+		v.MaxLagSeconds = DefaultMaxLagSeconds
+	}
+	if v.ReconnectGraceSeconds <= 0 {
+		v.ReconnectGraceSeconds = DefaultReconnectGraceSeconds
 	}
 	if prof.TLS {
 		v.ClientVerifyTLS = fmt.Sprintf(prof.ClientVerifyTLS, names.TLSCAFile)

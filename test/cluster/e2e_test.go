@@ -379,17 +379,27 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	}
 	t.Logf("%s deleted: back on its volume without cloning (clone-mysql: %q), the row is there", pod(2), lastLine(log))
 
-	// The primary pod deleted comes back with its data, and replication goes on.
+	// The primary pod deleted comes back with its data, and replication
+	// goes on; reads through <name>-replicas are answered meanwhile (the
+	// replicas stay ready while they reconnect).
 	start = time.Now()
 	old, err = c.Client.CoreV1().Pods(ns).Get(ctx, pod(0), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	reads := readLoop(ctx, c, d, pod(1))
 	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, pod(0), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitRecreated(ctx, t, tm, c, d.Name, pod(0), old.UID)
 	tm.add(fmt.Sprintf("StatefulSet %s: primary pod deleted, back Ready", d.Name), time.Since(start))
+	answered, failed, gap := reads()
+	t.Logf("reads through %s-replicas while %s restarted: %d answered, %d failed, the longest time without an answer %s",
+		d.Name, pod(0), answered, failed, gap.Round(100*time.Millisecond))
+	if gap > 10*time.Second {
+		t.Errorf("reads through %s-replicas went unanswered for %s while the primary restarted (%d answered, %d failed)",
+			d.Name, gap.Round(100*time.Millisecond), answered, failed)
+	}
 	if err := c.Eventually(ctx, ns, d, pod(0), "127.0.0.1", query, want); err != nil {
 		t.Fatal(err)
 	}
@@ -414,6 +424,45 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	start = time.Now()
 	recoverLostPrimary(ctx, t, c, d, want)
 	tm.add(fmt.Sprintf("StatefulSet %s: primary's volume lost, refused, recovered from a replica", d.Name), time.Since(start))
+}
+
+// readLoop reads through <name>-replicas from pod `from` until the returned
+// function is called, which says how many reads were answered and failed,
+// and the longest time between two answers.
+func readLoop(ctx context.Context, c *Cluster, d DB, from string) func() (answered, failed int, gap time.Duration) {
+	var (
+		answered, failed int
+		gap              time.Duration
+	)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				gap = max(gap, time.Since(last))
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+			callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			out, err := c.SQL(callCtx, ns, d, from, d.Name+"-replicas", "SELECT COUNT(*) FROM e2e.t")
+			cancel()
+			if err != nil || out == "" {
+				failed++
+				continue
+			}
+			answered++
+			gap = max(gap, time.Since(last))
+			last = time.Now()
+		}
+	}()
+	return func() (int, int, time.Duration) {
+		close(stop)
+		<-done
+		return answered, failed, gap
+	}
 }
 
 // recoverLostPrimary loses pod 0's volume (its claim deleted with the pod:

@@ -49,6 +49,7 @@ package replication
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -947,6 +948,12 @@ func (s *scenario) run() {
 		return
 	}
 
+	if !s.step("a replica is ready while it can serve a read", func(t *testing.T) {
+		s.readinessFollowsReplication(t, p0, p1, p2)
+	}) {
+		return
+	}
+
 	if s.f.secure {
 		if !s.step("a changed replication password reaches each replica at its next start", func(t *testing.T) {
 			changed := "N" + randomWord(t)[:8] + ` q"'\ $x #;` + "\n"
@@ -1022,6 +1029,70 @@ func (s *scenario) run() {
 		}
 		s.recoverPrimary(t, beforeLoss)
 	})
+}
+
+// readinessWith runs in pod p the readiness probe of the scenario's
+// StatefulSet with annotations added, and returns what it said and
+// whether the pod is ready.
+func (s *scenario) readinessWith(p *pod, annotations map[string]string) (string, bool) {
+	s.t.Helper()
+	all := maps.Clone(s.f.annotations)
+	if all == nil {
+		all = map[string]string{}
+	}
+	maps.Copy(all, annotations)
+	res, err := mutate.Config{HelperImage: "mysql-replication-webhook:test"}.Inject(plainStatefulSet(s.f.image, all), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	db := res.StatefulSet.Spec.Template.Spec.Containers[0]
+	out, err := p.runArgv(p.env(db), db.ReadinessProbe.Exec.Command, 30*time.Second)
+	return strings.TrimSpace(out), err == nil
+}
+
+// readinessFollowsReplication: a replica whose SQL thread stopped is not
+// ready; one held back past the lag limit leaves and returns once it
+// caught up; one whose primary stopped answering stays ready for the
+// reconnect grace, then leaves, and returns when the primary is back.
+func (s *scenario) readinessFollowsReplication(t *testing.T, primary, lagging, cut *pod) {
+	rep := s.prof.Replication
+	expect := func(p *pod, annotations map[string]string, ready bool, says string) {
+		t.Helper()
+		s.eventually(fmt.Sprintf("%s ready=%v saying %q", p.name, ready, says), 2*time.Minute, func() (bool, string) {
+			out, ok := s.readinessWith(p, annotations)
+			return ok == ready && strings.Contains(out, says), out
+		})
+	}
+	s.root(lagging, rep.Stop+" SQL_THREAD")
+	expect(lagging, nil, false, "the SQL thread does not run")
+	s.root(lagging, rep.Start+" SQL_THREAD")
+	expect(lagging, nil, true, "")
+
+	lag := map[string]string{contract.MaxLagAnnotation: "3"}
+	delay := func(seconds int) {
+		s.root(lagging, fmt.Sprintf("%s; %s %s=%d; %s", rep.Stop, rep.ChangeSource,
+			strings.Replace(rep.Host, "_HOST", "_DELAY", 1), seconds, rep.Start))
+	}
+	delay(600)
+	s.root(primary, "INSERT INTO test.messages VALUES ('zzzz-delayed')")
+	expect(lagging, lag, false, "behind the primary, more than 3 s ("+contract.MaxLagAnnotation+")")
+	delay(0)
+	expect(lagging, lag, true, "")
+	want := s.root(primary, "SELECT GROUP_CONCAT(message ORDER BY message) FROM test.messages")
+	s.waitRows(lagging, want)
+
+	grace := map[string]string{contract.ReconnectGraceAnnotation: "8"}
+	stop(primary.mysqld)
+	expect(cut, grace, true, "reconnecting to the primary for")
+	expect(cut, grace, false, "more than 8 s ("+contract.ReconnectGraceAnnotation+")")
+	s.startMySQLD(primary)
+	expect(cut, grace, true, "")
+	s.waitReplicating(cut)
+	s.root(primary, "DELETE FROM test.messages WHERE message = 'zzzz-delayed'")
+	want = s.root(primary, "SELECT GROUP_CONCAT(message ORDER BY message) FROM test.messages")
+	for _, p := range []*pod{lagging, cut} {
+		s.waitRows(p, want)
+	}
 }
 
 // recoverPrimary recovers the emptied pod 0 as webhook recover-primary
