@@ -28,8 +28,9 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: build
-build: ## Build bin/webhook.
+build: ## Build bin/webhook, and bin/kubectl-mysql_replication (kubectl's plugin: the same binary).
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/webhook ./cmd/webhook
+	ln -sf webhook $(LOCALBIN)/kubectl-mysql_replication
 
 .PHONY: run
 run: ## Run the webhook and reconciler against the current kubeconfig.

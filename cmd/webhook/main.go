@@ -10,17 +10,30 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 )
+
+// kubectlPlugin is the name under which kubectl runs this binary as its
+// plugin "mysql-replication".
+const kubectlPlugin = "kubectl-mysql_replication"
 
 const usage = `usage:
   webhook [serve] [flags]              serve the admission webhook and the reconciler
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
+  webhook status NAME [-n NS] [-o json] one line per pod of StatefulSet NAME: role, version, lag, threads, errors
   webhook recover-primary NAME [-n NS] recover pod 0 of StatefulSet NAME, which lost its data, from its replicas
+
+As a kubectl plugin (the binary named kubectl-mysql_replication on PATH):
+  kubectl mysql-replication status NAME [-n NS]
 `
 
 func main() {
 	args := os.Args[1:]
 	cmd := "serve"
+	if filepath.Base(os.Args[0]) == kubectlPlugin {
+		// kubectl mysql-replication SUBCOMMAND …: serving is not one.
+		cmd = "help"
+	}
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
@@ -28,6 +41,7 @@ func main() {
 		"serve":           serve,
 		"inject":          injectCommand,
 		"recover-primary": recoverPrimaryCommand,
+		"status":          statusCommand,
 	}
 	run, ok := commands[cmd]
 	if !ok || cmd == "help" {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/recovery"
@@ -24,8 +23,7 @@ import (
 
 func recoverPrimaryCommand(args []string) error {
 	fs := flag.NewFlagSet("recover-primary", flag.ContinueOnError)
-	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
-	namespace := fs.String("n", "", "namespace (default: the kubeconfig context's)")
+	cluster := addClusterFlags(fs)
 	without := fs.String("without", "", "comma-separated ordinals of replicas that are gone, left out of the candidates")
 	timeout := fs.Duration("timeout", time.Hour, "how long to wait for pod 0 to be ready")
 	fs.Usage = func() {
@@ -34,10 +32,7 @@ func recoverPrimaryCommand(args []string) error {
 			"it clones the replica holding every transaction the others hold, as the primary.\n\n")
 		fs.PrintDefaults()
 	}
-	name, rest := "", args
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, rest = args[0], args[1:]
-	}
+	name, rest := nameFirst(args)
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -54,17 +49,9 @@ func recoverPrimaryCommand(args []string) error {
 		left = append(left, i)
 	}
 
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: *kubeconfig, Precedence: clientcmd.NewDefaultClientConfigLoadingRules().Precedence},
-		&clientcmd.ConfigOverrides{})
-	cfg, err := loader.ClientConfig()
+	cfg, namespace, err := cluster.config()
 	if err != nil {
 		return err
-	}
-	if *namespace == "" {
-		if *namespace, _, err = loader.Namespace(); err != nil {
-			return err
-		}
 	}
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
@@ -72,7 +59,7 @@ func recoverPrimaryCommand(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	key := types.NamespacedName{Namespace: *namespace, Name: name}
+	key := types.NamespacedName{Namespace: namespace, Name: name}
 	plan, err := recovery.Request(ctx, c, key, left)
 	if err != nil {
 		return err

@@ -5,10 +5,12 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +30,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/status"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
@@ -325,6 +328,7 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	// Roles and owners.
 	roles(ctx, t, c, d.Name, 3)
 	owners(ctx, t, c, d.Name)
+	statusAtAGlance(ctx, t, c, d)
 
 	// Scale to 5: the new pods clone and replicate.
 	start := time.Now()
@@ -421,9 +425,80 @@ func replication(ctx context.Context, t *testing.T, c *Cluster, d DB, tm *timing
 	roles(ctx, t, c, d.Name, 5)
 	t.Logf("%s deleted: back with its data; a row written after it is on all five pods; roles primary, replica×4", pod(0))
 
+	// Faults in turn under a steady write load: nothing acknowledged is
+	// lost. It ends with six pods.
+	chaos(ctx, t, c, tm, d, 5)
+
 	start = time.Now()
-	recoverLostPrimary(ctx, t, c, d, want)
+	recoverLostPrimary(ctx, t, c, d, want, 6)
 	tm.add(fmt.Sprintf("StatefulSet %s: primary's volume lost, refused, recovered from a replica", d.Name), time.Since(start))
+}
+
+// statusAtAGlance runs `kubectl mysql-replication status` (the webhook
+// binary as kubectl's plugin) and `webhook status -o json`: one line per
+// pod, the primary's and both replicas' threads running; then with pod
+// 2's SQL thread stopped, which the status says.
+func statusAtAGlance(ctx context.Context, t *testing.T, c *Cluster, d DB) {
+	plugins := t.TempDir()
+	if err := os.Symlink(env(t, "WEBHOOK_BIN"), filepath.Join(plugins, "kubectl-mysql_replication")); err != nil {
+		t.Fatal(err)
+	}
+	get := func() []status.Pod {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, env(t, "WEBHOOK_BIN"), "status", d.Name, "-n", ns, "--kubeconfig", c.Kubeconfig, "-o", "json").Output()
+		var pods []status.Pod
+		if err == nil {
+			err = json.Unmarshal(out, &pods)
+		}
+		if err != nil || len(pods) != 3 {
+			t.Fatalf("webhook status %s -o json: %v\n%s", d.Name, err, out)
+		}
+		return pods
+	}
+	table := func() string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(env(t, "CLUSTER_BIN"), "kubectl"), "mysql-replication", "status", d.Name, "-n", ns)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "PATH="+plugins+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl mysql-replication status %s: %v\n%s", d.Name, err, out)
+		}
+		return string(out)
+	}
+	if err := Poll(ctx, time.Minute, "every pod of "+d.Name+" ready, replicating, in step", func() (bool, error) {
+		pods := get()
+		for i, p := range pods {
+			want := contract.RoleReplica
+			if i == 0 {
+				want = contract.RolePrimary
+			}
+			if p.Name != fmt.Sprintf("%s-%d", d.Name, i) || p.Role != want || !p.Ready || p.Version == "" || p.Transactions == "" || p.Unreachable != "" {
+				return false, nil
+			}
+			if i > 0 && (p.IOThread != "Yes" || p.SQLThread != "Yes" || p.LagSeconds == nil || p.Transactions != pods[0].Transactions) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatalf("%v: %+v", err, get())
+	}
+	t.Logf("kubectl mysql-replication status %s:\n%s", d.Name, table())
+
+	stopSQL := "STOP REPLICA SQL_THREAD"
+	if d.Name == "mariadb" {
+		stopSQL = "STOP SLAVE SQL_THREAD"
+	}
+	if _, err := c.SQL(ctx, ns, d, d.Name+"-2", "127.0.0.1", stopSQL); err != nil {
+		t.Fatal(err)
+	}
+	if p := get()[2]; p.SQLThread != "No" || p.IOThread != "Yes" {
+		t.Errorf("with its SQL thread stopped, %s's status says %+v", p.Name, p)
+	}
+	t.Logf("with %s-2's SQL thread stopped:\n%s", d.Name, table())
+	if _, err := c.SQL(ctx, ns, d, d.Name+"-2", "127.0.0.1", strings.Replace(stopSQL, "STOP", "START", 1)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // readLoop reads through <name>-replicas from pod `from` until the returned
@@ -469,7 +544,7 @@ func readLoop(ctx context.Context, c *Cluster, d DB, from string) func() (answer
 // a new, empty claim binds), sees pod 0 refuse to start empty, and runs
 // `webhook recover-primary`: pod 0 clones a replica that holds every row,
 // is the primary again, and every replica replicates from it.
-func recoverLostPrimary(ctx context.Context, t *testing.T, c *Cluster, d DB, want string) {
+func recoverLostPrimary(ctx context.Context, t *testing.T, c *Cluster, d DB, want string, n int) {
 	pod0 := d.Name + "-0"
 	const query = "SELECT v FROM e2e.t ORDER BY id"
 	claim := contract.DataVolume + "-" + pod0
@@ -513,7 +588,7 @@ func recoverLostPrimary(ctx context.Context, t *testing.T, c *Cluster, d DB, wan
 	}
 	t.Logf("webhook recover-primary %s:\n%s", d.Name, out)
 	log, err := c.ContainerLog(ctx, ns, pod0, contract.CloneMySQLContainer)
-	if err != nil || !strings.Contains(log, "the donor is pod 1, which holds every transaction of pods 1 2 3 4") ||
+	if err != nil || !strings.Contains(log, "the donor is pod 1, which holds every transaction of pods 1 2 3 4 5") ||
 		!strings.Contains(log, "the clone of pod 1 is the primary's") {
 		t.Fatalf("%s was not recovered from pod 1 (%v):\n%s", pod0, err, log)
 	}
@@ -532,13 +607,13 @@ func recoverLostPrimary(ctx context.Context, t *testing.T, c *Cluster, d DB, wan
 		t.Fatalf("%v: %v", err, writeErr)
 	}
 	want += "\nafter-recovery"
-	for i := range 5 {
+	for i := range n {
 		if err := c.Eventually(ctx, ns, d, fmt.Sprintf("%s-%d", d.Name, i), "127.0.0.1", query, want); err != nil {
 			t.Fatal(err)
 		}
 	}
-	roles(ctx, t, c, d.Name, 5)
-	t.Logf("%s recovered from pod 1: every row is on it, and a row written after is on all five pods", pod0)
+	roles(ctx, t, c, d.Name, n)
+	t.Logf("%s recovered from pod 1: every row is on it, and a row written after is on all %d pods", pod0, n)
 }
 
 func lastLine(s string) string {

@@ -27,9 +27,9 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/status"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/controlplane"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
@@ -256,27 +256,7 @@ func PodReady(p *corev1.Pod) bool {
 // Exec runs command in a container of a pod, as kubectl exec does, with
 // stdin when it is not empty.
 func (c *Cluster) Exec(ctx context.Context, ns, pod, container, stdin string, command ...string) (string, string, error) {
-	req := c.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdin: stdin != "", Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	ws, err := remotecommand.NewWebSocketExecutor(c.Config, "GET", req.URL().String())
-	if err != nil {
-		return "", "", err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
-	if err != nil {
-		return "", "", err
-	}
-	ex, err := remotecommand.NewFallbackExecutor(ws, spdy, func(error) bool { return true })
-	if err != nil {
-		return "", "", err
-	}
-	var stdout, stderr bytes.Buffer
-	opts := remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}
-	if stdin != "" {
-		opts.Stdin = strings.NewReader(stdin)
-	}
-	err = ex.StreamWithContext(ctx, opts)
-	return stdout.String(), stderr.String(), err
+	return status.RunInPod(ctx, c.Config, c.Client, ns, pod, container, stdin, command...)
 }
 
 // ContainerLog is the log of a container of a pod.
