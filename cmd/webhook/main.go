@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // kubectlPlugin is the name under which kubectl runs this binary as its
@@ -22,6 +25,8 @@ const usage = `usage:
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
   webhook status NAME [-n NS] [-o json] one line per pod of StatefulSet NAME: role, version, lag, threads, errors
   webhook recover-primary NAME [-n NS] recover pod 0 of StatefulSet NAME, which lost its data, from its replicas
+  webhook version                      print the release and the injector version
+  webhook COMMAND -h                   a command's flags (webhook serve -h: the server's)
 
 As a kubectl plugin (the binary named kubectl-mysql_replication on PATH):
   kubectl mysql-replication status NAME [-n NS]
@@ -32,9 +37,9 @@ func main() {
 	cmd := "serve"
 	if filepath.Base(os.Args[0]) == kubectlPlugin {
 		// kubectl mysql-replication SUBCOMMAND …: serving is not one.
-		cmd = "help"
+		cmd = "plugin-help"
 	}
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && args[0] != "" && (args[0][0] != '-' || slices.Contains([]string{"-h", "-help", "--help"}, args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	commands := map[string]func([]string) error{
@@ -43,8 +48,16 @@ func main() {
 		"recover-primary": recoverPrimaryCommand,
 		"status":          statusCommand,
 	}
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Print(usage)
+		return
+	case "version":
+		fmt.Printf("mysql-replication-webhook %s (injector version %s)\n", contract.Release, contract.InjectorVersion)
+		return
+	}
 	run, ok := commands[cmd]
-	if !ok || cmd == "help" {
+	if !ok {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}

@@ -34,12 +34,17 @@ func TestInjectCommand(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		"file":            {args: []string{"inject", "-f", "../../config/samples/mysql.yaml"}, wantStdout: "kind: StatefulSet"},
-		"stdin":           {args: []string{"inject", "-f", "-"}, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n", wantStdout: "kind: Namespace"},
-		"no file given":   {args: []string{"inject"}, wantCode: 1, wantStderr: "-f FILE is required"},
-		"missing file":    {args: []string{"inject", "-f", "/nonexistent.yaml"}, wantCode: 1, wantStderr: "no such file"},
-		"bad statefulset": {args: []string{"inject", "-f", bad}, wantCode: 1, wantStderr: `none is named "mysql"`},
-		"unknown command": {args: []string{"frobnicate"}, wantCode: 2, wantStderr: "usage:"},
+		"file":                           {args: []string{"inject", "-f", "../../config/samples/mysql.yaml"}, wantStdout: "kind: StatefulSet"},
+		"stdin":                          {args: []string{"inject", "-f", "-"}, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n", wantStdout: "kind: Namespace"},
+		"no file given":                  {args: []string{"inject"}, wantCode: 1, wantStderr: "-f FILE is required"},
+		"missing file":                   {args: []string{"inject", "-f", "/nonexistent.yaml"}, wantCode: 1, wantStderr: "no such file"},
+		"bad statefulset":                {args: []string{"inject", "-f", bad}, wantCode: 1, wantStderr: `none is named "mysql"`},
+		"unknown command":                {args: []string{"frobnicate"}, wantCode: 2, wantStderr: "usage:"},
+		"help":                           {args: []string{"--help"}, wantStdout: "webhook recover-primary NAME"},
+		"version":                        {args: []string{"version"}, wantStdout: "mysql-replication-webhook v"},
+		"status without a name":          {args: []string{"status"}, wantCode: 1, wantStderr: "one StatefulSet NAME is required"},
+		"status output":                  {args: []string{"status", "db", "-o", "yaml"}, wantCode: 1, wantStderr: `-o "yaml": table or json`},
+		"recover-primary without a name": {args: []string{"recover-primary", "-n", "x"}, wantCode: 1, wantStderr: "one StatefulSet NAME is required"},
 		"too large": {
 			args: []string{"inject", "-f", "-"}, stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n---\n# " + strings.Repeat("x", 16<<20) + "\n",
 			wantCode: 1, wantStderr: "webhook inject: the input is larger than 16 MiB",

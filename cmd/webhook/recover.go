@@ -37,8 +37,7 @@ func recoverPrimaryCommand(args []string) error {
 		return err
 	}
 	if name == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errors.New("one StatefulSet NAME is required, before the flags")
+		return errors.New("one StatefulSet NAME is required, before the flags (-h for help)")
 	}
 	var left []int
 	for _, w := range strings.FieldsFunc(*without, func(r rune) bool { return r == ',' || r == ' ' }) {

@@ -34,8 +34,7 @@ func statusCommand(args []string) error {
 		return err
 	}
 	if name == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errors.New("one StatefulSet NAME is required, before the flags")
+		return errors.New("one StatefulSet NAME is required, before the flags (-h for help)")
 	}
 	if *output != "table" && *output != "json" {
 		return fmt.Errorf("-o %q: table or json", *output)
