@@ -110,7 +110,7 @@ func Collect(ctx context.Context, c client.Client, exec Exec, log Log, key types
 func askScript(prof profile.Profile) string {
 	return fmt.Sprintf(`printf 'refused: %%s\n' "$(cat %s/%s 2>/dev/null | head -c 2000)"
 if [[ -f %s ]]; then auth=(--defaults-extra-file=%s); else auth=(--user=root); fi
-exec %s "${auth[@]}" -h 127.0.0.1 -N -B`,
+exec %s "${auth[@]}" -h 127.0.0.1 -B`,
 		contract.DataDir, contract.RefusedMarker, contract.ClientOptionFile, contract.ClientOptionFile, prof.Client)
 }
 
@@ -118,12 +118,13 @@ exec %s "${auth[@]}" -h 127.0.0.1 -N -B`,
 func Query(prof profile.Profile, role string) string {
 	rep := prof.Replication
 	var q strings.Builder
-	q.WriteString("SELECT CONCAT('version: ', @@version);\n")
+	// Every answer one field a line (\G), with its name.
+	q.WriteString("SELECT @@version AS version\\G\n")
 	switch {
 	case rep.GTID:
-		q.WriteString("SELECT CONCAT('transactions: ', REPLACE(@@GLOBAL.gtid_executed, '\\n', ''));\n")
+		q.WriteString("SELECT REPLACE(@@GLOBAL.gtid_executed, '\\n', '') AS transactions\\G\n")
 	case rep.SlavePos:
-		q.WriteString("SELECT CONCAT('transactions: ', @@GLOBAL.gtid_current_pos);\n")
+		q.WriteString("SELECT @@GLOBAL.gtid_current_pos AS transactions\\G\n")
 	case role == contract.RolePrimary:
 		q.WriteString("SHOW MASTER STATUS\\G\n")
 	}
