@@ -110,7 +110,7 @@ func Collect(ctx context.Context, c client.Client, exec Exec, log Log, key types
 func askScript(prof profile.Profile) string {
 	return fmt.Sprintf(`printf 'refused: %%s\n' "$(cat %s/%s 2>/dev/null | head -c 2000)"
 if [[ -f %s ]]; then auth=(--defaults-extra-file=%s); else auth=(--user=root); fi
-exec %s "${auth[@]}" -h 127.0.0.1 -B`,
+exec %s "${auth[@]}" -h 127.0.0.1 --batch --vertical`,
 		contract.DataDir, contract.RefusedMarker, contract.ClientOptionFile, contract.ClientOptionFile, prof.Client)
 }
 
@@ -118,18 +118,19 @@ exec %s "${auth[@]}" -h 127.0.0.1 -B`,
 func Query(prof profile.Profile, role string) string {
 	rep := prof.Replication
 	var q strings.Builder
-	// Every answer one field a line (\G), with its name.
-	q.WriteString("SELECT @@version AS version\\G\n")
+	// The client prints every answer one field a line, with its name
+	// (--vertical: MySQL 9's client runs no \G read from a file).
+	q.WriteString("SELECT @@version AS version;\n")
 	switch {
 	case rep.GTID:
-		q.WriteString("SELECT REPLACE(@@GLOBAL.gtid_executed, '\\n', '') AS transactions\\G\n")
+		q.WriteString("SELECT REPLACE(@@GLOBAL.gtid_executed, '\\n', '') AS transactions;\n")
 	case rep.SlavePos:
-		q.WriteString("SELECT @@GLOBAL.gtid_current_pos AS transactions\\G\n")
+		q.WriteString("SELECT @@GLOBAL.gtid_current_pos AS transactions;\n")
 	case role == contract.RolePrimary:
-		q.WriteString("SHOW MASTER STATUS\\G\n")
+		q.WriteString("SHOW MASTER STATUS;\n")
 	}
 	if role == contract.RoleReplica {
-		q.WriteString(rep.Status + "\\G\n")
+		q.WriteString(rep.Status + ";\n")
 	}
 	return q.String()
 }

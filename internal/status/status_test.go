@@ -89,9 +89,9 @@ func TestQueryAsksWhatTheProfileHas(t *testing.T) {
 		not        string
 	}{
 		{profile.MySQL8, contract.RolePrimary, "gtid_executed", "SHOW REPLICA STATUS"},
-		{profile.MySQL8, contract.RoleReplica, "SHOW REPLICA STATUS\\G", "SHOW MASTER"},
+		{profile.MySQL8, contract.RoleReplica, "SHOW REPLICA STATUS;", "SHOW MASTER"},
 		{profile.MariaDBProfile, contract.RoleReplica, "gtid_current_pos", "SHOW MASTER"},
-		{profile.MySQL57, contract.RolePrimary, "SHOW MASTER STATUS\\G", "gtid"},
+		{profile.MySQL57, contract.RolePrimary, "SHOW MASTER STATUS;", "gtid"},
 	} {
 		q := Query(tc.prof, tc.role)
 		if !strings.Contains(q, tc.want) || strings.Contains(q, tc.not) {
