@@ -72,13 +72,13 @@ const (
 	// the primary) clone again at its next start; its old data directory
 	// is moved aside, never deleted.
 	RecloneAnnotation   = "mysql-replication.io/reclone"
+	RecloneOnDivergence = "on-divergence"
 	// MaxLagAnnotation is the most seconds a replica may apply behind its
 	// primary and stay ready; ReconnectGraceAnnotation is how many seconds
 	// a replica whose primary does not answer stays ready (a primary's
 	// restart does not empty the replicas' Service).
 	MaxLagAnnotation         = "mysql-replication.io/max-lag-seconds"
 	ReconnectGraceAnnotation = "mysql-replication.io/reconnect-grace-seconds"
-	RecloneOnDivergence = "on-divergence"
 )
 
 // ResourceAnnotation is the StatefulSet annotation that sets one request or
