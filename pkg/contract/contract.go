@@ -254,12 +254,12 @@ const (
 	// probe reports it, and clone-mysql clones again when RecloneEnv says
 	// so, after moving the data directory to DivergedPrefix<time> on the
 	// data volume.
-	RefusedMarker  = ".replication-refused"
+	RefusedMarker = ".replication-refused"
 	// ReconnectingMarker, in the data directory, holds since when (Unix
 	// seconds) the readiness probe has seen the replica reconnecting to its
 	// primary.
 	ReconnectingMarker = ".replication-reconnecting-since"
-	DivergedPrefix = ".diverged-"
+	DivergedPrefix     = ".diverged-"
 	// InitializedDir is where clone-mysql finds the optional ConfigMap
 	// <name>-initialized; InitializedKey is its key.
 	InitializedDir = "/mnt/initialized"
