@@ -271,7 +271,7 @@ func (r *CompanionReconciler) watchPrimary(ctx context.Context, sts *appsv1.Stat
 				"restore its data or delete ConfigMap %s to start it empty (README: \"An empty primary\"): %s",
 			pod.Name, mutate.InitializedConfigMapName(sts), msg)
 	}
-	if !podReady(&pod) {
+	if !mutate.PodReady(&pod) {
 		return reconcile.Result{RequeueAfter: primaryRecheck}, nil
 	}
 	return reconcile.Result{}, r.recoveryLeft(ctx, sts)
@@ -332,15 +332,6 @@ func refusedEmpty(pod *corev1.Pod) string {
 		}
 	}
 	return ""
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // ensureCredentials creates the generated credentials Secret once. It only

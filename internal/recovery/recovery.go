@@ -183,14 +183,8 @@ func getPod(ctx context.Context, c client.Client, ns, name string) (*corev1.Pod,
 	return &pod, nil
 }
 
-func ready(pod *corev1.Pod) bool {
-	for _, cond := range pod.Status.Conditions {
-		if cond.Type == corev1.PodReady {
-			return cond.Status == corev1.ConditionTrue && pod.DeletionTimestamp == nil
-		}
-	}
-	return false
-}
+// ready: pod 0 is ready, and not a pod on its way out.
+func ready(pod *corev1.Pod) bool { return mutate.PodReady(pod) && pod.DeletionTimestamp == nil }
 
 // state says where pod 0 is: which init container runs, or its phase.
 func state(pod *corev1.Pod) string {

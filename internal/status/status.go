@@ -87,7 +87,7 @@ func Collect(ctx context.Context, c client.Client, exec Exec, log Log, key types
 		if role == "" {
 			continue
 		}
-		p := Pod{Name: pod.Name, Role: role, Ready: ready(&pod)}
+		p := Pod{Name: pod.Name, Role: role, Ready: mutate.PodReady(&pod)}
 		if line, err := log(ctx, key.Namespace, pod.Name, contract.CloneMySQLContainer); err == nil {
 			p.Clone = strings.TrimPrefix(strings.TrimSpace(line), contract.CloneMySQLContainer+": ")
 		}
@@ -221,13 +221,4 @@ func ordinal(name string) int {
 	i := strings.LastIndex(name, "-")
 	n, _ := strconv.Atoi(name[i+1:])
 	return n
-}
-
-func ready(pod *corev1.Pod) bool {
-	for _, cond := range pod.Status.Conditions {
-		if cond.Type == corev1.PodReady {
-			return cond.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

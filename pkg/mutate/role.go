@@ -45,3 +45,13 @@ func PodRole(pod *corev1.Pod) (role, why string) {
 	}
 	return contract.RoleReplica, ""
 }
+
+// PodReady tells whether a pod's Ready condition holds.
+func PodReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
