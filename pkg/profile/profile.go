@@ -49,8 +49,9 @@ const (
 // dialect.
 type Replication struct {
 	// ChangeSource starts the statement pointing a replica at its source;
-	// Host, User, Password, ConnectRetry and AutoPosition are its options.
-	ChangeSource, Host, User, Password, ConnectRetry string
+	// Host, User, Password, ConnectRetry, RetryCount (where the statement
+	// has it) and AutoPosition are its options.
+	ChangeSource, Host, User, Password, ConnectRetry, RetryCount string
 	// Start and Stop start and stop the replication threads; Reset forgets
 	// a channel and its relay logs.
 	Start, Stop, Reset string
@@ -132,8 +133,8 @@ func (r Replication) ChecksDivergence() bool { return r.GTID || r.SlavePos }
 
 var legacyReplication = Replication{
 	ChangeSource: "CHANGE MASTER TO", Host: "MASTER_HOST", User: "MASTER_USER", Password: "MASTER_PASSWORD",
-	ConnectRetry: "MASTER_CONNECT_RETRY",
-	Start:        "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
+	ConnectRetry: "MASTER_CONNECT_RETRY", RetryCount: "MASTER_RETRY_COUNT",
+	Start: "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
 	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
 	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running", Lag: "Seconds_Behind_Master",
 	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
@@ -145,10 +146,11 @@ var legacyReplication = Replication{
 var mysqlReplication = func() Replication { r := legacyReplication; r.MaxPasswordLength = 32; return r }()
 
 // mariaDBReplication is the legacy dialect positioned by MariaDB's GTID.
-// Its Status needs SLAVE MONITOR (MariaDB 10.5.9 and later).
+// Its Status needs SLAVE MONITOR (MariaDB 10.5.9 and later); its retries
+// are the server's master_retry_count, not an option of CHANGE MASTER.
 var mariaDBReplication = func() Replication {
 	r := legacyReplication
-	r.SlavePos, r.StatusGrant = true, "SLAVE MONITOR"
+	r.SlavePos, r.StatusGrant, r.RetryCount = true, "SLAVE MONITOR", ""
 	return r
 }()
 
@@ -185,7 +187,7 @@ var (
 		ClientVerifyTLS:   "--ssl-mode=VERIFY_IDENTITY --ssl-ca=%s",
 		Replication: Replication{
 			ChangeSource: "CHANGE REPLICATION SOURCE TO", Host: "SOURCE_HOST", User: "SOURCE_USER",
-			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY",
+			Password: "SOURCE_PASSWORD", ConnectRetry: "SOURCE_CONNECT_RETRY", RetryCount: "SOURCE_RETRY_COUNT",
 			Start: "START REPLICA", Stop: "STOP REPLICA", Reset: "RESET REPLICA ALL",
 			Status: "SHOW REPLICA STATUS", StatusArgs: `--vertical -e 'SHOW REPLICA STATUS'`,
 			IORunning: "Replica_IO_Running", SQLRunning: "Replica_SQL_Running", Lag: "Seconds_Behind_Source",

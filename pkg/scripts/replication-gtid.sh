@@ -57,9 +57,9 @@ else
 {{.Replication.Stop}};
 {{.Replication.Reset}};
 {{- if .Credentials}}
-{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', SOURCE_AUTO_POSITION=1, {{template "source-retry" .}}{{template "source-tls" .}};
 {{- else}}
-{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
+{{.Replication.ChangeSource}} {{.Replication.Host}}='$primary_host', SOURCE_PORT={{.MySQLPort}}, {{.Replication.User}}='root', {{.Replication.Password}}='', SOURCE_AUTO_POSITION=1, {{template "source-retry" .}}{{template "source-tls" .}};
 {{- end}}
 {{.Replication.Start}};
 SQL

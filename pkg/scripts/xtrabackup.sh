@@ -104,9 +104,9 @@ if [[ -f change_master_to.sql.in ]]; then
     echo "xtrabackup: starting replication from $primary_host"
     sql <<SQL
 {{- if .Credentials}}
-$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
+$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='{{.ReplicationUser}}', {{.Replication.Password}}='$replication_password', {{template "source-retry" .}}{{template "source-tls" .}};
 {{- else}}
-$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='root', {{.Replication.Password}}='', {{.Replication.ConnectRetry}}=10{{template "source-tls" .}};
+$(<change_master_to.sql.in), {{.Replication.Host}}='$primary_host', {{.Replication.User}}='root', {{.Replication.Password}}='', {{template "source-retry" .}}{{template "source-tls" .}};
 {{- end}}
 {{- if not .ChecksDivergence}}
 {{.Replication.Start}};

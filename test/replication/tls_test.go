@@ -42,6 +42,14 @@ func TestTLSBetweenPodsVerifiesTheAuthority(t *testing.T) {
 			if !strings.Contains(status, ssl) || !strings.Contains(status, verify) {
 				t.Fatalf("replication without verified TLS:\n%s", status)
 			}
+			// MySQL's replica retries an absent primary for ten days, not the
+			// 10 attempts (100 s) MySQL 8.0 and later default to: a longer
+			// restart or a recovery of the primary stopped replication.
+			if s.prof.Replication.RetryCount != "" {
+				if got := s.root(p1, "SELECT CONNECTION_RETRY_COUNT FROM performance_schema.replication_connection_configuration"); !strings.Contains(got, "86400") {
+					t.Errorf("the replica retries its primary %q times, not 86400", got)
+				}
+			}
 
 			// The primary now presents a certificate of another authority,
 			// for the same names, as a renewal writes it into the pod: MySQL's
