@@ -1,7 +1,7 @@
 # mysql-replication-webhook
 #
 # Two commands set everything up on a fresh machine:
-#   make demo   shows the webhook at work on a one-node cluster on this machine
+#   make demo   shows the webhook at work on a three-node cluster on this machine
 #   make test   runs every test (installs what the tests need first)
 
 SHELL := /bin/bash
@@ -54,7 +54,7 @@ shellcheck: ## Install shellcheck when missing.
 ##@ Demo
 
 .PHONY: demo
-demo: ## On a one-node cluster on this machine: the install, config/samples replicating in pods (KEEP=1 keeps it); else demo-apiserver.
+demo: ## On a cluster of NODES nodes (default 3) on this machine: the install, config/samples replicating in pods (KEEP=1 keeps it); else demo-apiserver.
 	@if [ "$$(id -u)" != 0 ]; then \
 	  echo "demo: a cluster on this machine needs root; showing the API-server-only demo instead"; \
 	elif ! $(MAKE) --no-print-directory cluster-deps; then \
@@ -74,7 +74,7 @@ demo-apiserver: envtest build ## Run the webhook on a local control plane (no ku
 ##@ Tests
 
 .PHONY: test
-test: envtest shellcheck replication-deps ## Run every test: unit, golden, envtest, install, replication on real servers, reliability, then e2e on a one-node cluster.
+test: envtest shellcheck replication-deps ## Run every test: unit, golden, envtest, install, replication on real servers, reliability, then e2e on a three-node cluster.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -race -count=1 -timeout 60m ./... 2>&1 | tee /tmp/mysql-replication-webhook-test.log; exit $${PIPESTATUS[0]}
 	$(MAKE) --no-print-directory test-e2e
 

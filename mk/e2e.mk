@@ -1,16 +1,18 @@
-##@ End to end on a real one-node cluster
+##@ End to end on a real cluster on this machine
 
 # The cluster's binaries (kubelet, kube-proxy, CoreDNS, … built from the Go
 # module proxy; containerd, runc, CNI plugins and etcd from Debian) and the
 # database root filesystems are installed outside the clone on first use.
 CLUSTER_BIN = $$(bash hack/setup-cluster.sh)
-E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" \
+# The cluster's nodes, each in a network namespace of its own (1 to 9).
+NODES ?= 3
+E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" NODES=$(NODES) \
 	WEBHOOK_BIN=$(LOCALBIN)/webhook-image HELPER_BIN=$(LOCALBIN)/helper-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
 	MYSQL_ROOT="$$(bash hack/setup-db-root.sh mysql-9)" MARIADB_ROOT="$$(bash hack/setup-db-root.sh mariadb)" \
 	MARIADB11_ROOT="$$(bash hack/setup-db-root.sh mariadb-11)"
 
 .PHONY: cluster-deps
-cluster-deps: ## Install what a one-node cluster needs (root; cached in ~/.local/share/mysql-replication-webhook).
+cluster-deps: ## Install what the cluster needs (root; cached in ~/.local/share/mysql-replication-webhook).
 	@if [ "$$(id -u)" != 0 ]; then echo "cluster-deps: a cluster on this machine needs root"; exit 1; fi
 	@bash hack/setup-cluster.sh >/dev/null
 	@for root in mysql-9 mariadb mariadb-11; do bash hack/setup-db-root.sh $$root >/dev/null; done
@@ -19,7 +21,7 @@ cluster-deps: ## Install what a one-node cluster needs (root; cached in ~/.local
 	$(GO) build -o $(LOCALBIN)/certmanager ./test/cluster/certmanager
 
 .PHONY: e2e
-e2e: cluster-deps ## On a real one-node cluster: kustomize install with cert-manager, samples replicating in pods (KEEP=1 keeps it).
+e2e: cluster-deps ## On a real cluster of NODES nodes (default 3): kustomize install with cert-manager, samples replicating in pods (KEEP=1 keeps it).
 	$(E2E_ENV) KEEP=$(KEEP) $(GO) test -count=1 -v -timeout 85m -run '^TestCluster$$' ./test/cluster/ 2>&1 | tee /tmp/mysql-replication-webhook-e2e.log; exit $${PIPESTATUS[0]}
 
 .PHONY: e2e-down
@@ -29,4 +31,4 @@ e2e-down: ## Tear down a cluster that KEEP=1 left running.
 .PHONY: test-e2e
 test-e2e: ## make e2e where a cluster can run (root); SKIPPED, and said so, elsewhere. Part of make test.
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory e2e; \
-	else echo "test-e2e: not root; the end-to-end test on a one-node cluster is SKIPPED"; fi
+	else echo "test-e2e: not root; the end-to-end test on a real cluster is SKIPPED"; fi

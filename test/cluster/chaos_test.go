@@ -24,12 +24,14 @@ import (
 
 // load is a steady write load through <name>-primary and reads through
 // <name>-replicas, each from whichever pod of the StatefulSet answers:
-// single-row inserts with increasing ids into e2e.w, every acknowledged
-// one recorded with its time; reads of the highest id a replica holds.
+// single-row inserts with increasing ids into a table of its own, every
+// acknowledged one recorded with its time; reads of the highest id a
+// replica holds.
 type load struct {
-	c    *Cluster
-	d    DB
-	pods func() int
+	c     *Cluster
+	d     DB
+	table string
+	pods  func() int
 
 	mu        sync.Mutex
 	started   time.Time
@@ -45,14 +47,19 @@ type load struct {
 	done sync.WaitGroup
 }
 
-func startLoad(ctx context.Context, t *testing.T, c *Cluster, d DB, pods func() int) *load {
-	if _, err := c.SQL(ctx, ns, d, d.Name+"-1", d.Name+"-primary", "CREATE TABLE e2e.w (id INT PRIMARY KEY)"); err != nil {
+// startLoad starts writing into table (which it creates), and reading
+// when reads is set.
+func startLoad(ctx context.Context, t *testing.T, c *Cluster, d DB, table string, reads bool, pods func() int) *load {
+	if _, err := c.SQL(ctx, ns, d, d.Name+"-1", d.Name+"-primary", "CREATE TABLE "+table+" (id INT PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
-	l := &load{c: c, d: d, pods: pods, started: time.Now(), stop: make(chan struct{})}
-	l.done.Add(2)
+	l := &load{c: c, d: d, table: table, pods: pods, started: time.Now(), stop: make(chan struct{})}
+	l.done.Add(1)
 	go l.write(ctx)
-	go l.read(ctx)
+	if reads {
+		l.done.Add(1)
+		go l.read(ctx)
+	}
 	return l
 }
 
@@ -68,7 +75,7 @@ func (l *load) write(ctx context.Context) {
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		out, err := l.c.SQL(callCtx, ns, l.d, l.pod(from), l.d.Name+"-primary",
-			fmt.Sprintf("INSERT INTO e2e.w VALUES (%d); SELECT CONCAT('acknowledged by ', @@server_id)", id))
+			fmt.Sprintf("INSERT INTO "+l.table+" VALUES (%d); SELECT CONCAT('acknowledged by ', @@server_id)", id))
 		cancel()
 		now := time.Now()
 		l.mu.Lock()
@@ -98,7 +105,7 @@ func (l *load) read(ctx context.Context) {
 		case <-time.After(200 * time.Millisecond):
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		out, err := l.c.SQL(callCtx, ns, l.d, l.pod(from), l.d.Name+"-replicas", "SELECT COALESCE(MAX(id), 0) FROM e2e.w")
+		out, err := l.c.SQL(callCtx, ns, l.d, l.pod(from), l.d.Name+"-replicas", "SELECT COALESCE(MAX(id), 0) FROM "+l.table)
 		cancel()
 		now := time.Now()
 		held, convErr := strconv.Atoi(out)
@@ -122,6 +129,37 @@ func (l *load) read(ctx context.Context) {
 func (l *load) end() {
 	close(l.stop)
 	l.done.Wait()
+}
+
+// verify checks, after end, that no write went to another server than
+// the primary's, that no fewer than least writes were acknowledged, and that
+// each of the first n pods holds every acknowledged write and a table
+// whose checksum equals the primary's.
+func (l *load) verify(ctx context.Context, t *testing.T, n, least int) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pod := func(i int) string { return fmt.Sprintf("%s-%d", l.d.Name, i) }
+	if len(l.misrouted) > 0 {
+		t.Errorf("writes through %s-primary answered by another server than the primary's: %v", l.d.Name, l.misrouted)
+	}
+	if len(l.acked) < least {
+		t.Fatalf("only %d writes were acknowledged (%d failed)", len(l.acked), len(l.failedAt))
+	}
+	ids := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(l.acked)), ","), "[]")
+	count := fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE id IN (%s)", l.table, ids)
+	checksum, err := l.c.SQL(ctx, ns, l.d, pod(0), "127.0.0.1", "CHECKSUM TABLE "+l.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := l.c.Eventually(ctx, ns, l.d, pod(i), "127.0.0.1", count, strconv.Itoa(len(l.acked))); err != nil {
+			t.Errorf("%s lacks acknowledged writes: %v", pod(i), err)
+		}
+		if err := l.c.Eventually(ctx, ns, l.d, pod(i), "127.0.0.1", "CHECKSUM TABLE "+l.table, checksum); err != nil {
+			t.Errorf("%s's table differs from the primary's: %v", pod(i), err)
+		}
+	}
 }
 
 // longestGap is the longest time between two of times (and from the
@@ -163,7 +201,7 @@ func chaos(ctx context.Context, t *testing.T, c *Cluster, tm *timings, d DB, rep
 	pod := func(i int) string { return fmt.Sprintf("%s-%d", d.Name, i) }
 	var mu sync.Mutex
 	n := replicas
-	l := startLoad(ctx, t, c, d, func() int { mu.Lock(); defer mu.Unlock(); return n })
+	l := startLoad(ctx, t, c, d, "e2e.w", true, func() int { mu.Lock(); defer mu.Unlock(); return n })
 	time.Sleep(5 * time.Second)
 
 	var faults []fault
@@ -274,31 +312,12 @@ func chaos(ctx context.Context, t *testing.T, c *Cluster, tm *timings, d DB, rep
 	l.end()
 	end := time.Now()
 
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.misrouted) > 0 {
-		t.Errorf("writes through %s-primary answered by another server than the primary's: %v", d.Name, l.misrouted)
-	}
-	if len(l.acked) < 20 {
-		t.Fatalf("only %d writes were acknowledged (%d failed)", len(l.acked), len(l.failedAt))
-	}
-	ids := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(l.acked)), ","), "[]")
-	count := fmt.Sprintf("SELECT COUNT(*) FROM e2e.w WHERE id IN (%s)", ids)
-	checksum, err := c.SQL(ctx, ns, d, pod(0), "127.0.0.1", "CHECKSUM TABLE e2e.w")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		if err := c.Eventually(ctx, ns, d, pod(i), "127.0.0.1", count, strconv.Itoa(len(l.acked))); err != nil {
-			t.Errorf("%s lacks acknowledged writes: %v", pod(i), err)
-		}
-		if err := c.Eventually(ctx, ns, d, pod(i), "127.0.0.1", "CHECKSUM TABLE e2e.w", checksum); err != nil {
-			t.Errorf("%s's table differs from the primary's: %v", pod(i), err)
-		}
-	}
+	l.verify(ctx, t, n, 20)
 	if t.Failed() {
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	took := end.Sub(l.started)
 	fmt.Printf("\nfaults under a write load, %s (%d pods at the end), %s:\n", d.Name, n, took.Round(time.Second))
 	fmt.Printf("  %-48s %8s %16s\n", "fault", "ready in", "failed writes")

@@ -1,22 +1,25 @@
 // Copyright 2026 The mysql-replication-webhook Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package cluster runs a real one-node Kubernetes cluster on this machine,
-// without Docker and without a registry: etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler, containerd with runc and the
-// bridge CNI plugin, the kubelet, kube-proxy in iptables mode and CoreDNS,
-// each a process of this machine (hack/setup-cluster.sh installs them).
-// Images are OCI archives imported into containerd; volumes are hostPath
-// PersistentVolumes of a no-provisioner StorageClass.
+// Package cluster runs a real Kubernetes cluster of one or more nodes on
+// this machine, without Docker and without a registry: etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler and CoreDNS for
+// the cluster; for each node, in a network namespace of its own, containerd
+// with runc and the bridge CNI plugin, the kubelet and kube-proxy in
+// iptables mode; each a process of this machine (hack/setup-cluster.sh
+// installs them). Images are OCI archives imported into each node's
+// containerd; volumes are hostPath PersistentVolumes of a no-provisioner
+// StorageClass, reachable from every node as network storage is.
 //
 // Every address the cluster uses is in 10.250.0.0/16 and stays on this
-// machine: the node's address on a bridge of its own, the pods on the CNI
-// bridge, the Service range routed to the node bridge. Before anything
+// machine: the control plane's address on a bridge of its own, each node's
+// on a veth to that bridge, the pods on a CNI bridge inside their node's
+// namespace, the Service range routed to the first node. Before anything
 // starts, firewall rules drop every packet from or to that range on the
 // machine's outside interfaces. Pods get an empty resolver configuration
 // and CoreDNS answers for the cluster only. Stop tears everything down:
-// processes by their pid, mounts, bridges, routes, the iptables chains the
-// kubelet and kube-proxy made, cgroups and sysctls.
+// processes by their pid, mounts, namespaces, bridges, routes, the iptables
+// chains the kubelet and kube-proxy made, cgroups and sysctls.
 package cluster
 
 import (
@@ -32,6 +35,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +49,20 @@ import (
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/testcerts"
 )
+
+// NodesFromEnv is the number of nodes NODES asks for (make e2e and make
+// demo set it; 1 when unset).
+func NodesFromEnv() (int, error) {
+	v := os.Getenv("NODES")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxNodes {
+		return 0, fmt.Errorf("NODES=%q: give a number of nodes from 1 to %d", v, MaxNodes)
+	}
+	return n, nil
+}
 
 // DefaultDir holds the cluster's state while it runs.
 const DefaultDir = "/var/lib/mysql-replication-e2e"
@@ -62,13 +80,16 @@ type Options struct {
 	Images []Image
 	// Volumes is the number of PersistentVolumes to create (default 20).
 	Volumes int
+	// Nodes is the number of nodes, 1 to MaxNodes (default 1).
+	Nodes int
 	// Log receives one line per step.
 	Log io.Writer
 }
 
-// Cluster is a running one-node cluster.
+// Cluster is a running cluster.
 type Cluster struct {
 	opts       Options
+	nodes      []node
 	pki        *pki
 	procs      []*proc
 	oldSysctls map[string]string
@@ -117,7 +138,13 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.Volumes == 0 {
 		opts.Volumes = 20
 	}
-	c := &Cluster{opts: opts}
+	if opts.Nodes == 0 {
+		opts.Nodes = 1
+	}
+	if opts.Nodes < 1 || opts.Nodes > MaxNodes {
+		return nil, fmt.Errorf("a cluster has 1 to %d nodes, not %d", MaxNodes, opts.Nodes)
+	}
+	c := &Cluster{opts: opts, nodes: nodesOf(opts.Nodes)}
 	// One cluster at a time on this machine.
 	lock, err := os.OpenFile(opts.Dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -147,16 +174,16 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		c.Timings = append(c.Timings, Timing{name, time.Since(start)})
 		return nil
 	}
-	if err := step("network: guard rules, node bridge, Service route", c.network); err != nil {
+	if err := step(fmt.Sprintf("network: guard rules, bridge, %d node namespaces, routes", len(c.nodes)), c.network); err != nil {
 		return nil, err
 	}
 	if err := step("control plane: etcd, kube-apiserver, controller-manager, scheduler", func() error { return c.controlPlane(ctx) }); err != nil {
 		return nil, err
 	}
-	if err := step("containerd and images", func() error { return c.runtime(ctx) }); err != nil {
+	if err := step("containerd and images on each node", func() error { return c.runtimes(ctx) }); err != nil {
 		return nil, err
 	}
-	if err := step("node: kubelet, kube-proxy, CoreDNS", func() error { return c.node(ctx) }); err != nil {
+	if err := step("nodes: kubelet and kube-proxy on each, CoreDNS", func() error { return c.startNodes(ctx) }); err != nil {
 		return nil, err
 	}
 	if err := step("storage: StorageClass and hostPath volumes", func() error { return c.storage(ctx) }); err != nil {
@@ -177,7 +204,22 @@ func (c *Cluster) network() error {
 	if err != nil {
 		return err
 	}
-	return nodeNetwork()
+	return nodeNetwork(c.nodes)
+}
+
+// NodeNames are the names of the cluster's nodes.
+func (c *Cluster) NodeNames() []string {
+	names := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		names[i] = n.Name
+	}
+	return names
+}
+
+// startIn runs a process of node n, in its network namespace (and the
+// machine's mount namespace, which the kubelet's mounts must reach).
+func (c *Cluster) startIn(n node, name string, args ...string) (*proc, error) {
+	return c.start(name+"-"+n.Name, append([]string{"nsenter", "--net=" + n.netns(), "--"}, args...)...)
 }
 
 func (c *Cluster) start(name string, args ...string) (*proc, error) {
@@ -237,37 +279,43 @@ func (c *Cluster) controlPlane(ctx context.Context) error {
 		return err
 	}
 	c.pki = p
-	ip := net.ParseIP(nodeIP)
-	for name, spec := range map[string]testcerts.Spec{
+	ip := net.ParseIP(controlPlaneIP)
+	certs := map[string]testcerts.Spec{
 		"apiserver": {CommonName: "kube-apiserver", IPs: []net.IP{ip, net.ParseIP(apiServiceIP), net.ParseIP("127.0.0.1")},
 			DNSNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"}},
 		"admin":                    {CommonName: "admin", Organization: []string{"system:masters"}},
-		"kubelet":                  {CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}, IPs: []net.IP{ip}, DNSNames: []string{nodeName}},
 		"apiserver-kubelet-client": {CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
-	} {
+	}
+	for _, n := range c.nodes {
+		certs["kubelet-"+n.Name] = testcerts.Spec{CommonName: "system:node:" + n.Name, Organization: []string{"system:nodes"},
+			IPs: []net.IP{net.ParseIP(n.IP)}, DNSNames: []string{n.Name}}
+	}
+	for name, spec := range certs {
 		if err := p.issue(name, spec); err != nil {
 			return err
 		}
 	}
-	server := "https://" + nodeIP + ":6443"
+	server := "https://" + controlPlaneIP + ":6443"
 	admin, err := p.kubeconfig("admin", server)
 	if err != nil {
 		return err
 	}
-	if _, err := p.kubeconfig("kubelet", server); err != nil {
-		return err
+	for _, n := range c.nodes {
+		if _, err := p.kubeconfig("kubelet-"+n.Name, server); err != nil {
+			return err
+		}
 	}
 	c.Kubeconfig = admin
 
 	if _, err := c.start("etcd", c.bin("etcd"), "--data-dir", c.path("etcd"),
-		"--listen-client-urls", "http://"+nodeIP+":2379", "--advertise-client-urls", "http://"+nodeIP+":2379",
-		"--listen-peer-urls", "http://"+nodeIP+":2380", "--initial-advertise-peer-urls", "http://"+nodeIP+":2380",
-		"--initial-cluster", "default=http://"+nodeIP+":2380", "--listen-metrics-urls", "http://"+nodeIP+":2381"); err != nil {
+		"--listen-client-urls", "http://"+controlPlaneIP+":2379", "--advertise-client-urls", "http://"+controlPlaneIP+":2379",
+		"--listen-peer-urls", "http://"+controlPlaneIP+":2380", "--initial-advertise-peer-urls", "http://"+controlPlaneIP+":2380",
+		"--initial-cluster", "default=http://"+controlPlaneIP+":2380", "--listen-metrics-urls", "http://"+controlPlaneIP+":2381"); err != nil {
 		return err
 	}
 	if _, err := c.start("kube-apiserver", c.bin("kube-apiserver"),
-		"--etcd-servers", "http://"+nodeIP+":2379",
-		"--bind-address", nodeIP, "--advertise-address", nodeIP, "--secure-port", "6443",
+		"--etcd-servers", "http://"+controlPlaneIP+":2379",
+		"--bind-address", controlPlaneIP, "--advertise-address", controlPlaneIP, "--secure-port", "6443",
 		"--cert-dir", c.path("apiserver-certs"),
 		"--tls-cert-file", p.path("apiserver.crt"), "--tls-private-key-file", p.path("apiserver.key"),
 		"--client-ca-file", p.path("ca.crt"),
@@ -302,8 +350,8 @@ func (c *Cluster) controlPlane(ctx context.Context) error {
 	}
 	if _, err := c.start("kube-controller-manager", c.bin("kube-controller-manager"),
 		"--kubeconfig", admin, "--authentication-kubeconfig", admin, "--authorization-kubeconfig", admin,
-		"--bind-address", nodeIP, "--leader-elect=false",
-		"--service-cluster-ip-range", serviceCIDR, "--cluster-cidr", podCIDR,
+		"--bind-address", controlPlaneIP, "--leader-elect=false",
+		"--service-cluster-ip-range", serviceCIDR, "--cluster-cidr", podRange,
 		"--root-ca-file", p.path("ca.crt"), "--service-account-private-key-file", p.path("sa.key"),
 		"--use-service-account-credentials=true",
 		"--controllers", "*,-nodeipam",
@@ -312,7 +360,7 @@ func (c *Cluster) controlPlane(ctx context.Context) error {
 	}
 	if _, err := c.start("kube-scheduler", c.bin("kube-scheduler"),
 		"--kubeconfig", admin, "--authentication-kubeconfig", admin, "--authorization-kubeconfig", admin,
-		"--bind-address", nodeIP, "--leader-elect=false"); err != nil {
+		"--bind-address", controlPlaneIP, "--leader-elect=false"); err != nil {
 		return err
 	}
 	// The default ServiceAccount exists once the controller-manager runs.
@@ -325,11 +373,52 @@ func (c *Cluster) controlPlane(ctx context.Context) error {
 // PauseImage is the sandbox image containerd is configured with.
 const PauseImage = "registry.k8s.io/pause:3.10"
 
-func (c *Cluster) containerdSocket() string { return c.path("containerd", "containerd.sock") }
+// nodePath is a path in node n's own state directory.
+func (c *Cluster) nodePath(n node, rel ...string) string {
+	return c.path(append([]string{"nodes", n.Name}, rel...)...)
+}
 
-func (c *Cluster) runtime(ctx context.Context) error {
+func (c *Cluster) containerdSocket(n node) string {
+	return c.nodePath(n, "containerd", "containerd.sock")
+}
+
+// onEachNode runs f for every node at once and returns the first error.
+func (c *Cluster) onEachNode(f func(node) error) error {
+	errs := make(chan error, len(c.nodes))
+	for _, n := range c.nodes {
+		go func() { errs <- f(n) }()
+	}
+	var first error
+	for range c.nodes {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// runtimes starts each node's containerd and imports the images into it.
+func (c *Cluster) runtimes(ctx context.Context) error {
+	if err := os.WriteFile(c.path("resolv.conf"), nil, 0o644); err != nil {
+		return err
+	}
+	for _, n := range c.nodes {
+		if err := c.runtime(ctx, n); err != nil {
+			return err
+		}
+	}
+	images := append([]Image{{Name: PauseImage, Files: []File{{Path: "/pause", Mode: 0o755, Content: mustRead(c.bin("pause"))}}, Entrypoint: []string{"/pause"}, User: "65535:65535"}}, c.opts.Images...)
+	for _, im := range images {
+		if err := c.Import(ctx, im); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) runtime(ctx context.Context, n node) error {
 	for _, d := range []string{"containerd/root", "containerd/state", "cni/net.d", "cni/ipam"} {
-		if err := os.MkdirAll(c.path(d), 0o755); err != nil {
+		if err := os.MkdirAll(c.nodePath(n, d), 0o755); err != nil {
 			return err
 		}
 	}
@@ -360,8 +449,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %[5]q
     conf_dir = %[6]q
-`, c.path("containerd", "root"), c.path("containerd", "state"), c.containerdSocket(), PauseImage, cniBin, c.path("cni", "net.d"))
-	if err := os.WriteFile(c.path("containerd", "config.toml"), []byte(config), 0o644); err != nil {
+`, c.nodePath(n, "containerd", "root"), c.nodePath(n, "containerd", "state"), c.containerdSocket(n), PauseImage, cniBin, c.nodePath(n, "cni", "net.d"))
+	if err := os.WriteFile(c.nodePath(n, "containerd", "config.toml"), []byte(config), 0o644); err != nil {
 		return err
 	}
 	cni := fmt.Sprintf(`{
@@ -381,33 +470,24 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     }
   }]
 }
-`, podBridge, podCIDR, podGateway, c.path("cni", "ipam"))
-	if err := os.WriteFile(c.path("cni", "net.d", "10-bridge.conflist"), []byte(cni), 0o644); err != nil {
+`, podBridge, n.PodCIDR, n.PodGateway, c.nodePath(n, "cni", "ipam"))
+	if err := os.WriteFile(c.nodePath(n, "cni", "net.d", "10-bridge.conflist"), []byte(cni), 0o644); err != nil {
 		return err
 	}
 	containerd, err := exec.LookPath("containerd")
 	if err != nil {
 		return err
 	}
-	if _, err := c.start("containerd", containerd, "--config", c.path("containerd", "config.toml")); err != nil {
+	if _, err := c.startIn(n, "containerd", containerd, "--config", c.nodePath(n, "containerd", "config.toml")); err != nil {
 		return err
 	}
-	if err := c.wait(ctx, "containerd's socket", time.Minute, func() bool {
-		conn, err := net.Dial("unix", c.containerdSocket())
+	return c.wait(ctx, "containerd's socket on "+n.Name, time.Minute, func() bool {
+		conn, err := net.Dial("unix", c.containerdSocket(n))
 		if err == nil {
 			conn.Close()
 		}
 		return err == nil
-	}); err != nil {
-		return err
-	}
-	images := append([]Image{{Name: PauseImage, Files: []File{{Path: "/pause", Mode: 0o755, Content: mustRead(c.bin("pause"))}}, Entrypoint: []string{"/pause"}, User: "65535:65535"}}, c.opts.Images...)
-	for _, im := range images {
-		if err := c.Import(ctx, im); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 func mustRead(path string) string {
@@ -427,36 +507,92 @@ func ImageCache() string {
 	return filepath.Join(base, "mysql-replication-webhook", "cluster", "images")
 }
 
-// Import writes im as an OCI archive (cached) and imports it into
-// containerd's k8s.io namespace.
+// Import writes im as an OCI archive (cached) and imports it into the
+// k8s.io namespace of every node's containerd.
 func (c *Cluster) Import(ctx context.Context, im Image) error {
 	start := time.Now()
 	archive, err := im.Archive(ImageCache())
 	if err != nil {
 		return fmt.Errorf("image %s: %w", im.Name, err)
 	}
-	out, err := exec.CommandContext(ctx, "ctr", "--address", c.containerdSocket(), "-n", "k8s.io",
-		"images", "import", "--no-unpack=false", archive).CombinedOutput()
+	err = c.onEachNode(func(n node) error {
+		ctr := func(args ...string) ([]byte, error) {
+			return exec.CommandContext(ctx, "ctr", append([]string{"--address", c.containerdSocket(n), "-n", "k8s.io", "images", "import"}, args...)...).CombinedOutput()
+		}
+		out, err := ctr("--no-unpack=false", archive)
+		if err != nil {
+			// Older ctr has no --no-unpack flag: unpacking is its default.
+			out, err = ctr(archive)
+		}
+		if err != nil {
+			return fmt.Errorf("importing %s on %s: %w: %s", im.Name, n.Name, err, out)
+		}
+		return nil
+	})
 	if err != nil {
-		// Older ctr has no --no-unpack flag: unpacking is its default.
-		out, err = exec.CommandContext(ctx, "ctr", "--address", c.containerdSocket(), "-n", "k8s.io",
-			"images", "import", archive).CombinedOutput()
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("importing %s: %w: %s", im.Name, err, out)
-	}
-	c.logf("image %s imported (%s)", im.Ref(), time.Since(start).Round(100*time.Millisecond))
+	c.logf("image %s imported on %d nodes (%s)", im.Ref(), len(c.nodes), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
-func (c *Cluster) node(ctx context.Context) error {
-	if err := os.WriteFile(c.path("resolv.conf"), nil, 0o644); err != nil {
+// startNodes starts each node's kubelet and kube-proxy, and CoreDNS for
+// the cluster on the control plane's address, and waits for every node to
+// be Ready.
+func (c *Cluster) startNodes(ctx context.Context) error {
+	for _, n := range c.nodes {
+		if err := c.startNode(n); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+	}
+	corefile := fmt.Sprintf(`.:53 {
+    bind %s
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig %s e2e
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+`, controlPlaneIP, c.Kubeconfig)
+	if err := os.WriteFile(c.path("Corefile"), []byte(corefile), 0o644); err != nil {
+		return err
+	}
+	if _, err := c.start("coredns", c.bin("coredns"), "-conf", c.path("Corefile")); err != nil {
+		return err
+	}
+	return c.wait(ctx, fmt.Sprintf("%d nodes to be Ready", len(c.nodes)), 3*time.Minute, func() bool {
+		for _, n := range c.nodes {
+			node, err := c.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if err != nil || !nodeReady(node) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// startNode starts node n's kubelet, below a cgroup root of its own, and
+// its kube-proxy.
+func (c *Cluster) startNode(n node) error {
+	if err := cgroupRoot(n.Name); err != nil {
 		return err
 	}
 	kubeletConfig := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false
 cgroupDriver: cgroupfs
+cgroupRoot: /%[8]s
 containerRuntimeEndpoint: unix://%[1]s
 address: %[2]s
 healthzBindAddress: %[2]s
@@ -470,7 +606,7 @@ authorization: {mode: AlwaysAllow}
 tlsCertFile: %[4]s
 tlsPrivateKeyFile: %[5]s
 clusterDomain: cluster.local
-clusterDNS: [%[2]s]
+clusterDNS: [%[9]s]
 resolvConf: %[6]s
 podLogsDir: %[7]s
 failSwapOn: false
@@ -485,15 +621,15 @@ staticPodPath: ""
 syncFrequency: 10s
 fileCheckFrequency: 10s
 nodeStatusUpdateFrequency: 5s
-`, c.containerdSocket(), nodeIP, c.pki.path("ca.crt"), c.pki.path("kubelet.crt"), c.pki.path("kubelet.key"),
-		c.path("resolv.conf"), c.path("pod-logs"))
-	if err := os.WriteFile(c.path("kubelet-config.yaml"), []byte(kubeletConfig), 0o644); err != nil {
+`, c.containerdSocket(n), n.IP, c.pki.path("ca.crt"), c.pki.path("kubelet-"+n.Name+".crt"), c.pki.path("kubelet-"+n.Name+".key"),
+		c.path("resolv.conf"), c.nodePath(n, "pod-logs"), n.Name, controlPlaneIP)
+	if err := os.WriteFile(c.nodePath(n, "kubelet-config.yaml"), []byte(kubeletConfig), 0o644); err != nil {
 		return err
 	}
-	if _, err := c.start("kubelet", c.bin("kubelet"),
-		"--config", c.path("kubelet-config.yaml"), "--kubeconfig", c.pki.path("kubelet.kubeconfig"),
-		"--root-dir", c.path("kubelet"), "--cert-dir", c.path("kubelet-pki"),
-		"--node-ip", nodeIP, "--hostname-override", nodeName, "--v", "1"); err != nil {
+	if _, err := c.startIn(n, "kubelet", c.bin("kubelet"),
+		"--config", c.nodePath(n, "kubelet-config.yaml"), "--kubeconfig", c.pki.path("kubelet-"+n.Name+".kubeconfig"),
+		"--root-dir", c.nodePath(n, "kubelet"), "--cert-dir", c.nodePath(n, "kubelet-pki"),
+		"--node-ip", n.IP, "--hostname-override", n.Name, "--v", "1"); err != nil {
 		return err
 	}
 	proxyConfig := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
@@ -508,42 +644,12 @@ clusterCIDR: %[4]s
 nodePortAddresses: [%[3]s/32]
 iptables: {masqueradeAll: true, localhostNodePorts: false}
 conntrack: {maxPerCore: 0}
-`, c.Kubeconfig, nodeName, nodeIP, podCIDR)
-	if err := os.WriteFile(c.path("kube-proxy-config.yaml"), []byte(proxyConfig), 0o644); err != nil {
+`, c.Kubeconfig, n.Name, n.IP, podRange)
+	if err := os.WriteFile(c.nodePath(n, "kube-proxy-config.yaml"), []byte(proxyConfig), 0o644); err != nil {
 		return err
 	}
-	if _, err := c.start("kube-proxy", c.bin("kube-proxy"), "--config", c.path("kube-proxy-config.yaml")); err != nil {
-		return err
-	}
-	corefile := fmt.Sprintf(`.:53 {
-    bind %s
-    errors
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-        kubeconfig %s e2e
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-    }
-    cache 5
-}
-`, nodeIP, c.Kubeconfig)
-	if err := os.WriteFile(c.path("Corefile"), []byte(corefile), 0o644); err != nil {
-		return err
-	}
-	if _, err := c.start("coredns", c.bin("coredns"), "-conf", c.path("Corefile")); err != nil {
-		return err
-	}
-	return c.wait(ctx, "the node to be Ready", 3*time.Minute, func() bool {
-		n, err := c.Client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady {
-				return cond.Status == corev1.ConditionTrue
-			}
-		}
-		return false
-	})
+	_, err := c.startIn(n, "kube-proxy", c.bin("kube-proxy"), "--config", c.nodePath(n, "kube-proxy-config.yaml"))
+	return err
 }
 
 func (c *Cluster) storage(ctx context.Context) error {
@@ -626,35 +732,35 @@ func stopProc(p *proc, grace time.Duration) {
 	}
 }
 
-func (c *Cluster) procNamed(name string) *proc {
-	for _, p := range c.procs {
-		if p.name == name {
-			return p
-		}
+// removePods removes every pod sandbox of every node's containerd that
+// still answers, through the CRI.
+func (c *Cluster) removePods() {
+	sockets, _ := filepath.Glob(c.path("nodes", "*", "containerd", "containerd.sock"))
+	var wg sync.WaitGroup
+	for _, sock := range sockets {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+sock, "--timeout", "60s", "rmp", "--all", "--force")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				c.logf("crictl rmp (%s): %v: %s", sock, err, out)
+			}
+		})
 	}
-	return nil
+	wg.Wait()
 }
 
 // Stop tears the cluster down; it never fails, and leaves only logs/.
 func (c *Cluster) Stop() {
 	c.logf("tearing down")
-	// The kubelet first, so that it restarts nothing; then every pod sandbox
-	// through the CRI, which tears down their networks and mounts.
-	if p := c.procNamed("kubelet"); p != nil {
-		stopProc(p, 10*time.Second)
-	}
-	if p := c.procNamed("containerd"); p != nil {
-		select {
-		case <-p.done:
-		default:
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			cmd := exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(), "--timeout", "60s", "rmp", "--all", "--force")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				c.logf("crictl rmp: %v: %s", err, out)
-			}
-			cancel()
+	// The kubelets first, so that they restart nothing; then every pod
+	// sandbox through the CRI, which tears down their networks and mounts.
+	for _, p := range c.procs {
+		if strings.HasPrefix(p.name, "kubelet-") {
+			stopProc(p, 10*time.Second)
 		}
 	}
+	c.removePods()
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		stopProc(c.procs[i], 10*time.Second)
 	}
@@ -691,8 +797,9 @@ func (c *Cluster) cleanup() {
 	}
 	removeKubeRules()
 	unmountUnder(c.opts.Dir)
-	removeNetnsOf(c.path("containerd"))
+	removePodNetns()
 	removeNodeNetwork()
+	removeCgroups(nodePrefix + "*")
 	removeCgroups("kubepods")
 	removeCgroups("k8s.io")
 	unguard()
@@ -736,12 +843,13 @@ func startTime(pid int) string {
 }
 
 // killShims kills containerd shims (and so their containers) started for
-// this cluster's containerd, found by its socket on their command line.
+// this cluster's containerds, found by their sockets, in the cluster's
+// directory, on their command line.
 func (c *Cluster) killShims() {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, f := range procs {
 		b, err := os.ReadFile(f)
-		if err != nil || !strings.Contains(string(b), "containerd-shim") || !strings.Contains(string(b), c.containerdSocket()) {
+		if err != nil || !strings.Contains(string(b), "containerd-shim") || !strings.Contains(string(b), c.opts.Dir+"/") {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
@@ -751,10 +859,10 @@ func (c *Cluster) killShims() {
 	}
 }
 
-// removeNetnsOf removes network namespaces the CNI made for pods of this
-// cluster (containerd names them cni-<uuid>); a namespace still in use
-// keeps its processes, which the steps before have ended.
-func removeNetnsOf(string) {
+// removePodNetns removes network namespaces the CNI made for pods
+// (containerd names them cni-<uuid>); a namespace still in use keeps its
+// processes, which the steps before have ended.
+func removePodNetns() {
 	entries, _ := os.ReadDir("/var/run/netns")
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "cni-") {
@@ -776,10 +884,6 @@ func Down(bin, dir string, log io.Writer) {
 	}
 	c := &Cluster{opts: Options{Bin: bin, Dir: dir, Log: log}}
 	c.logf("tearing down the cluster in %s", dir)
-	if _, err := os.Stat(c.path("containerd", "containerd.sock")); err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		_ = exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(), "--timeout", "60s", "rmp", "--all", "--force").Run()
-		cancel()
-	}
+	c.removePods()
 	c.cleanup()
 }

@@ -265,11 +265,19 @@ func (c *Cluster) ContainerLog(ctx context.Context, ns, pod, container string) (
 	return string(b), err
 }
 
-// ContainerPID is the host pid of a running container's first process.
+// ContainerPID is the host pid of a running container's first process,
+// asked of the containerd of each node until one knows the container.
 func (c *Cluster) ContainerPID(ctx context.Context, containerID string) (int, error) {
 	id := containerID[strings.Index(containerID, "://")+3:]
-	out, err := exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(),
-		"inspect", "--output", "go-template", "--template", "{{.info.pid}}", id).Output()
+	var out []byte
+	var err error
+	for _, n := range c.nodes {
+		out, err = exec.CommandContext(ctx, c.bin("crictl"), "--runtime-endpoint", "unix://"+c.containerdSocket(n),
+			"inspect", "--output", "go-template", "--template", "{{.info.pid}}", id).Output()
+		if err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("crictl inspect %s: %w", id, err)
 	}

@@ -16,20 +16,55 @@ import (
 )
 
 // The cluster's addresses, all in one private /16 that stays on this machine:
-// the node's address on a bridge of its own, the pods on the CNI bridge, the
-// Services routed to the node bridge.
+// the control plane's address on a bridge of its own; each node in a network
+// namespace of its own, with a veth on that bridge and its pods on a CNI
+// bridge inside the namespace; the Service range routed to the first node,
+// whose kube-proxy forwards it.
 const (
-	clusterRange = "10.250.0.0/16"
-	nodeIP       = "10.250.0.1"
-	nodeBridge   = "mrwnode0"
-	podCIDR      = "10.250.1.0/24"
-	podGateway   = "10.250.1.1"
-	podBridge    = "mrwcni0"
-	serviceCIDR  = "10.250.2.0/24"
-	apiServiceIP = "10.250.2.1"
-	guardChain   = "MRW-E2E-GUARD"
-	nodeName     = "e2e-node"
+	clusterRange       = "10.250.0.0/16"
+	controlPlaneIP     = "10.250.0.1"
+	controlPlaneBridge = "mrwnode0"
+	podRange           = "10.250.16.0/20"
+	podBridge          = "mrwcni0"
+	serviceCIDR        = "10.250.2.0/24"
+	apiServiceIP       = "10.250.2.1"
+	guardChain         = "MRW-E2E-GUARD"
+	// nodePrefix names the nodes, their network namespaces and their
+	// cgroup roots: mrw-node-1, mrw-node-2, …
+	nodePrefix = "mrw-node-"
+	// MaxNodes is the most nodes a cluster has (their pod ranges fit in
+	// podRange).
+	MaxNodes = 9
 )
+
+// node is one node of the cluster: its own network namespace (named as
+// the node), address and pod range; its own containerd, kubelet and
+// kube-proxy run in that namespace.
+type node struct {
+	Name       string
+	IP         string
+	PodCIDR    string
+	PodGateway string
+	// veth is the host's end of the node's link to the bridge.
+	veth string
+}
+
+func nodesOf(n int) []node {
+	nodes := make([]node, n)
+	for i := range nodes {
+		nodes[i] = node{
+			Name:       fmt.Sprintf("%s%d", nodePrefix, i+1),
+			IP:         fmt.Sprintf("10.250.0.%d", 11+i),
+			PodCIDR:    fmt.Sprintf("10.250.%d.0/24", 17+i),
+			PodGateway: fmt.Sprintf("10.250.%d.1", 17+i),
+			veth:       fmt.Sprintf("mrwveth%d", i+1),
+		}
+	}
+	return nodes
+}
+
+// netns is the path of the node's network namespace.
+func (n node) netns() string { return filepath.Join("/run/netns", n.Name) }
 
 func run(name string, args ...string) error {
 	out, err := exec.Command(name, args...).CombinedOutput()
@@ -84,6 +119,11 @@ func guard() error {
 			}
 		}
 	}
+	// Between the nodes, over their bridge, whatever the machine's
+	// forwarding policy.
+	if err := run("iptables", "-A", guardChain, "-i", controlPlaneBridge, "-o", controlPlaneBridge, "-j", "ACCEPT"); err != nil {
+		return err
+	}
 	for _, chain := range []string{"INPUT", "OUTPUT", "FORWARD"} {
 		if run("iptables", "-C", chain, "-j", guardChain) != nil {
 			if err := run("iptables", "-I", chain, "1", "-j", guardChain); err != nil {
@@ -126,11 +166,10 @@ func unguard() {
 	_ = run("iptables", "-t", "raw", "-X", guardChain)
 }
 
-// sysctls the cluster needs, with the values they had, to restore.
+// sysctls the machine needs for the cluster (each node sets its own in its
+// namespace), with the values they had, to restore.
 var sysctls = map[string]string{
-	"net/ipv4/ip_forward":                 "1",
-	"net/bridge/bridge-nf-call-iptables":  "1",
-	"net/bridge/bridge-nf-call-ip6tables": "1",
+	"net/ipv4/ip_forward": "1",
 }
 
 func setSysctls() (map[string]string, error) {
@@ -155,29 +194,94 @@ func restoreSysctls(old map[string]string) {
 	}
 }
 
-// nodeNetwork puts the node's address on a bridge of its own and routes the
-// Service range there, so the API server reaches Services (admission
-// webhooks) from the node's address.
-func nodeNetwork() error {
-	if err := run("ip", "link", "add", nodeBridge, "type", "bridge"); err != nil {
+// nodeNetwork puts the control plane's address on a bridge of its own and
+// links each node's network namespace to it: routes between the nodes' pod
+// ranges, the machine's routes to them, and the Service range routed to the
+// first node, so the API server reaches Services (admission webhooks).
+func nodeNetwork(nodes []node) error {
+	if err := run("ip", "link", "add", controlPlaneBridge, "type", "bridge"); err != nil {
 		return err
 	}
-	if err := run("ip", "addr", "add", nodeIP+"/24", "dev", nodeBridge); err != nil {
+	if err := run("ip", "addr", "add", controlPlaneIP+"/24", "dev", controlPlaneBridge); err != nil {
 		return err
 	}
-	if err := run("ip", "link", "set", nodeBridge, "up"); err != nil {
+	if err := run("ip", "link", "set", controlPlaneBridge, "up"); err != nil {
 		return err
 	}
-	return run("ip", "route", "add", serviceCIDR, "dev", nodeBridge, "src", nodeIP)
+	for _, n := range nodes {
+		cmds := [][]string{
+			{"ip", "netns", "add", n.Name},
+			{"ip", "link", "add", n.veth, "type", "veth", "peer", "name", "eth0", "netns", n.Name},
+			{"ip", "link", "set", n.veth, "master", controlPlaneBridge, "up"},
+			{"ip", "-n", n.Name, "addr", "add", n.IP + "/24", "dev", "eth0"},
+			{"ip", "-n", n.Name, "link", "set", "eth0", "up"},
+			{"ip", "-n", n.Name, "link", "set", "lo", "up"},
+			{"ip", "-n", n.Name, "route", "add", "default", "via", controlPlaneIP},
+			{"ip", "route", "add", n.PodCIDR, "via", n.IP},
+			{"ip", "netns", "exec", n.Name, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
+		}
+		for _, other := range nodes {
+			if other.Name != n.Name {
+				cmds = append(cmds, []string{"ip", "-n", n.Name, "route", "add", other.PodCIDR, "via", other.IP})
+			}
+		}
+		for _, cmd := range cmds {
+			if err := run(cmd[0], cmd[1:]...); err != nil {
+				return fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}
+		// Bridged pod traffic through the node's iptables (kube-proxy's
+		// hairpin rules); absent without br_netfilter, where kube-proxy
+		// masquerades all Service traffic anyway.
+		_ = run("ip", "netns", "exec", n.Name, "sysctl", "-qw",
+			"net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1")
+	}
+	return run("ip", "route", "add", serviceCIDR, "via", nodes[0].IP, "src", controlPlaneIP)
 }
 
+// removeNodeNetwork removes the nodes' namespaces (their links and pod
+// bridges go with them), the bridge and the routes (with the bridge).
 func removeNodeNetwork() {
 	_ = run("ip", "route", "del", serviceCIDR)
-	for _, l := range []string{podBridge, nodeBridge} {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), nodePrefix) {
+			_ = run("ip", "netns", "del", e.Name())
+		}
+	}
+	for _, l := range []string{podBridge, controlPlaneBridge} {
 		if _, err := net.InterfaceByName(l); err == nil {
 			_ = run("ip", "link", "del", l)
 		}
 	}
+}
+
+// cgroupRoot creates the node's cgroup root (its kubelet's pods go below
+// it) in every v1 hierarchy; a cpuset gets its parent's CPUs and memory
+// nodes, which a new one lacks.
+func cgroupRoot(name string) error {
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, r := range roots {
+		if filepath.Base(r) == "unified" {
+			continue
+		}
+		dir := filepath.Join(r, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if filepath.Base(r) == "cpuset" {
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				b, err := os.ReadFile(filepath.Join(r, f))
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // removeKubeRules removes every iptables chain (and the rules that jump to
@@ -228,15 +332,11 @@ func unmountUnder(dir string) {
 	}
 }
 
-// removeCgroups removes the kubelet's cgroup tree (kubepods) in every v1
-// hierarchy, children first; the hierarchies themselves stay mounted.
-func removeCgroups(name string) {
-	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
-	for _, r := range roots {
-		top := filepath.Join(r, name)
-		if _, err := os.Stat(top); err != nil {
-			continue
-		}
+// removeCgroups removes the cgroup trees named by pattern (a glob) in
+// every v1 hierarchy, children first; the hierarchies stay mounted.
+func removeCgroups(pattern string) {
+	tops, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", pattern))
+	for _, top := range tops {
 		var dirs []string
 		_ = filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {

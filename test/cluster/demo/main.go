@@ -1,7 +1,7 @@
 // Copyright 2026 The mysql-replication-webhook Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Command demo shows the project on a real one-node cluster on this
+// Command demo shows the project on a real cluster on this
 // machine: cert-manager and the kustomize install, the samples of
 // config/samples becoming replicated databases in pods, a row written on the
 // primary and read back from each replica. make demo runs it (and falls back
@@ -90,16 +90,20 @@ func run() error {
 		return err
 	}
 
-	step("a one-node Kubernetes cluster on this machine: etcd, kube-apiserver, controller-manager, scheduler, containerd, kubelet, kube-proxy, CoreDNS")
-	say("addresses in 10.250.0.0/16 on bridges of its own; firewall rules keep them off the outside interface")
+	nodes, err := cluster.NodesFromEnv()
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("a %d-node Kubernetes cluster on this machine: etcd, kube-apiserver, controller-manager, scheduler, CoreDNS; containerd, kubelet and kube-proxy on each node", nodes))
+	say("addresses in 10.250.0.0/16, each node in a network namespace of its own; firewall rules keep them off the outside interface")
 	start := time.Now()
-	c, err := cluster.Start(ctx, cluster.Options{Bin: settings[0],
+	c, err := cluster.Start(ctx, cluster.Options{Bin: settings[0], Nodes: nodes,
 		Images: []cluster.Image{webhookImg, mysqlImg, mariadbImg}})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errNoCluster, err)
 	}
 	defer c.Stop()
-	say("node Ready in %s, images %s, %s and %s imported", since(start), cluster.WebhookImage, cluster.MySQLImage, cluster.MariaDBImage)
+	say("%d nodes Ready in %s, images %s, %s and %s imported", nodes, since(start), cluster.WebhookImage, cluster.MySQLImage, cluster.MariaDBImage)
 
 	step("cert-manager's own controllers, then the install as a user runs it: config/default through kustomize, image %s", cluster.WebhookImage)
 	start = time.Now()

@@ -1,7 +1,7 @@
 // Copyright 2026 The mysql-replication-webhook Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Command down tears down a one-node cluster that make e2e KEEP=1 or
+// Command down tears down a cluster that make e2e KEEP=1 or
 // make demo KEEP=1 left running.
 //
 //	down -bin DIR [-dir STATE]
