@@ -27,11 +27,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/status"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/helmchart"
 )
 
 const (
@@ -86,7 +88,7 @@ func (tm *timings) print() {
 	}
 }
 
-// TestCluster is the end-to-end test on a real one-node cluster: the
+// TestCluster is the end-to-end test on a real cluster (NODES nodes): the
 // kustomize install with cert-manager's own controllers, the samples
 // replicating in real pods, pods killed and coming back.
 func TestCluster(t *testing.T) {
@@ -94,6 +96,9 @@ func TestCluster(t *testing.T) {
 		t.Skip("the cluster end-to-end test runs with `make e2e` (E2E_CLUSTER=1, root)")
 	}
 	ctrllog.SetLogger(logr.Discard())
+	// client-go's own complaints of exec streams that a pod's end cut
+	// (websocket closed) would bury the test's log.
+	klog.SetLogger(logr.Discard())
 	var tm timings
 	defer tm.print()
 	// Interrupted, the test ends its waits and tears the cluster down.
@@ -121,7 +126,11 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	images := []Image{webhookImg, mysqlImg, mariadbImg, mariadb11Img}
-	c, err := Start(ctx, Options{Bin: env(t, "CLUSTER_BIN"), Images: images, Log: os.Stdout})
+	nodes, err := NodesFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Start(ctx, Options{Bin: env(t, "CLUSTER_BIN"), Nodes: nodes, Images: images, Log: os.Stdout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,13 +144,26 @@ func TestCluster(t *testing.T) {
 	for _, s := range c.Timings {
 		tm.add("  "+s.Step, s.Took)
 	}
-	tm.add("cluster up (node Ready, images imported)", time.Since(start))
+	tm.add(fmt.Sprintf("cluster up (%d nodes Ready, images imported)", nodes), time.Since(start))
 
-	// 2. cert-manager, then the install exactly as a user runs it.
+	// 2. cert-manager; the Helm chart installed, answering, uninstalled;
+	// then the kustomize install, exactly as a user runs them.
 	start = time.Now()
 	if err := c.RunCertManager(ctx, env(t, "CERTMANAGER_BIN")); err != nil {
 		t.Fatal(err)
 	}
+	charted, err := c.InstallChart(ctx, filepath.Join("..", "..", helmchart.Dir), WebhookImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, charted, func(s string) { fmt.Println("  helm: " + s) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UninstallChart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tm.add("helm install of dist/chart ready (as below), then helm uninstall", time.Since(start))
+	start = time.Now()
 	installed, err := c.InstallProject(ctx, configDir, WebhookImage)
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +208,9 @@ func TestCluster(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	for _, d := range dbs {
+		spreadOverNodes(ctx, t, c, d, 3)
+	}
 
 	// A server that starts slowly, created now and checked after step 4.
 	slow := slowServer(ctx, t, c)
@@ -208,6 +233,14 @@ func TestCluster(t *testing.T) {
 		tm.add("StatefulSet mariadb: 10.11 -> 11.8 rolled under writes", time.Since(start))
 	})
 
+	// 6. A node drained with kubectl while both samples take writes.
+	t.Run("kubectl drain of a node under writes", func(t *testing.T) {
+		if nodes < 2 {
+			t.Skip("one node: its drain leaves the pods nowhere to go (NODES=3 is make e2e's default)")
+		}
+		drainUnderWrites(ctx, t, c, &tm, dbs)
+	})
+
 	t.Run("pods resolve through the cluster's CoreDNS only", func(t *testing.T) {
 		out, _, err := c.Exec(ctx, ns, "mysql-0", "mysql", "", "cat", "/etc/resolv.conf")
 		if err != nil {
@@ -215,7 +248,7 @@ func TestCluster(t *testing.T) {
 		}
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			f := strings.Fields(line)
-			if len(f) > 1 && f[0] == "nameserver" && f[1] != nodeIP {
+			if len(f) > 1 && f[0] == "nameserver" && f[1] != controlPlaneIP {
 				t.Errorf("a nameserver other than the cluster's: %q", line)
 			}
 			if len(f) > 1 && f[0] == "search" && !strings.HasSuffix(f[len(f)-1], "cluster.local") {
@@ -240,7 +273,7 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	// 6. A manager killed while StatefulSets are created: each is stored
+	// 7. A manager killed while StatefulSets are created: each is stored
 	// completed or refused, never uninjected.
 	t.Run("a manager killed during creates stores nothing uninjected", func(t *testing.T) {
 		start := time.Now()

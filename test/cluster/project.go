@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,22 +39,43 @@ func (c *Cluster) RunCertManager(ctx context.Context, bin string) error {
 	return c.Start("cert-manager", bin, "--kubeconfig", c.Kubeconfig)
 }
 
-// Installed names what config/default installed.
+// Installed names what config/default (or the chart) installed.
 type Installed struct {
 	Objects                          []*unstructured.Unstructured
 	Certificate, Webhook, Deployment string
 }
 
-// InstallProject applies config/default rendered with kustomize, the image
-// set to image, as `make deploy IMG=…` does.
+// InstallProject installs config/default as `make deploy IMG=image` does:
+// hack/deploy.sh, which applies it with kubectl's own kustomize (kubectl
+// apply -k) and the image set. The objects are those kustomize renders.
 func (c *Cluster) InstallProject(ctx context.Context, configDir, image string) (*Installed, error) {
 	objs, err := Install(filepath.Join(configDir, "default"), image)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Apply(ctx, objs); err != nil {
-		return nil, err
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(configDir, "..", "hack", "deploy.sh"), image, "apply")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "KUBECTL="+c.bin("kubectl"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("hack/deploy.sh %s apply: %w\n%s", image, err, out)
 	}
+	return installed(objs), nil
+}
+
+// kubectl runs the cluster's kubectl, as a user does, with the admin
+// kubeconfig.
+func (c *Cluster) kubectl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, c.bin("kubectl"), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// installed names the serving Certificate, the webhook configuration and
+// the Deployment among the objects of an install.
+func installed(objs []*unstructured.Unstructured) *Installed {
 	in := &Installed{Objects: objs}
 	for _, o := range objs {
 		switch {
@@ -65,7 +87,7 @@ func (c *Cluster) InstallProject(ctx context.Context, configDir, image string) (
 			in.Deployment = o.GetName()
 		}
 	}
-	return in, nil
+	return in
 }
 
 // WaitReady waits for the serving Certificate to be issued, its CA to be
