@@ -60,7 +60,7 @@ func kustomized(t *testing.T, image string, networkPolicies bool) []*unstructure
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := helmchart.Decode(out)
+	objs, err := kbuild.Decode(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func (c *Cluster) InstallChart(ctx context.Context, dir, image string) (*Install
 	if err != nil {
 		return nil, fmt.Errorf("helm install: %w", err)
 	}
-	objs, err := helmchart.Decode([]byte(rel.Manifest))
+	objs, err := Decode([]byte(rel.Manifest))
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -28,7 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/webhooks"
@@ -60,16 +58,9 @@ func render(t *testing.T, dir string) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatalf("kustomize build config/%s: %v", dir, err)
 	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			break
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
+	objs, err := kbuild.Decode(out)
+	if err != nil {
+		t.Fatalf("kustomize build config/%s: %v", dir, err)
 	}
 	return objs
 }

@@ -7,9 +7,7 @@
 package helmchart
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -18,7 +16,8 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
 
 // Dir is the chart, relative to the repository's root.
@@ -64,30 +63,11 @@ func Render(dir, namespace string, values map[string]any) ([]*unstructured.Unstr
 	sort.Strings(names)
 	var objs []*unstructured.Unstructured
 	for _, name := range names {
-		decoded, err := Decode([]byte(files[name]))
+		decoded, err := kbuild.Decode([]byte(files[name]))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		objs = append(objs, decoded...)
 	}
 	return objs, nil
-}
-
-// Decode splits a multi-document YAML stream into objects, skipping empty
-// documents.
-func Decode(stream []byte) ([]*unstructured.Unstructured, error) {
-	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(stream), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := d.Decode(&u.Object); err != nil {
-			if err == io.EOF {
-				return objs, nil
-			}
-			return nil, err
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
 }
