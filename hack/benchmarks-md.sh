@@ -4,9 +4,12 @@
 # Writes BENCHMARKS.md from the outputs `make bench` leaves in one directory:
 # report.txt (test/bench), gobench.txt (the Go benchmarks), handle.prof.txt
 # and handle-injected.prof.txt (CPU profiles of the handler) and
-# throughput.prof.txt (CPU profile of the webhook under load).
+# throughput.prof.txt (CPU profile of the webhook under load). The sections
+# make e2e's figures fill (from "## Faults under a write load" on) are kept
+# from the BENCHMARKS.md given as the second argument.
 set -euo pipefail
 dir=$1
+previous=${2:-}
 report=$dir/report.txt
 value() { awk -F': ' -v n="$1" '$1 == n { print $2 }' "$report"; }
 noisy=$(value bench_noisy)
@@ -155,3 +158,7 @@ $(grep -v '^machine:' "$report")
 $(grep -E '^(Benchmark|goos|goarch|cpu|pkg)' "$dir/gobench.txt")
 \`\`\`
 MD
+if [ -n "$previous" ] && [ -f "$previous" ]; then
+  echo
+  sed -n '/^## Faults under a write load/,$p' "$previous"
+fi

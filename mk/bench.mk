@@ -19,5 +19,6 @@ bench: envtest ## Measure the handler against its floor, admission over HTTPS, c
 	  echo "bench: run again on a quiet machine, or BENCH_WRITE_NOISY=1 to write it marked noisy"; \
 	  exit 1; \
 	fi
-	bash hack/benchmarks-md.sh $(BENCH_OUT) > BENCHMARKS.md
+	bash hack/benchmarks-md.sh $(BENCH_OUT) BENCHMARKS.md > $(BENCH_OUT)/BENCHMARKS.md
+	mv $(BENCH_OUT)/BENCHMARKS.md BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
