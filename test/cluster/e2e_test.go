@@ -175,7 +175,7 @@ func TestCluster(t *testing.T) {
 
 	// 3. The samples: MariaDB, and MySQL 9.7 (config/samples/mysql.yaml with
 	// the image mysql:9.7). The database container asks for 50m CPU so that
-	// ten pods fit the 2 cores of this node; all else is as written.
+	// ten pods fit the 2 cores of this machine; all else is as written.
 	dbs := Samples
 	samples := map[string]*unstructured.Unstructured{}
 	for _, d := range dbs {

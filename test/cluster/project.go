@@ -176,7 +176,7 @@ type DB struct {
 	CloneSkipped string
 }
 
-// Samples are the StatefulSets of config/samples that run on this node:
+// Samples are the StatefulSets of config/samples that run on this cluster:
 // MariaDB 10.11 and MySQL 9.7 (mysql.yaml with the image mysql:9.7).
 var Samples = []DB{
 	{Name: "mariadb", Container: "mariadb", Client: "mariadb", CloneSkipped: "already"},
@@ -185,7 +185,7 @@ var Samples = []DB{
 
 // Sample reads config/samples/<name>.yaml, with MySQL at 9.7 and the
 // database container's requests small enough that ten pods fit the two
-// cores of this node; everything else is as written.
+// cores of this machine; everything else is as written.
 func Sample(configDir, name, namespace string) (*unstructured.Unstructured, error) {
 	b, err := os.ReadFile(filepath.Join(configDir, "samples", name+".yaml"))
 	if err != nil {

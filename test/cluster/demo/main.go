@@ -198,7 +198,7 @@ func apply(ctx context.Context, c *cluster.Cluster, d cluster.DB) error {
 		return err
 	}
 	step("config/samples/%s.yaml: the StatefulSet you write, %d lines, one container", d.Name, strings.Count(string(raw), "\n"))
-	say("(applied with the database container's requests at 50m CPU and 256Mi, so that ten pods fit this node's two cores)")
+	say("(applied with the database container's requests at 50m CPU and 256Mi, so that ten pods fit this machine's two cores)")
 	if err := c.Apply(ctx, []*unstructured.Unstructured{u}); err != nil {
 		return err
 	}
