@@ -49,8 +49,10 @@ const (
 // dialect.
 type Replication struct {
 	// ChangeSource starts the statement pointing a replica at its source;
-	// Host, User, Password, ConnectRetry, RetryCount (where the statement
-	// has it) and AutoPosition are its options.
+	// Host, User, Password, ConnectRetry, RetryCount and AutoPosition are
+	// its options; RetryCount is set only where the server's default gives
+	// up within minutes (MySQL 8.0 and later: 10 attempts), not where it
+	// retries for days (MySQL 5.7's and MariaDB's 86400).
 	ChangeSource, Host, User, Password, ConnectRetry, RetryCount string
 	// Start and Stop start and stop the replication threads; Reset forgets
 	// a channel and its relay logs.
@@ -133,7 +135,7 @@ func (r Replication) ChecksDivergence() bool { return r.GTID || r.SlavePos }
 
 var legacyReplication = Replication{
 	ChangeSource: "CHANGE MASTER TO", Host: "MASTER_HOST", User: "MASTER_USER", Password: "MASTER_PASSWORD",
-	ConnectRetry: "MASTER_CONNECT_RETRY", RetryCount: "MASTER_RETRY_COUNT",
+	ConnectRetry: "MASTER_CONNECT_RETRY",
 	Start: "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
 	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
 	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running", Lag: "Seconds_Behind_Master",
@@ -146,11 +148,10 @@ var legacyReplication = Replication{
 var mysqlReplication = func() Replication { r := legacyReplication; r.MaxPasswordLength = 32; return r }()
 
 // mariaDBReplication is the legacy dialect positioned by MariaDB's GTID.
-// Its Status needs SLAVE MONITOR (MariaDB 10.5.9 and later); its retries
-// are the server's master_retry_count, not an option of CHANGE MASTER.
+// Its Status needs SLAVE MONITOR (MariaDB 10.5.9 and later).
 var mariaDBReplication = func() Replication {
 	r := legacyReplication
-	r.SlavePos, r.StatusGrant, r.RetryCount = true, "SLAVE MONITOR", ""
+	r.SlavePos, r.StatusGrant = true, "SLAVE MONITOR"
 	return r
 }()
 

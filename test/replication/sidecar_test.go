@@ -101,12 +101,9 @@ func TestSidecarReadsEveryPositionFormat(t *testing.T) {
 	preflight(t)
 	secure := []string{`REPLICATION_PASSWORD=Pa'ss\word`}
 	quoted := `MASTER_PASSWORD='Pa''ss\word'`
-	source := `MASTER_HOST='mysql-0.mysql.default.svc.cluster.local.', MASTER_USER='replication', ` + quoted + `, MASTER_CONNECT_RETRY=10`
-	// MySQL 5.7 retries its primary for ten days.
-	tail := source + `, MASTER_RETRY_COUNT=86400;`
-	// MariaDB (whose retries are a server setting) replicates over TLS that
-	// verifies the primary.
-	tlsTail := source + `, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT=1;`
+	tail := `MASTER_HOST='mysql-0.mysql.default.svc.cluster.local.', MASTER_USER='replication', ` + quoted + `, MASTER_CONNECT_RETRY=10;`
+	// MariaDB replicates over TLS that verifies the primary.
+	tlsTail := strings.TrimSuffix(tail, ";") + `, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT=1;`
 	tests := map[string]struct {
 		image    string
 		files    map[string]string
