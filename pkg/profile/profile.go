@@ -136,7 +136,7 @@ func (r Replication) ChecksDivergence() bool { return r.GTID || r.SlavePos }
 var legacyReplication = Replication{
 	ChangeSource: "CHANGE MASTER TO", Host: "MASTER_HOST", User: "MASTER_USER", Password: "MASTER_PASSWORD",
 	ConnectRetry: "MASTER_CONNECT_RETRY",
-	Start: "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
+	Start:        "START SLAVE", Stop: "STOP SLAVE", Reset: "RESET SLAVE ALL",
 	Status: "SHOW SLAVE STATUS", StatusArgs: `-e 'SHOW SLAVE STATUS\G'`,
 	IORunning: "Slave_IO_Running", SQLRunning: "Slave_SQL_Running", Lag: "Seconds_Behind_Master",
 	Grant: "REPLICATION SLAVE, REPLICATION CLIENT",
