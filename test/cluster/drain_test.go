@@ -33,6 +33,21 @@ func (c *Cluster) nodesOfPods(ctx context.Context, namespace, selector string) (
 	return byNode, nil
 }
 
+// readyPods counts the ready pods of the selector.
+func (c *Cluster) readyPods(ctx context.Context, namespace, selector string) (int, error) {
+	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return 0, err
+	}
+	ready := 0
+	for i := range pods.Items {
+		if PodReady(&pods.Items[i]) {
+			ready++
+		}
+	}
+	return ready, nil
+}
+
 // spreadOverNodes checks that the pods of StatefulSet d are each on a node
 // of their own, as far as there are nodes: the webhook's preferred
 // anti-affinity on the hostname.
@@ -112,15 +127,9 @@ func drainUnderWrites(ctx context.Context, t *testing.T, c *Cluster, tm *timings
 		defer close(watched)
 		for {
 			for _, d := range dbs {
-				pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + d.Name})
+				ready, err := c.readyPods(ctx, ns, "app="+d.Name)
 				if err != nil {
 					continue
-				}
-				ready := 0
-				for i := range pods.Items {
-					if PodReady(&pods.Items[i]) {
-						ready++
-					}
 				}
 				mu.Lock()
 				mostDown[d.Name] = max(mostDown[d.Name], replicas[d.Name]-ready)
@@ -147,6 +156,14 @@ func drainUnderWrites(ctx context.Context, t *testing.T, c *Cluster, tm *timings
 	t.Logf("kubectl drain %s took %s: %d pods evicted, %d evictions refused by a budget and retried\n%s",
 		victim, drained.Sub(start).Round(time.Second), evicted, refusals, out)
 
+	allReady := func() {
+		t.Helper()
+		for _, d := range dbs {
+			if err := c.StatefulSetReady(ctx, ns, d.Name, 10*time.Minute, nil); err != nil {
+				tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
+			}
+		}
+	}
 	after, err := c.nodesOfPods(ctx, ns, selector)
 	if err != nil {
 		t.Fatal(err)
@@ -154,35 +171,21 @@ func drainUnderWrites(ctx context.Context, t *testing.T, c *Cluster, tm *timings
 	if len(after[victim]) != 0 {
 		t.Errorf("after the drain, %s still holds %v", victim, after[victim])
 	}
-	for _, d := range dbs {
-		if err := c.StatefulSetReady(ctx, ns, d.Name, 10*time.Minute, nil); err != nil {
-			tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
-		}
-	}
+	allReady()
 	if _, err := c.kubectl(ctx, "uncordon", victim); err != nil {
 		t.Fatal(err)
 	}
 	node, err := c.Client.CoreV1().Nodes().Get(ctx, victim, metav1.GetOptions{})
-	if err != nil || node.Spec.Unschedulable {
-		t.Fatalf("%s after uncordon: unschedulable %v (%v)", victim, node.Spec.Unschedulable, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, d := range dbs {
-		if err := c.StatefulSetReady(ctx, ns, d.Name, 10*time.Minute, nil); err != nil {
-			tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+d.Name))
-		}
+	if node.Spec.Unschedulable {
+		t.Fatalf("%s is still unschedulable after uncordon", victim)
 	}
+	allReady()
 	if err := Poll(ctx, 5*time.Minute, "both manager replicas Ready", func() (bool, error) {
-		pods, err := c.Client.CoreV1().Pods(installNS).List(ctx, metav1.ListOptions{LabelSelector: "control-plane=controller-manager"})
-		if err != nil {
-			return false, err
-		}
-		ready := 0
-		for i := range pods.Items {
-			if PodReady(&pods.Items[i]) {
-				ready++
-			}
-		}
-		return ready == 2, nil
+		ready, err := c.readyPods(ctx, installNS, "control-plane=controller-manager")
+		return ready == 2, err
 	}); err != nil {
 		t.Fatal(err)
 	}
