@@ -41,10 +41,11 @@ func NewStatefulSetMutator(cfg mutate.Config) *StatefulSetMutator {
 	return &StatefulSetMutator{Config: cfg}
 }
 
-// Webhook wraps the handler for the webhook server; a panic becomes an error
-// response instead of a dropped connection.
+// Webhook wraps the handler for the webhook server: the answers are counted
+// in the metrics, and a panic becomes an error response instead of a
+// dropped connection.
 func (m *StatefulSetMutator) Webhook() *admission.Webhook {
-	return (&admission.Webhook{Handler: encodedPatch{m}}).WithRecoverPanic(true)
+	return (&admission.Webhook{Handler: counted{"statefulset", encodedPatch{m}}}).WithRecoverPanic(true)
 }
 
 // encodedPatch answers with the patch already encoded (patch.Encode): the
@@ -134,7 +135,7 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 	if injectErr != nil {
 		var inputErr *mutate.InputError
 		if errors.As(injectErr, &inputErr) {
-			return admission.Denied(inputErr.Error())
+			return denied(string(inputErr.Reason()), inputErr.Error())
 		}
 		return admission.Errored(http.StatusInternalServerError, injectErr)
 	}

@@ -43,10 +43,14 @@ func NewPodRoleLabeler(scheme *runtime.Scheme) *PodRoleLabeler {
 
 // Webhook wraps the handler for the webhook server.
 func (p *PodRoleLabeler) Webhook() *admission.Webhook {
-	return (&admission.Webhook{Handler: p}).WithRecoverPanic(true)
+	return (&admission.Webhook{Handler: counted{"pod", p}}).WithRecoverPanic(true)
 }
 
 // rolePath is the JSON pointer of the role label.
+// roleLabelReason is the reason of the pod webhook's denials: a change
+// of the role label that the pod is not entitled to.
+const roleLabelReason = "role-label"
+
 var rolePath = "/metadata/labels/" + patch.PointerToken(contract.RoleLabel)
 
 // Handle answers one admission request for a pod.
@@ -99,11 +103,11 @@ func (p *PodRoleLabeler) update(req admission.Request, pod *corev1.Pod, role, wh
 	case role != "" && have == role:
 		return admission.Allowed("the role the pod is entitled to")
 	case role != "":
-		return admission.Denied(fmt.Sprintf("pod %q is the %s of its StatefulSet: its label %s must stay %q", pod.Name, role, contract.RoleLabel, role))
+		return denied(roleLabelReason, fmt.Sprintf("pod %q is the %s of its StatefulSet: its label %s must stay %q", pod.Name, role, contract.RoleLabel, role))
 	case have == "":
 		return admission.Allowed("no role")
 	default:
-		return admission.Denied(fmt.Sprintf("pod %q may not carry label %s=%s: only the pods a StatefulSet completed by the webhook creates carry it, and %s",
+		return denied(roleLabelReason, fmt.Sprintf("pod %q may not carry label %s=%s: only the pods a StatefulSet completed by the webhook creates carry it, and %s",
 			pod.Name, contract.RoleLabel, have, why))
 	}
 }

@@ -76,7 +76,7 @@ func BuildCompanions(sts *appsv1.StatefulSet) (Companions, error) {
 	}
 	selector := podSelector(sts)
 	if len(selector) == 0 {
-		return Companions{}, inputErrorf("StatefulSet %q has no pod labels to select its pods by: set spec.selector.matchLabels", sts.Name)
+		return Companions{}, inputErrorf(ReasonSelector, "StatefulSet %q has no pod labels to select its pods by: set spec.selector.matchLabels", sts.Name)
 	}
 
 	cm := &corev1.ConfigMap{

@@ -64,18 +64,18 @@ func (inj *injector) credentials(db *corev1.Container) (credentials, error) {
 		return credentials{insecure: true}, nil
 	case "", "false":
 	default:
-		return credentials{}, inputErrorf("annotation %s=%q: use \"true\" or remove it", contract.InsecureTutorialAnnotation, v)
+		return credentials{}, inputErrorf(ReasonCredentials, "annotation %s=%q: use \"true\" or remove it", contract.InsecureTutorialAnnotation, v)
 	}
 	c := credentials{secret: CredentialsSecretName(inj.sts.Name, annotations)}
 	if errs := validation.IsDNS1123Subdomain(c.secret); len(errs) > 0 {
-		return credentials{}, inputErrorf("credentials Secret name %q: %s", c.secret, strings.Join(errs, "; "))
+		return credentials{}, inputErrorf(ReasonCredentials, "credentials Secret name %q: %s", c.secret, strings.Join(errs, "; "))
 	}
 
 	i := slices.IndexFunc(db.Env, func(e corev1.EnvVar) bool { return slices.Contains(passwordVariables, e.Name) })
 	if i < 0 && len(db.EnvFrom) > 0 {
 		// A variable in env wins over envFrom: the root password the
 		// webhook would add could silently replace one given there.
-		return credentials{}, inputErrorf("container %q takes variables from envFrom, which may set the root password, and the webhook "+
+		return credentials{}, inputErrorf(ReasonCredentials, "container %q takes variables from envFrom, which may set the root password, and the webhook "+
 			"cannot tell: set %s in env (from a Secret) to choose the root password, or set it to the key %s of the Secret %s",
 			db.Name, inj.prof.RootPasswordVariable, contract.RootPasswordKey, c.secret)
 	}
@@ -91,7 +91,7 @@ func (inj *injector) credentials(db *corev1.Container) (credentials, error) {
 		inj.warnf("%s on container %q: root has an empty password; replication still uses the Secret %s", db.Env[i].Name, db.Name, c.secret)
 		c.root = corev1.EnvVar{Name: contract.RootPasswordEnv, Value: ""}
 	default:
-		return credentials{}, inputErrorf("%s on container %q hides the root password from the replication scripts: "+
+		return credentials{}, inputErrorf(ReasonCredentials, "%s on container %q hides the root password from the replication scripts: "+
 			"set MYSQL_ROOT_PASSWORD (or MARIADB_ROOT_PASSWORD) from a Secret, or remove it to use the Secret %s",
 			db.Env[i].Name, db.Name, c.secret)
 	}

@@ -6,6 +6,7 @@ package mutate
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -36,6 +37,9 @@ func FuzzMutate(f *testing.F) {
 			var inputErr *InputError
 			if !errors.As(err, &inputErr) {
 				t.Fatalf("error is not an InputError: %v", err)
+			}
+			if !slices.Contains(Reasons(), inputErr.Reason()) {
+				t.Fatalf("reason %q is none of Reasons()", inputErr.Reason())
 			}
 			return
 		}

@@ -45,13 +45,46 @@ func DefaultConfig() Config {
 }
 
 // InputError is an error in the StatefulSet the user wrote; its message says
-// what to change.
-type InputError struct{ msg string }
+// what to change, its Reason which part of the object is at fault.
+type InputError struct {
+	reason Reason
+	msg    string
+}
 
 func (e *InputError) Error() string { return e.msg }
 
-func inputErrorf(format string, args ...any) error {
-	return &InputError{msg: fmt.Sprintf(format, args...)}
+// Reason says which part of the StatefulSet is at fault.
+func (e *InputError) Reason() Reason { return e.reason }
+
+// Reason names the part of a StatefulSet that an InputError is about: a
+// short, fixed word, for counting denials (a metric label) rather than
+// for reading.
+type Reason string
+
+// The reasons of InputErrors.
+const (
+	ReasonObject      Reason = "object"      // no object at all
+	ReasonName        Reason = "name"        // metadata.name or spec.serviceName
+	ReasonSelector    Reason = "selector"    // spec.selector
+	ReasonOrdinals    Reason = "ordinals"    // spec.ordinals
+	ReasonContainers  Reason = "containers"  // no database container
+	ReasonServer      Reason = "server"      // the server's flavor and version, or a change of profile
+	ReasonCredentials Reason = "credentials" // the root password and the credentials Secret
+	ReasonVolumes     Reason = "volumes"     // the data volume and its claim template
+	ReasonReadiness   Reason = "readiness"   // the readiness limits' annotations
+	ReasonResources   Reason = "resources"   // the injected containers' resource annotations
+	ReasonTLS         Reason = "tls"         // the TLS annotations
+	ReasonNetwork     Reason = "network"     // the client namespaces' annotation
+)
+
+// Reasons lists every Reason.
+func Reasons() []Reason {
+	return []Reason{ReasonObject, ReasonName, ReasonSelector, ReasonOrdinals, ReasonContainers, ReasonServer,
+		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork}
+}
+
+func inputErrorf(reason Reason, format string, args ...any) error {
+	return &InputError{reason: reason, msg: fmt.Sprintf(format, args...)}
 }
 
 // Enabled reports whether the StatefulSet asks for injection.
@@ -72,7 +105,7 @@ type Result struct {
 // StatefulSet that cannot be completed; then nothing is returned half done.
 func (c Config) Inject(sts, old *appsv1.StatefulSet) (*Result, error) {
 	if sts == nil {
-		return nil, inputErrorf("no StatefulSet given")
+		return nil, inputErrorf(ReasonObject, "no StatefulSet given")
 	}
 	out := sts.DeepCopy()
 	inj := injector{cfg: c.withDefaults(), sts: out, old: old}
@@ -115,22 +148,22 @@ func (inj *injector) warnf(format string, args ...any) {
 func (inj *injector) run() error {
 	sts := inj.sts
 	if sts.Name == "" {
-		return inputErrorf("metadata.name is required: pod, ConfigMap and Service names are derived from it (generateName is not supported)")
+		return inputErrorf(ReasonName, "metadata.name is required: pod, ConfigMap and Service names are derived from it (generateName is not supported)")
 	}
 	if errs := validation.IsDNS1123Label(sts.Name); len(errs) > 0 {
-		return inputErrorf("metadata.name %q cannot name pods, labels and Services: %s", sts.Name, strings.Join(errs, "; "))
+		return inputErrorf(ReasonName, "metadata.name %q cannot name pods, labels and Services: %s", sts.Name, strings.Join(errs, "; "))
 	}
 	if len(sts.Name) > MaxNameLength {
-		return inputErrorf("metadata.name %q is %d characters long: at most %d, so that the pods' controller-revision-hash label "+
+		return inputErrorf(ReasonName, "metadata.name %q is %d characters long: at most %d, so that the pods' controller-revision-hash label "+
 			"and the Service %s%s stay within 63 characters", sts.Name, len(sts.Name), MaxNameLength, sts.Name, contract.ReplicasServiceTail)
 	}
 	inj.serviceName()
 	if errs := validation.IsDNS1035Label(sts.Spec.ServiceName); len(errs) > 0 {
-		return inputErrorf("spec.serviceName %q cannot name the headless Service that gives pods their DNS names "+
+		return inputErrorf(ReasonName, "spec.serviceName %q cannot name the headless Service that gives pods their DNS names "+
 			"(<pod>.<serviceName>): %s", sts.Spec.ServiceName, strings.Join(errs, "; "))
 	}
 	if o := sts.Spec.Ordinals; o != nil && o.Start != 0 {
-		return inputErrorf("spec.ordinals.start is %d: the primary is ordinal 0 and each replica clones ordinal-1; remove spec.ordinals", o.Start)
+		return inputErrorf(ReasonOrdinals, "spec.ordinals.start is %d: the primary is ordinal 0 and each replica clones ordinal-1; remove spec.ordinals", o.Start)
 	}
 	spec := &sts.Spec.Template.Spec
 	main, err := mainContainer(spec.Containers)
@@ -154,7 +187,7 @@ func (inj *injector) run() error {
 		return err
 	}
 	if inj.creds.insecure && inj.prof.StreamHelper {
-		return inputErrorf("annotation %s=true with the %s profile: the tutorial's empty root password and replication as root are "+
+		return inputErrorf(ReasonCredentials, "annotation %s=true with the %s profile: the tutorial's empty root password and replication as root are "+
 			"for the tutorial's MySQL 5.7 only; remove the annotation", contract.InsecureTutorialAnnotation, inj.prof.Name)
 	}
 	maxLag, grace, err := readinessLimits(sts.Annotations)
@@ -168,7 +201,7 @@ func (inj *injector) run() error {
 	rendered := map[string]string{}
 	for _, name := range scripts.Names() {
 		if rendered[name], err = scripts.Render(name, params); err != nil {
-			return inputErrorf("cannot derive the replication scripts: %v", err)
+			return inputErrorf(ReasonName, "cannot derive the replication scripts: %v", err)
 		}
 	}
 	if inj.resources, err = injectedResourcesOf(sts.Annotations); err != nil {
@@ -248,9 +281,9 @@ func mainContainer(containers []corev1.Container) (int, error) {
 		return slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == names[0] }), nil
 	}
 	if len(names) == 0 {
-		return 0, inputErrorf("spec.template.spec.containers has no database container: add one named %q", contract.MySQLContainer)
+		return 0, inputErrorf(ReasonContainers, "spec.template.spec.containers has no database container: add one named %q", contract.MySQLContainer)
 	}
-	return 0, inputErrorf("spec.template.spec.containers has %d containers (%s) and none is named %q: name the database container %q",
+	return 0, inputErrorf(ReasonContainers, "spec.template.spec.containers has %d containers (%s) and none is named %q: name the database container %q",
 		len(names), strings.Join(names, ", "), contract.MySQLContainer, contract.MySQLContainer)
 }
 
@@ -264,14 +297,14 @@ func ProfileOf(sts *appsv1.StatefulSet, image string) (profile.Profile, error) {
 	case err == nil:
 		return p, nil
 	case errors.Is(err, profile.ErrUnknownFamily):
-		return p, inputErrorf("%v: name the server with annotations %s (%q or %q) and %s (for example \"8.4\")",
+		return p, inputErrorf(ReasonServer, "%v: name the server with annotations %s (%q or %q) and %s (for example \"8.4\")",
 			err, contract.FlavorAnnotation, profile.MySQL, profile.MariaDB, contract.ServerVersionAnnotation)
 	case errors.Is(err, profile.ErrUnknownVersion):
-		return p, inputErrorf("%v: state it with annotation %s (for example \"8.4\" or \"10.11\")", err, contract.ServerVersionAnnotation)
+		return p, inputErrorf(ReasonServer, "%v: state it with annotation %s (for example \"8.4\" or \"10.11\")", err, contract.ServerVersionAnnotation)
 	case errors.Is(err, profile.ErrBadStatement):
-		return p, inputErrorf("annotation %s or %s: %v", contract.FlavorAnnotation, contract.ServerVersionAnnotation, err)
+		return p, inputErrorf(ReasonServer, "annotation %s or %s: %v", contract.FlavorAnnotation, contract.ServerVersionAnnotation, err)
 	default:
-		return p, inputErrorf("%v", err)
+		return p, inputErrorf(ReasonServer, "%v", err)
 	}
 }
 
@@ -291,7 +324,7 @@ func (inj *injector) sameProfile() error {
 	if err != nil || was.Name == inj.prof.Name {
 		return nil
 	}
-	return inputErrorf("StatefulSet %q runs the %s profile and this change moves it to %s: "+
+	return inputErrorf(ReasonServer, "StatefulSet %q runs the %s profile and this change moves it to %s: "+
 		"an existing cluster's data, users and replication cannot change servers in place; "+
 		"see \"Upgrades\" in the README (back up, create a new StatefulSet, restore)",
 		inj.sts.Name, was.Name, inj.prof.Name)
@@ -307,7 +340,7 @@ func (inj *injector) dataClaim() error {
 	if i := slices.IndexFunc(spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == contract.DataVolume }); i >= 0 {
 		v := spec.Template.Spec.Volumes[i]
 		if v.EmptyDir == nil && v.Ephemeral == nil {
-			return inputErrorf("pod volume %q would be one volume that every pod of StatefulSet %q shares, and each pod needs a data "+
+			return inputErrorf(ReasonVolumes, "pod volume %q would be one volume that every pod of StatefulSet %q shares, and each pod needs a data "+
 				"directory of its own: remove it so that the webhook adds a volumeClaimTemplate named %q (one claim per pod), "+
 				"write such a volumeClaimTemplate yourself, or use an emptyDir or ephemeral volume", contract.DataVolume, inj.sts.Name, contract.DataVolume)
 		}
@@ -328,7 +361,7 @@ func (inj *injector) dataClaim() error {
 			return nil
 		}
 	}
-	return inputErrorf("StatefulSet %q has no %q volumeClaimTemplate and volumeClaimTemplates cannot change after creation: "+
+	return inputErrorf(ReasonVolumes, "StatefulSet %q has no %q volumeClaimTemplate and volumeClaimTemplates cannot change after creation: "+
 		"recreate it with the %s=%s label (kubectl delete statefulset %s --cascade=orphan, then apply it again) "+
 		"or add an emptyDir or ephemeral pod volume named %q", inj.sts.Name, contract.DataVolume, contract.EnabledLabel, contract.EnabledValue, inj.sts.Name, contract.DataVolume)
 }

@@ -5,6 +5,7 @@ package mutate
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -212,6 +213,9 @@ func TestInjectErrors(t *testing.T) {
 			var inputErr *InputError
 			if !errors.As(err, &inputErr) {
 				t.Fatalf("want an InputError, got %v", err)
+			}
+			if !slices.Contains(Reasons(), inputErr.Reason()) {
+				t.Errorf("reason %q is none of Reasons()", inputErr.Reason())
 			}
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %q does not say %q", err, tc.wantErr)

@@ -35,7 +35,7 @@ func ClientsOf(sts *appsv1.StatefulSet) (Clients, error) {
 	for _, name := range strings.Split(value, ",") {
 		name = strings.TrimSpace(name)
 		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-			return Clients{}, inputErrorf("annotation %s=%q: %q is not a namespace name (%s): list namespace names separated by commas, "+
+			return Clients{}, inputErrorf(ReasonNetwork, "annotation %s=%q: %q is not a namespace name (%s): list namespace names separated by commas, "+
 				"or write %q to admit every source", contract.ClientNamespacesAnnotation, value, name, strings.Join(errs, "; "), contract.AllClients)
 		}
 		if name != sts.Namespace && !slices.Contains(c.Namespaces, name) {

@@ -27,7 +27,7 @@ func readinessLimits(annotations map[string]string) (maxLag, grace int, err erro
 		}
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 || n > most {
-			return 0, inputErrorf("annotation %s: %q is not "+readinessAnnotation, key, value, most)
+			return 0, inputErrorf(ReasonReadiness, "annotation %s: %q is not "+readinessAnnotation, key, value, most)
 		}
 		return n, nil
 	}

@@ -43,12 +43,12 @@ func resourcesOf(name string, annotations map[string]string) (corev1.ResourceReq
 			}
 			q, err := resource.ParseQuantity(value)
 			if err != nil || q.Sign() <= 0 {
-				return r, inputErrorf("annotation %s: %q is not a positive quantity (write for example 250m or 1 for CPU, 512Mi or 2Gi for memory)", key, value)
+				return r, inputErrorf(ReasonResources, "annotation %s: %q is not a positive quantity (write for example 250m or 1 for CPU, 512Mi or 2Gi for memory)", key, value)
 			}
 			list[res] = q
 		}
 		if request, limit := r.Requests[res], r.Limits[res]; request.Cmp(limit) > 0 {
-			return r, inputErrorf("container %s: its %s request %s is above its limit %s; set %s or %s so that the request is at most the limit",
+			return r, inputErrorf(ReasonResources, "container %s: its %s request %s is above its limit %s; set %s or %s so that the request is at most the limit",
 				name, res, request.String(), limit.String(), contract.ResourceAnnotation(name, string(res), "request"), contract.ResourceAnnotation(name, string(res), "limit"))
 		}
 	}

@@ -44,11 +44,11 @@ func TLSIssuerOf(sts *appsv1.StatefulSet) (ref IssuerRef, ok bool, err error) {
 		kind, name = "Issuer", value
 	}
 	if kind != "Issuer" && kind != "ClusterIssuer" {
-		return IssuerRef{}, true, inputErrorf("annotation %s=%q: the kind is Issuer or ClusterIssuer (\"NAME\", \"Issuer/NAME\" or \"ClusterIssuer/NAME\")",
+		return IssuerRef{}, true, inputErrorf(ReasonTLS, "annotation %s=%q: the kind is Issuer or ClusterIssuer (\"NAME\", \"Issuer/NAME\" or \"ClusterIssuer/NAME\")",
 			contract.TLSIssuerAnnotation, value)
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return IssuerRef{}, true, inputErrorf("annotation %s=%q: %q is not an issuer's name: %s", contract.TLSIssuerAnnotation, value, name, strings.Join(errs, "; "))
+		return IssuerRef{}, true, inputErrorf(ReasonTLS, "annotation %s=%q: %q is not an issuer's name: %s", contract.TLSIssuerAnnotation, value, name, strings.Join(errs, "; "))
 	}
 	return IssuerRef{Kind: kind, Name: name}, true, nil
 }
@@ -65,11 +65,11 @@ func checkTLSAnnotations(sts *appsv1.StatefulSet) error {
 		return nil
 	}
 	if hasIssuer {
-		return inputErrorf("annotations %s and %s: name the Secret of the pods' certificates or the issuer that makes it, not both",
+		return inputErrorf(ReasonTLS, "annotations %s and %s: name the Secret of the pods' certificates or the issuer that makes it, not both",
 			contract.TLSSecretAnnotation, contract.TLSIssuerAnnotation)
 	}
 	if errs := validation.IsDNS1123Subdomain(secret); len(errs) > 0 {
-		return inputErrorf("annotation %s=%q: %s", contract.TLSSecretAnnotation, secret, strings.Join(errs, "; "))
+		return inputErrorf(ReasonTLS, "annotation %s=%q: %s", contract.TLSSecretAnnotation, secret, strings.Join(errs, "; "))
 	}
 	return nil
 }
