@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -18,6 +19,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 )
 
 // metricsGet fetches /metrics from the manager with the given scheme and
@@ -97,5 +100,22 @@ var _ = Describe("the metrics endpoint", func() {
 		_, body, err := metricsGet("https", scraper)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(body).To(ContainSubstring("controller_runtime_reconcile_total"))
+
+		// The webhooks' own: a StatefulSet completed and one denied
+		// through the API server are counted, with the denial's reason.
+		Expect(k8sClient.Create(ctx, minimal(ns))).To(Succeed())
+		badLag := minimal(ns)
+		badLag.Name = "bad-lag"
+		badLag.Annotations = map[string]string{contract.MaxLagAnnotation: "1m"}
+		Expect(k8sClient.Create(ctx, badLag)).To(MatchError(ContainSubstring("is not a whole number of seconds")))
+		_, body, err = metricsGet("https", scraper)
+		Expect(err).NotTo(HaveOccurred())
+		for _, series := range []string{
+			`mysql_replication_admissions_total{outcome="completed",reason="",webhook="statefulset"}`,
+			`mysql_replication_admissions_total{outcome="denied",reason="readiness",webhook="statefulset"}`,
+			`mysql_replication_admission_duration_seconds_count{outcome="completed",webhook="statefulset"}`,
+		} {
+			Expect(body).To(MatchRegexp(`(?m)^`+regexp.QuoteMeta(series)+` [1-9]`), "series %s", series)
+		}
 	})
 })
