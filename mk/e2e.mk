@@ -6,6 +6,8 @@
 CLUSTER_BIN = $$(bash hack/setup-cluster.sh)
 # The cluster's nodes, each in a network namespace of its own (1 to 9).
 NODES ?= 3
+# The subtests to run (go test -run), all of them by default.
+E2E_RUN ?= ^TestCluster$$
 E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" NODES=$(NODES) \
 	WEBHOOK_BIN=$(LOCALBIN)/webhook-image HELPER_BIN=$(LOCALBIN)/helper-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
 	MYSQL_ROOT="$$(bash hack/setup-db-root.sh mysql-9)" MARIADB_ROOT="$$(bash hack/setup-db-root.sh mariadb)" \
@@ -21,8 +23,8 @@ cluster-deps: ## Install what the cluster needs (root; cached in ~/.local/share/
 	$(GO) build -o $(LOCALBIN)/certmanager ./test/cluster/certmanager
 
 .PHONY: e2e
-e2e: cluster-deps ## On a real cluster of NODES nodes (default 3): kustomize install with cert-manager, samples replicating in pods (KEEP=1 keeps it).
-	$(E2E_ENV) KEEP=$(KEEP) $(GO) test -count=1 -v -timeout 85m -run '^TestCluster$$' ./test/cluster/ 2>&1 | tee /tmp/mysql-replication-webhook-e2e.log; exit $${PIPESTATUS[0]}
+e2e: cluster-deps ## On a real cluster of NODES nodes (default 3): kustomize install with cert-manager, samples replicating in pods (KEEP=1 keeps it; E2E_RUN=TestCluster/mysql some subtests).
+	$(E2E_ENV) KEEP=$(KEEP) $(GO) test -count=1 -v -timeout 85m -run '$(E2E_RUN)' ./test/cluster/ 2>&1 | tee /tmp/mysql-replication-webhook-e2e.log; exit $${PIPESTATUS[0]}
 
 .PHONY: e2e-down
 e2e-down: ## Tear down a cluster that KEEP=1 left running.

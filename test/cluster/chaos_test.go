@@ -32,6 +32,9 @@ type load struct {
 	d     DB
 	table string
 	pods  func() int
+	// pause is the time between two writes: each write is an exec into a
+	// pod, which costs the node CPU that its probes need too.
+	pause time.Duration
 
 	mu        sync.Mutex
 	started   time.Time
@@ -50,10 +53,15 @@ type load struct {
 // startLoad starts writing into table (which it creates), and reading
 // when reads is set.
 func startLoad(ctx context.Context, t *testing.T, c *Cluster, d DB, table string, reads bool, pods func() int) *load {
+	return startLoadEvery(ctx, t, c, d, table, reads, pods, 50*time.Millisecond)
+}
+
+// startLoadEvery is startLoad with pause between two writes.
+func startLoadEvery(ctx context.Context, t *testing.T, c *Cluster, d DB, table string, reads bool, pods func() int, pause time.Duration) *load {
 	if _, err := c.SQL(ctx, ns, d, d.Name+"-1", d.Name+"-primary", "CREATE TABLE "+table+" (id INT PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
-	l := &load{c: c, d: d, table: table, pods: pods, started: time.Now(), stop: make(chan struct{})}
+	l := &load{c: c, d: d, table: table, pods: pods, pause: pause, started: time.Now(), stop: make(chan struct{})}
 	l.done.Add(1)
 	go l.write(ctx)
 	if reads {
@@ -71,7 +79,7 @@ func (l *load) write(ctx context.Context) {
 		select {
 		case <-l.stop:
 			return
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(l.pause):
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		out, err := l.c.SQL(callCtx, ns, l.d, l.pod(from), l.d.Name+"-primary",

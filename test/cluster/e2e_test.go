@@ -63,11 +63,22 @@ type timings struct {
 // fatalf ends t with a failure that print repeats at the end.
 func (tm *timings) fatalf(t *testing.T, format string, args ...any) {
 	t.Helper()
+	t.Fatal(tm.record(t, format, args...))
+}
+
+// errorf fails t with a failure that print repeats at the end.
+func (tm *timings) errorf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Error(tm.record(t, format, args...))
+}
+
+// record keeps a failure of t for print and returns its message.
+func (tm *timings) record(t *testing.T, format string, args ...any) string {
 	msg := fmt.Sprintf(format, args...)
 	tm.mu.Lock()
+	defer tm.mu.Unlock()
 	tm.failures = append(tm.failures, t.Name()+": "+msg)
-	tm.mu.Unlock()
-	t.Fatal(msg)
+	return msg
 }
 
 func (tm *timings) add(step string, d time.Duration) {
