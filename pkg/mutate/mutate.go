@@ -764,8 +764,12 @@ type probeTiming struct{ period, timeout, failures int32 }
 var (
 	// An hour: 360 pings 10 s apart.
 	startupTiming = probeTiming{period: 10, timeout: 5, failures: 360}
-	// A server that answered once is restarted after 30 s without answers.
-	livenessTiming = probeTiming{period: 10, timeout: 5, failures: 3}
+	// A server that answered once is restarted only after a minute
+	// without an answer within 10 s: an exec probe on a node whose CPU is
+	// saturated (a drain moving pods onto it, a storm of restarts) times
+	// out before the server is asked, and a server killed for it starts
+	// with crash recovery on the same saturated node.
+	livenessTiming = probeTiming{period: 10, timeout: 10, failures: 6}
 	// A busy server answers within 5 s.
 	readinessTiming = probeTiming{period: 5, timeout: 5, failures: 3}
 )
