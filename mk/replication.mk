@@ -1,7 +1,7 @@
 ##@ Replication on real servers
 
 REPLICATION_PACKAGES = mariadb-server mariadb-backup mariadb-client ncat iproute2 util-linux
-DB_ROOTS = mysql-9 mariadb-11
+DB_ROOTS = mysql-9 mariadb-11 mysqld-exporter
 
 .PHONY: replication-deps
 replication-deps: ## Install MariaDB, ncat, iproute2 and the MySQL 9.7 root filesystem for the replication tests (root).
@@ -11,4 +11,4 @@ replication-deps: ## Install MariaDB, ncat, iproute2 and the MySQL 9.7 root file
 
 .PHONY: test-replication
 test-replication: replication-deps ## Run the injected scripts against real MySQL 9.7 and MariaDB servers in network namespaces.
-	$(GO) test -count=1 -v -timeout 20m ./test/replication/
+	$(GO) test -count=1 -v -timeout 30m ./test/replication/

@@ -54,5 +54,7 @@ func mutationFlags(fs *flag.FlagSet, cfg *mutate.Config) {
 	}
 	fs.StringVar(&cfg.HelperImage, "helper-image", helper, "image of this binary, injected into MariaDB pods to stream backups (env HELPER_IMAGE)")
 	fs.StringVar(&cfg.XtrabackupImage, "xtrabackup-image", contract.DefaultXtrabackupImage, "image running clone-mysql and the sidecar of MySQL pods")
+	fs.StringVar(&cfg.ExporterImage, "exporter-image", contract.DefaultExporterImage,
+		"Prometheus mysqld_exporter image, added to the pods of StatefulSets annotated "+contract.MetricsAnnotation+"=true")
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", contract.DefaultClusterDomain, "the cluster's DNS domain: pods reach each other as <pod>.<service>.<namespace>.svc.<domain>.")
 }

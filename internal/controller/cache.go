@@ -75,7 +75,7 @@ func MetadataOnly(in any) (any, error) {
 var readAnnotations = []string{
 	contract.FlavorAnnotation, contract.ServerVersionAnnotation, contract.CredentialsSecretAnnotation,
 	contract.InsecureTutorialAnnotation, contract.ClientNamespacesAnnotation, contract.InjectorVersionAnnotation,
-	contract.TLSSecretAnnotation, contract.TLSIssuerAnnotation,
+	contract.TLSSecretAnnotation, contract.TLSIssuerAnnotation, contract.MetricsAnnotation,
 }
 
 // MaxCachedStatefulSet bounds the bytes of names, labels, selectors,

@@ -153,7 +153,16 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildNetworkPolicy", "%s", err.Error())
 		return reconcile.Result{}, nil
 	}
+	metricsPolicy, err := BuildMetricsNetworkPolicy(&sts)
+	if err != nil {
+		logger.Info("cannot build the metrics NetworkPolicy", "reason", err.Error())
+		r.Recorder.Eventf(&sts, nil, corev1.EventTypeWarning, ReasonInvalid, "BuildNetworkPolicy", "%s", err.Error())
+		return reconcile.Result{}, nil
+	}
 	wanted := append(companions.Objects(), policy)
+	if metricsPolicy != nil {
+		wanted = append(wanted, metricsPolicy)
+	}
 	if budget := BuildDisruptionBudget(&sts); budget != nil {
 		wanted = append(wanted, budget)
 	}

@@ -72,3 +72,31 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPol
 		},
 	}, nil
 }
+
+// MetricsNetworkPolicyName is the name of sts's metrics NetworkPolicy.
+func MetricsNetworkPolicyName(sts *appsv1.StatefulSet) string {
+	return sts.Name + contract.MetricsNetworkPolicyTail
+}
+
+// BuildMetricsNetworkPolicy is, for a StatefulSet annotated
+// contract.MetricsAnnotation=true, the NetworkPolicy that admits the
+// exporter's port from anywhere (the backup NetworkPolicy admits only the
+// MySQL and backup ports, and Prometheus runs in a namespace of its own);
+// nil otherwise. NetworkPolicies add up: the pods' other ports stay as the
+// backup policy has them.
+func BuildMetricsNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPolicy, error) {
+	enabled, err := mutate.MetricsEnabled(sts)
+	if err != nil || !enabled {
+		return nil, err
+	}
+	tcp, port := corev1.ProtocolTCP, intstr.FromInt32(contract.MetricsPort)
+	return &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: mutate.CompanionMeta(sts, MetricsNetworkPolicyName(sts), contract.ComponentMetrics),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: sts.Name}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}}},
+		},
+	}, nil
+}

@@ -32,6 +32,9 @@ const DefaultClusterDomain = "cluster.local"
 const (
 	DefaultXtrabackupImage = "gcr.io/google-samples/xtrabackup:1.0"
 	DefaultHelperImage     = "mysql-replication-webhook:" + Release
+	// DefaultExporterImage is the Prometheus mysqld_exporter injected for
+	// MetricsAnnotation.
+	DefaultExporterImage = "prom/mysqld-exporter:v0.17.2"
 )
 
 // Labels and annotations a user sets on a StatefulSet.
@@ -79,6 +82,9 @@ const (
 	// restart does not empty the replicas' Service).
 	MaxLagAnnotation         = "mysql-replication.io/max-lag-seconds"
 	ReconnectGraceAnnotation = "mysql-replication.io/reconnect-grace-seconds"
+	// MetricsAnnotation, set to "true", adds the MetricsContainer sidecar,
+	// a Prometheus mysqld_exporter on MetricsPort, to every pod.
+	MetricsAnnotation = "mysql-replication.io/metrics"
 )
 
 // ResourceAnnotation is the StatefulSet annotation that sets one request or
@@ -133,6 +139,9 @@ const (
 	ComponentInitialized = "initialized"
 	// ComponentBackup marks the NetworkPolicy that guards the backup port.
 	ComponentBackup = "backup"
+	// ComponentMetrics marks the NetworkPolicy that opens the exporter's
+	// port (MetricsAnnotation).
+	ComponentMetrics = "metrics"
 	// ComponentDisruption marks the PodDisruptionBudget of the pods.
 	ComponentDisruption = "disruption-budget"
 	// ComponentTLS marks the cert-manager issuers and certificates of the
@@ -147,6 +156,9 @@ const (
 	ReplicasServiceTail     = "-replicas"
 	CredentialsSecretTail   = "-credentials"
 	BackupNetworkPolicyTail = "-backup"
+	// MetricsNetworkPolicyTail names the NetworkPolicy that opens the
+	// exporter's port to the cluster's scrapers.
+	MetricsNetworkPolicyTail = "-metrics"
 	// InitializedTail names the ConfigMap <name>-initialized, which exists
 	// once the StatefulSet's primary has been ready.
 	InitializedTail = "-initialized"
@@ -174,6 +186,13 @@ const (
 	// CloneUser is the user a replica of the clone-plugin profile clones
 	// as; it has only BACKUP_ADMIN.
 	CloneUser = "clone"
+	// MetricsUser is the user the exporter of MetricsAnnotation reads
+	// the server's status as, from 127.0.0.1 only, with the privileges
+	// of the profile's MetricsGrant and at most 3 connections. Its
+	// password is derived from the replication password (a SHA-256 of
+	// it), so it needs no key of its own in the credentials Secret and
+	// does not reveal the replication password.
+	MetricsUser = "metrics"
 )
 
 // Names of what is injected into the pod template.
@@ -183,6 +202,7 @@ const (
 	InitMySQLContainer  = "init-mysql"
 	CloneMySQLContainer = "clone-mysql"
 	HelperInitContainer = "install-helper"
+	MetricsContainer    = "mysqld-exporter"
 
 	ConfVolume      = "conf"
 	ConfigMapVolume = "config-map"
@@ -193,9 +213,13 @@ const (
 	// InitializedVolume is the optional ConfigMap <name>-initialized,
 	// which tells clone-mysql that an empty primary lost its data.
 	InitializedVolume = "initialized"
+	// MetricsVolume holds the exporter's option file, which init-mysql
+	// writes (a memory emptyDir).
+	MetricsVolume = "metrics"
 
-	MySQLPortName  = "mysql"
-	BackupPortName = "xtrabackup"
+	MySQLPortName   = "mysql"
+	BackupPortName  = "xtrabackup"
+	MetricsPortName = "metrics"
 )
 
 // Ports.
@@ -204,6 +228,9 @@ const (
 	// backup-stream profiles serve backups to the next pod.
 	MySQLPort  = 3306
 	BackupPort = 3307
+	// MetricsPort is where the exporter of MetricsAnnotation serves
+	// /metrics (the exporter's own default).
+	MetricsPort = 9104
 )
 
 // Environment variables of the injected containers.
@@ -290,6 +317,12 @@ const (
 	// in init-mysql.
 	InitConfDir  = "/mnt/conf.d"
 	ConfigMapDir = "/mnt/config-map"
+	// MetricsDir is the MetricsVolume in the exporter, InitMetricsDir in
+	// init-mysql, which writes MetricsOptionName there: the exporter's
+	// client options (the metrics user, its password, 127.0.0.1).
+	MetricsDir        = "/etc/mysqld-exporter"
+	InitMetricsDir    = "/mnt/metrics"
+	MetricsOptionName = "my.cnf"
 	// ClientOptionFile is where init-mysql writes the root credentials for
 	// the clients of the other containers (a .opt file: the server reads
 	// only *.cnf).

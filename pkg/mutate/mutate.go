@@ -37,11 +37,15 @@ type Config struct {
 	// ClusterDomain is the cluster's DNS domain, in the fully qualified
 	// names by which pods reach each other.
 	ClusterDomain string
+	// ExporterImage is the Prometheus mysqld_exporter added to the pods of
+	// a StatefulSet annotated contract.MetricsAnnotation.
+	ExporterImage string
 }
 
 // DefaultConfig is the configuration of the tutorial.
 func DefaultConfig() Config {
-	return Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: contract.DefaultHelperImage, ClusterDomain: contract.DefaultClusterDomain}
+	return Config{XtrabackupImage: contract.DefaultXtrabackupImage, HelperImage: contract.DefaultHelperImage, ClusterDomain: contract.DefaultClusterDomain,
+		ExporterImage: contract.DefaultExporterImage}
 }
 
 // InputError is an error in the StatefulSet the user wrote; its message says
@@ -75,12 +79,13 @@ const (
 	ReasonResources   Reason = "resources"   // the injected containers' resource annotations
 	ReasonTLS         Reason = "tls"         // the TLS annotations
 	ReasonNetwork     Reason = "network"     // the client namespaces' annotation
+	ReasonMetrics     Reason = "metrics"     // the metrics annotation
 )
 
 // Reasons lists every Reason.
 func Reasons() []Reason {
 	return []Reason{ReasonObject, ReasonName, ReasonSelector, ReasonOrdinals, ReasonContainers, ReasonServer,
-		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork}
+		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork, ReasonMetrics}
 }
 
 func inputErrorf(reason Reason, format string, args ...any) error {
@@ -125,6 +130,9 @@ func (c Config) withDefaults() Config {
 	if c.ClusterDomain == "" {
 		c.ClusterDomain = contract.DefaultClusterDomain
 	}
+	if c.ExporterImage == "" {
+		c.ExporterImage = contract.DefaultExporterImage
+	}
 	return c
 }
 
@@ -136,6 +144,8 @@ type injector struct {
 	// nonRoot: the user runs the database container as a non-root user,
 	// so the injected containers of the database image do too.
 	nonRoot bool
+	// metrics: the pods get the exporter (contract.MetricsAnnotation).
+	metrics bool
 	// resources are the injected containers' requests and limits.
 	resources map[string]corev1.ResourceRequirements
 	warnings  []string
@@ -194,9 +204,16 @@ func (inj *injector) run() error {
 	if err != nil {
 		return err
 	}
+	if inj.metrics, err = MetricsEnabled(sts); err != nil {
+		return err
+	}
+	if inj.metrics && inj.creds.insecure {
+		return inputErrorf(ReasonMetrics, "annotation %s=true with %s=true: the exporter's user needs the credentials Secret; remove one of them",
+			contract.MetricsAnnotation, contract.InsecureTutorialAnnotation)
+	}
 	params := scripts.Params{
 		StatefulSet: sts.Name, Service: sts.Spec.ServiceName, ClusterDomain: inj.cfg.ClusterDomain, Profile: inj.prof,
-		Credentials: !inj.creds.insecure, MaxLagSeconds: maxLag, ReconnectGraceSeconds: grace,
+		Credentials: !inj.creds.insecure, MaxLagSeconds: maxLag, ReconnectGraceSeconds: grace, Metrics: inj.metrics,
 	}
 	rendered := map[string]string{}
 	for _, name := range scripts.Names() {
@@ -218,6 +235,9 @@ func (inj *injector) run() error {
 	inj.initContainers(spec.Containers[main], rendered)
 	inj.completeMain(&spec.Containers[main], rendered[scripts.Readiness])
 	inj.sidecar(spec.Containers[main].Image, rendered[scripts.Sidecar])
+	if inj.metrics {
+		inj.exporter()
+	}
 
 	if sts.Spec.Template.Labels == nil {
 		sts.Spec.Template.Labels = map[string]string{}
@@ -273,7 +293,7 @@ func mainContainer(containers []corev1.Container) (int, error) {
 	}
 	var names []string
 	for _, c := range containers {
-		if c.Name != contract.SidecarContainer {
+		if c.Name != contract.SidecarContainer && c.Name != contract.MetricsContainer {
 			names = append(names, c.Name)
 		}
 	}
@@ -392,6 +412,9 @@ func (inj *injector) volumes() {
 	}
 	if inj.prof.StreamHelper {
 		want = append(want, corev1.Volume{Name: contract.HelperVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
+	if inj.metrics {
+		want = append(want, metricsVolume())
 	}
 	if inj.prof.TLS {
 		// Readable by the database image's group: its mysql user runs the
@@ -613,6 +636,12 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 	want[0].SecurityContext = inj.securityContext(profile.DatabaseImage)
 	if !inj.creds.insecure {
 		want[0].Env = append(want[0].Env, inj.creds.root)
+	}
+	if inj.metrics {
+		// It writes the exporter's options, with a password derived from
+		// the replication password.
+		want[0].Env = append(want[0].Env, inj.passwordEnv(contract.ReplicationPasswordEnv, contract.ReplicationPasswordKey))
+		want[0].VolumeMounts = append(want[0].VolumeMounts, corev1.VolumeMount{Name: contract.MetricsVolume, MountPath: contract.InitMetricsDir})
 	}
 	// The clone is staged beside the data directory and moved into place:
 	// clone-mysql sees the whole volume.

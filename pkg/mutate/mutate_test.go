@@ -201,6 +201,22 @@ func TestInjectErrors(t *testing.T) {
 			}(),
 			wantErr: `annotation mysql-replication.io/reconnect-grace-seconds: "0" is not a whole number of seconds from 1 to 3600`,
 		},
+		"a metrics annotation that is no boolean": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.MetricsAnnotation: "yes"}
+				return s
+			}(),
+			wantErr: `annotation mysql-replication.io/metrics="yes": use "true" or "false"`,
+		},
+		"metrics with the tutorial's credentials": {
+			sts: func() *appsv1.StatefulSet {
+				s := plain("db")
+				s.Annotations = map[string]string{contract.MetricsAnnotation: "true", contract.InsecureTutorialAnnotation: "true"}
+				return s
+			}(),
+			wantErr: "the exporter's user needs the credentials Secret",
+		},
 		"labeled after creation without a data claim": {
 			sts: plain("db"), old: created,
 			wantErr: "volumeClaimTemplates cannot change after creation",

@@ -13,13 +13,15 @@ import (
 // injectedResources are the requests and limits of each injected
 // container, sized for what it does: init-mysql and install-helper copy a
 // few files; clone-mysql runs a temporary server (its buffer pool held to
-// 128M) or prepares a backup (100M); the sidecar streams a backup. A
+// 128M) or prepares a backup (100M); the sidecar streams a backup; the
+// exporter reads status once a scrape. A
 // namespace with a ResourceQuota admits no pod without them.
 var injectedResources = map[string]corev1.ResourceRequirements{
 	contract.InitMySQLContainer:  requirements("10m", "32Mi", "200m", "128Mi"),
 	contract.HelperInitContainer: requirements("10m", "16Mi", "100m", "64Mi"),
 	contract.CloneMySQLContainer: requirements("100m", "256Mi", "2", "1Gi"),
 	contract.SidecarContainer:    requirements("100m", "100Mi", "1", "512Mi"),
+	contract.MetricsContainer:    requirements("10m", "32Mi", "200m", "128Mi"),
 }
 
 func requirements(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) corev1.ResourceRequirements {

@@ -56,3 +56,17 @@ printf '[client]\nuser=root\npassword="%s"\n[xtrabackup]\nuser=root\npassword="%
   "$password" "$password" >{{.InitConfDir}}/{{.ClientOptionName}}.tmp
 mv {{.InitConfDir}}/{{.ClientOptionName}}.tmp {{.InitConfDir}}/{{.ClientOptionName}}
 {{- end}}
+{{- if .Metrics}}
+
+# The exporter's client options: the metrics user, which the primary's
+# sidecar keeps, over 127.0.0.1. The exporter runs as a user of its own:
+# the file is readable by the pod's containers (the volume is the pod's).
+{{template "sql-password" "init-mysql"}}
+{{template "quote-password" (.QuotedPassword "replication_password" .ReplicationPasswordEnv)}}
+{{template "metrics-password" .}}
+printf '[client]\nuser={{.MetricsUser}}\npassword=%s\nhost=127.0.0.1\nport={{.MySQLPort}}\n' "$metrics_password" \
+  >{{.InitMetricsDir}}/{{.MetricsOptionName}}.tmp
+chmod 0644 {{.InitMetricsDir}}/{{.MetricsOptionName}}.tmp
+mv {{.InitMetricsDir}}/{{.MetricsOptionName}}.tmp {{.InitMetricsDir}}/{{.MetricsOptionName}}
+echo "init-mysql: the exporter reads the server as {{.MetricsUser}}"
+{{- end}}

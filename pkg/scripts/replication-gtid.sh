@@ -29,6 +29,7 @@ ALTER USER '{{.CloneUser}}'@'%' IDENTIFIED BY '$clone_password'{{template "requi
 GRANT BACKUP_ADMIN ON *.* TO '{{.CloneUser}}'@'%';
 SQL
   echo "xtrabackup: replication user {{.ReplicationUser}} and clone user {{.CloneUser}} are in place"
+{{- template "metrics-user" .}}
 {{- else}}
   echo "xtrabackup: ordinal 0 is the primary"
 {{- end}}

@@ -58,6 +58,10 @@ type Params struct {
 	// primary and be ready; ReconnectGraceSeconds how long it stays ready
 	// while it reconnects to its primary. Zero is the default of each.
 	MaxLagSeconds, ReconnectGraceSeconds int
+	// Metrics: init-mysql writes the exporter's option file and the
+	// primary's sidecar keeps the metrics user (contract.MetricsAnnotation;
+	// with Credentials only).
+	Metrics bool
 }
 
 // contractNames are the names of the pod contract the scripts use, each under its
@@ -81,6 +85,7 @@ type contractNames struct {
 	RootPasswordKey, ReplicationPasswordKey, ClonePasswordKey string
 	ReplicationUser, CloneUser, DatabaseUserName, HelperPath  string
 	TLSDir, TLSCAFile, TLSCertFile, TLSKeyFile                string
+	MetricsUser, InitMetricsDir, MetricsOptionName            string
 }
 
 // podContract holds the contract's names as the templates see them.
@@ -102,6 +107,7 @@ var podContract = contractNames{
 	ReplicationUser: contract.ReplicationUser, CloneUser: contract.CloneUser, DatabaseUserName: contract.DatabaseUserName,
 	HelperPath: contract.HelperPath,
 	TLSDir:     contract.TLSDir, TLSCAFile: contract.TLSCAFile, TLSCertFile: contract.TLSCertFile, TLSKeyFile: contract.TLSKeyFile,
+	MetricsUser: contract.MetricsUser, InitMetricsDir: contract.InitMetricsDir, MetricsOptionName: contract.MetricsOptionName,
 }
 
 // values are what the templates see: the names of the pod contract, the
@@ -139,6 +145,8 @@ type values struct {
 	MariaDBGTIDList, MySQLGTIDSet string
 	// MaxLagSeconds and ReconnectGraceSeconds bound a replica's readiness.
 	MaxLagSeconds, ReconnectGraceSeconds int
+	// Metrics: see Params.
+	Metrics bool
 }
 
 // The readiness of a replica by default: at most a minute behind its
@@ -234,6 +242,7 @@ func (p Params) values(names contractNames) (values, error) {
 		Replication: prof.Replication, MaxPasswordLength: prof.MaxPasswordLength, TLS: prof.TLS,
 		ChecksDivergence: prof.Replication.ChecksDivergence(),
 		MaxLagSeconds:    p.MaxLagSeconds, ReconnectGraceSeconds: p.ReconnectGraceSeconds,
+		Metrics: p.Metrics && p.Credentials,
 	}
 	// Zero is the default.
 	if v.MaxLagSeconds <= 0 {

@@ -19,13 +19,15 @@ import (
 
 var profiles = profile.Profiles()
 
-// variants are every profile with and without credentials.
+// variants are every profile with and without credentials, and with
+// credentials and metrics.
 func variants(name, service string) []Params {
 	var out []Params
 	for _, prof := range profiles {
 		out = append(out,
 			Params{StatefulSet: name, Service: service, ClusterDomain: "cluster.local", Profile: prof},
-			Params{StatefulSet: name, Service: service, ClusterDomain: "cluster.local", Profile: prof, Credentials: true})
+			Params{StatefulSet: name, Service: service, ClusterDomain: "cluster.local", Profile: prof, Credentials: true},
+			Params{StatefulSet: name, Service: service, ClusterDomain: "cluster.local", Profile: prof, Credentials: true, Metrics: true})
 	}
 	return out
 }

@@ -30,6 +30,7 @@ SQL
   fi
 {{- end}}
   echo "xtrabackup: replication user {{.ReplicationUser}} is in place"
+{{- template "metrics-user" .}}
 fi
 {{- end}}
 

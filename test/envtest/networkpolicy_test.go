@@ -59,6 +59,27 @@ var _ = Describe("the backup NetworkPolicy", func() {
 			HaveField("Reason", controller.ReasonCreated), HaveField("Note", ContainSubstring("NetworkPolicy mysql-backup")))))
 	})
 
+	It("has a second NetworkPolicy open the exporter's port to every source when the metrics annotation is set", func() {
+		sts := minimal(ns)
+		sts.Annotations = map[string]string{contract.MetricsAnnotation: "true"}
+		Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+		policy := &networkingv1.NetworkPolicy{}
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "mysql-metrics"), policy) }).Should(Succeed())
+		Expect(policy.Labels).To(HaveKeyWithValue(contract.LabelComponent, contract.ComponentMetrics))
+		Expect(policy.OwnerReferences).To(ConsistOf(HaveField("UID", sts.UID)))
+		Expect(policy.Spec.PodSelector).To(Equal(metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: "mysql"}}))
+		Expect(policy.Spec.Ingress).To(ConsistOf(networkingv1.NetworkPolicyIngressRule{
+			Ports: []networkingv1.NetworkPolicyPort{tcpPort(contract.MetricsPort)},
+		}))
+
+		plain := minimal(ns)
+		plain.Name = "plain"
+		Expect(k8sClient.Create(ctx, plain)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "plain-backup"), &networkingv1.NetworkPolicy{}) }).Should(Succeed())
+		Consistently(func() error { return k8sClient.Get(ctx, key(ns, "plain-metrics"), &networkingv1.NetworkPolicy{}) }).
+			WithTimeout(2 * time.Second).Should(MatchError(ContainSubstring("not found")))
+	})
+
 	It("admits the MySQL port from the namespaces the annotation names, and denies an annotation that names none", func() {
 		sts := minimal(ns)
 		sts.Annotations = map[string]string{contract.ClientNamespacesAnnotation: "web,api"}

@@ -205,7 +205,15 @@ func container(cs []corev1.Container, name string) corev1.Container {
 }
 
 func newScenario(t *testing.T, f flavor, helper string) *scenario {
-	sts := plainStatefulSet(f.image, f.annotations)
+	annotations := maps.Clone(f.annotations)
+	if f.secure {
+		// Every profile's exporter user, where there are credentials.
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[contract.MetricsAnnotation] = "true"
+	}
+	sts := plainStatefulSet(f.image, annotations)
 	if f.nonRoot {
 		user, yes := int64(999), true
 		sts.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsUser: &user, RunAsNonRoot: &yes}
@@ -737,6 +745,12 @@ func (s *scenario) run() {
 		if !s.ready(p0) {
 			t.Error("the primary is not ready")
 		}
+	}) {
+		return
+	}
+
+	if s.f.secure && !s.step("the exporter reads a replica's status as the metrics user, and nothing else", func(t *testing.T) {
+		s.scrapeExporter(t, p0, p1)
 	}) {
 		return
 	}
@@ -1507,4 +1521,60 @@ func (s *scenario) reclone(t *testing.T, replica *pod) {
 	for _, d := range aside {
 		_ = os.RemoveAll(d)
 	}
+}
+
+// scrapeExporter runs Prometheus' mysqld_exporter (Debian's, from a root
+// filesystem of its own: the official image's binary and version) in
+// replica p's network namespace, with the injected container's arguments
+// and the option file init-mysql wrote, and reads its /metrics: the server
+// is up and the replica's lag is there. The metrics user it reads as reads
+// status only, and only from 127.0.0.1.
+func (s *scenario) scrapeExporter(t *testing.T, primary, p *pod) {
+	exporter := container(s.spec().Containers, contract.MetricsContainer)
+	root := dbRoot(t, "mysqld-exporter")
+	env := []string{"ROOT=" + root, fmt.Sprintf("RUN_AS=%d:%d", *exporter.SecurityContext.RunAsUser, *exporter.SecurityContext.RunAsGroup),
+		fmt.Sprintf("FS_GROUP=%d", s.r.fsGroup())}
+	cmd, logPath := p.start("exporter", env, append([]string{"/usr/bin/prometheus-mysqld-exporter"}, exporter.Args...))
+	defer stop(cmd)
+	// SHOW REPLICA STATUS (MySQL 8.4, 9.x) names it after the source.
+	lag := regexp.MustCompile(`(?m)^mysql_slave_status_seconds_behind_(master|source)\{.*$`)
+	if s.f.root == "" && s.prof.Family == profile.MySQL {
+		// MariaDB, standing in for MySQL 5.7 here, shows a replica's
+		// status only with SLAVE MONITOR, which MySQL 5.7 does not know
+		// (its REPLICATION CLIENT does it).
+		s.root(primary, "GRANT SLAVE MONITOR ON *.* TO '"+contract.MetricsUser+"'@'127.0.0.1'")
+	}
+	var metrics string
+	s.eventually(p.name+"'s exporter serves the replica's lag", time.Minute, func() (bool, string) {
+		// The host's curl, in the pod's network namespace.
+		out, err := p.runArgv([]string{"ROOT="}, []string{"curl", "-sS", "--max-time", "10", fmt.Sprintf("http://127.0.0.1:%d/metrics", contract.MetricsPort)}, 20*time.Second)
+		metrics = out
+		log, _ := os.ReadFile(logPath)
+		return err == nil && regexp.MustCompile(`(?m)^mysql_up 1$`).MatchString(out) && lag.MatchString(out), fmt.Sprintf("%v\n%s\nexporter log:\n%s", err, tail(out, 30), log)
+	})
+	t.Logf("%s's exporter: %s", p.name, lag.FindString(metrics))
+
+	// The option file holds the metrics user's password; it reads status,
+	// no table, and logs in from 127.0.0.1 only.
+	options := s.readFile(p, "metrics/"+contract.MetricsOptionName)
+	m := regexp.MustCompile(`(?m)^password=([0-9a-f]{64})$`).FindStringSubmatch(options)
+	if m == nil || !strings.Contains(options, "user="+contract.MetricsUser+"\n") {
+		t.Fatalf("the exporter's option file: %q", options)
+	}
+	if out, err := s.sql(p, contract.MetricsUser, m[1], s.prof.Replication.Status); err != nil || !strings.Contains(out, "mysql-0") {
+		t.Errorf("the metrics user cannot read the replication status (%v): %s", err, out)
+	}
+	if out, err := s.sql(p, contract.MetricsUser, m[1], "SELECT COUNT(*) FROM test.messages"); err == nil {
+		t.Errorf("the metrics user reads a table: %s", out)
+	}
+	address := fmt.Sprintf("%s%d", subnet, firstHostIP+p.ordinal)
+	if out, err := primary.runArgv([]string{"MYSQL_PWD=" + m[1]}, []string{s.prof.Client, "-h", address, "-u", contract.MetricsUser, "-N", "-e", "SELECT 1"}, time.Minute); err == nil {
+		t.Errorf("the metrics user logged in to %s from another pod: %s", p.name, out)
+	}
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

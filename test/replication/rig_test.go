@@ -121,7 +121,7 @@ func (r *rig) addPod(i int) *pod {
 	t := r.t
 	t.Helper()
 	p := &pod{r: r, ordinal: i, name: r.podName(i), ns: fmt.Sprintf("mrw%sp%d", r.id, i), dir: filepath.Join(r.dir, r.podName(i))}
-	for _, d := range []string{"volume/mysql", "conf", "config-map", "initialized", "helper", "run", "logs", "tls"} {
+	for _, d := range []string{"volume/mysql", "conf", "config-map", "initialized", "helper", "run", "logs", "tls", "metrics"} {
 		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func (r *rig) addPod(i int) *pod {
 	}
 	if r.root != "" {
 		// The kubelet gives the pod's volumes to its fsGroup.
-		for _, d := range []string{"volume", "volume/mysql", "conf", "helper"} {
+		for _, d := range []string{"volume", "volume/mysql", "conf", "helper", "metrics"} {
 			path := filepath.Join(p.dir, d)
 			if err := os.Chown(path, 0, int(r.fsGroup())); err != nil {
 				t.Fatal(err)
@@ -181,14 +181,20 @@ func (p *pod) data(rel string) string { return filepath.Join(p.dir, "volume", "m
 // podSetup runs inside the pod's namespaces before the command: the pod's
 // directories are mounted where the containers' volumes are (the data
 // volume's "mysql" directory at /var/lib/mysql, as its subPath, the whole
-// volume at /mnt/data), in the database's root filesystem when ROOT is set,
+// volume at /mnt/data, the metrics emptyDir at /mnt/metrics and, where the
+// root has the directory, /etc/mysqld-exporter), in the database's root
+// filesystem when ROOT is set,
 // which the command then runs in.
 const podSetup = `set -e
 R=${ROOT:-}
 mkdir -p "$POD_DIR/volume/mysql"
 mount -t tmpfs tmpfs "$R/mnt"
-mkdir -p "$R/mnt/conf.d" "$R/mnt/config-map" "$R/mnt/data" "$R/mnt/initialized"
+mkdir -p "$R/mnt/conf.d" "$R/mnt/config-map" "$R/mnt/data" "$R/mnt/initialized" "$R/mnt/metrics"
 mount --bind "$POD_DIR/conf" "$R/mnt/conf.d"
+mount --bind "$POD_DIR/metrics" "$R/mnt/metrics"
+if [ -n "$R" ] && [ -d "$R/etc/mysqld-exporter" ]; then
+  mount --bind "$POD_DIR/metrics" "$R/etc/mysqld-exporter"
+fi
 mount --bind "$POD_DIR/config-map" "$R/mnt/config-map"
 mount --bind "$POD_DIR/initialized" "$R/mnt/initialized"
 mount --bind "$POD_DIR/volume" "$R/mnt/data"
