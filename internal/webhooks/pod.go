@@ -46,11 +46,11 @@ func (p *PodRoleLabeler) Webhook() *admission.Webhook {
 	return (&admission.Webhook{Handler: counted{"pod", p}}).WithRecoverPanic(true)
 }
 
-// rolePath is the JSON pointer of the role label.
 // roleLabelReason is the reason of the pod webhook's denials: a change
 // of the role label that the pod is not entitled to.
 const roleLabelReason = "role-label"
 
+// rolePath is the JSON pointer of the role label.
 var rolePath = "/metadata/labels/" + patch.PointerToken(contract.RoleLabel)
 
 // Handle answers one admission request for a pod.
