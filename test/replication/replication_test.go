@@ -125,6 +125,12 @@ var flavors = []flavor{
 	{name: "mysql-5.7-tutorial", image: "mysql:5.7", annotations: map[string]string{contract.InsecureTutorialAnnotation: "true"}},
 }
 
+// mariaDBStandsIn tells whether the host's MariaDB stands in for the
+// server of prof: a MySQL profile without a root filesystem of its own.
+func (f flavor) mariaDBStandsIn(prof profile.Profile) bool {
+	return f.root == "" && prof.Family == profile.MySQL
+}
+
 // dbRoot returns the directory of a database root filesystem, built and
 // cached by hack/setup-db-root.sh.
 func dbRoot(t *testing.T, name string) string {
@@ -237,7 +243,7 @@ func newScenario(t *testing.T, f flavor, helper string) *scenario {
 	for k, v := range companions.ConfigMap.Data {
 		config[k] = v
 	}
-	stands := f.root == "" && prof.Family == profile.MySQL
+	stands := f.mariaDBStandsIn(prof)
 	if stands {
 		// MariaDB stands in for MySQL here and has no super-read-only.
 		config[contract.ReplicaConfigKey] = strings.ReplaceAll(config[contract.ReplicaConfigKey], "super-read-only", "read-only")
@@ -1538,19 +1544,20 @@ func (s *scenario) scrapeExporter(t *testing.T, primary, p *pod) {
 	defer stop(cmd)
 	// SHOW REPLICA STATUS (MySQL 8.4, 9.x) names it after the source.
 	lag := regexp.MustCompile(`(?m)^mysql_slave_status_seconds_behind_(master|source)\{.*$`)
-	if s.f.root == "" && s.prof.Family == profile.MySQL {
+	if s.f.mariaDBStandsIn(s.prof) {
 		// MariaDB, standing in for MySQL 5.7 here, shows a replica's
 		// status only with SLAVE MONITOR, which MySQL 5.7 does not know
 		// (its REPLICATION CLIENT does it).
 		s.root(primary, "GRANT SLAVE MONITOR ON *.* TO '"+contract.MetricsUser+"'@'127.0.0.1'")
 	}
+	up := regexp.MustCompile(`(?m)^mysql_up 1$`)
 	var metrics string
 	s.eventually(p.name+"'s exporter serves the replica's lag", time.Minute, func() (bool, string) {
 		// The host's curl, in the pod's network namespace.
 		out, err := p.runArgv([]string{"ROOT="}, []string{"curl", "-sS", "--max-time", "10", fmt.Sprintf("http://127.0.0.1:%d/metrics", contract.MetricsPort)}, 20*time.Second)
 		metrics = out
 		log, _ := os.ReadFile(logPath)
-		return err == nil && regexp.MustCompile(`(?m)^mysql_up 1$`).MatchString(out) && lag.MatchString(out), fmt.Sprintf("%v\n%s\nexporter log:\n%s", err, tail(out, 30), log)
+		return err == nil && up.MatchString(out) && lag.MatchString(out), fmt.Sprintf("%v\n%s\nexporter log:\n%s", err, tail(out, 30), log)
 	})
 	t.Logf("%s's exporter: %s", p.name, lag.FindString(metrics))
 
