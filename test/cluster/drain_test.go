@@ -36,36 +36,42 @@ func (c *Cluster) nodesOfPods(ctx context.Context, namespace, selector string) (
 
 // readyPods counts the ready pods of the selector.
 func (c *Cluster) readyPods(ctx context.Context, namespace, selector string) (int, error) {
-	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return 0, err
-	}
-	ready := 0
-	for i := range pods.Items {
-		if PodReady(&pods.Items[i]) {
-			ready++
-		}
-	}
-	return ready, nil
+	ready, _, err := c.podsDown(ctx, namespace, selector)
+	return ready, err
 }
 
-// whyNotReady says why a pod that is not ready is not: terminating, or the
-// Ready condition's reason and the last readiness probe failure the
-// kubelet reported for it.
-func (c *Cluster) whyNotReady(ctx context.Context, p *corev1.Pod) string {
-	if p.DeletionTimestamp != nil {
-		return "terminating"
+// podsDown counts the ready pods of the selector and says, for each pod
+// that is not, why: terminating, or the Ready condition's reason and the
+// last readiness probe failure the kubelet reported for it.
+func (c *Cluster) podsDown(ctx context.Context, namespace, selector string) (int, []string, error) {
+	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return 0, nil, err
 	}
-	why := fmt.Sprintf("%s, created %s ago", p.Status.Phase, time.Since(p.CreationTimestamp.Time).Round(time.Second))
-	for _, cond := range p.Status.Conditions {
-		if cond.Type == corev1.PodReady {
-			why += fmt.Sprintf(", not ready for %s (%s)", time.Since(cond.LastTransitionTime.Time).Round(time.Second), cond.Reason)
+	ready := 0
+	var down []string
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if PodReady(p) {
+			ready++
+			continue
 		}
+		why := "terminating"
+		if p.DeletionTimestamp == nil {
+			why = fmt.Sprintf("%s, created %s ago", p.Status.Phase, time.Since(p.CreationTimestamp.Time).Round(time.Second))
+			for _, cond := range p.Status.Conditions {
+				if cond.Type == corev1.PodReady {
+					why += fmt.Sprintf(", not ready for %s (%s)", time.Since(cond.LastTransitionTime.Time).Round(time.Second), cond.Reason)
+				}
+			}
+			if msg := c.lastUnhealthy(ctx, namespace, p.Name, p.UID); msg != "" {
+				why += ": " + msg
+			}
+		}
+		down = append(down, p.Name+": "+why)
 	}
-	if msg := c.lastUnhealthy(ctx, p.Namespace, p.Name, p.UID); msg != "" {
-		why += ": " + msg
-	}
-	return why
+	sort.Strings(down)
+	return ready, down, nil
 }
 
 // lastUnhealthy is the message of the newest Unhealthy event of the pod.
@@ -177,6 +183,10 @@ func drainUnderWrites(ctx context.Context, t *testing.T, c *Cluster, tm *timings
 		defer close(watched)
 		for {
 			for _, d := range dbs {
+				_, why, err := c.podsDown(ctx, ns, "app="+d.Name)
+				if err != nil {
+					continue
+				}
 				pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + d.Name})
 				if err != nil {
 					continue
@@ -200,13 +210,12 @@ func drainUnderWrites(ctx context.Context, t *testing.T, c *Cluster, tm *timings
 						disrupted = append(disrupted, name)
 					}
 				}
-				for i := range pods.Items {
-					p := &pods.Items[i]
-					if !PodReady(p) && !slices.Contains(disrupted, p.Name) {
-						other = append(other, p.Name+": "+c.whyNotReady(ctx, p))
+				for _, line := range why {
+					name, _, _ := strings.Cut(line, ":")
+					if !slices.Contains(disrupted, name) {
+						other = append(other, line)
 					}
 				}
-				sort.Strings(other)
 				now := time.Now().Format(time.TimeOnly)
 				if len(disrupted) > mostDisrupted[d.Name] {
 					mostDisrupted[d.Name] = len(disrupted)
