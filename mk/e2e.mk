@@ -11,13 +11,13 @@ E2E_RUN ?= ^TestCluster$$
 E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" NODES=$(NODES) \
 	WEBHOOK_BIN=$(LOCALBIN)/webhook-image HELPER_BIN=$(LOCALBIN)/helper-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
 	MYSQL_ROOT="$$(bash hack/setup-db-root.sh mysql-9)" MARIADB_ROOT="$$(bash hack/setup-db-root.sh mariadb)" \
-	MARIADB11_ROOT="$$(bash hack/setup-db-root.sh mariadb-11)"
+	MARIADB11_ROOT="$$(bash hack/setup-db-root.sh mariadb-11)" EXPORTER_ROOT="$$(bash hack/setup-db-root.sh mysqld-exporter)"
 
 .PHONY: cluster-deps
 cluster-deps: ## Install what the cluster needs (root; cached in ~/.local/share/mysql-replication-webhook).
 	@if [ "$$(id -u)" != 0 ]; then echo "cluster-deps: a cluster on this machine needs root"; exit 1; fi
 	@bash hack/setup-cluster.sh >/dev/null
-	@for root in mysql-9 mariadb mariadb-11; do bash hack/setup-db-root.sh $$root >/dev/null; done
+	@for root in mysql-9 mariadb mariadb-11 mysqld-exporter; do bash hack/setup-db-root.sh $$root >/dev/null; done
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/webhook-image ./cmd/webhook
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/helper-image ./cmd/helper
 	$(GO) build -o $(LOCALBIN)/certmanager ./test/cluster/certmanager

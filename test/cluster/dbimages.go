@@ -104,6 +104,23 @@ func MariaDB11ImageOf(root string) (Image, error) {
 	return serverImage(MariaDB11Image, root, dbimage.MariaDBConfig, dbimage.MariaDBEntrypoint, "mariadbd")
 }
 
+// ExporterImage is Prometheus' mysqld_exporter, as the webhook's
+// default names it.
+const ExporterImage = contract.DefaultExporterImage
+
+// ExporterImageOf is the exporter's image from the root filesystem that
+// hack/setup-db-root.sh mysqld-exporter built (Debian's build of the same
+// version): as the official image, it starts the exporter, whose flags
+// the pod gives, as nobody.
+func ExporterImageOf(root string) (Image, error) {
+	return Image{
+		Name:       ExporterImage,
+		Root:       root,
+		Entrypoint: []string{"/usr/bin/prometheus-mysqld-exporter"},
+		User:       "65534:65534",
+	}, nil
+}
+
 // serverImage is the image name of a database server's root filesystem,
 // with its my.cnf and its entrypoint, started with the server's binary.
 func serverImage(name, root, config, entrypoint, server string) (Image, error) {

@@ -136,7 +136,11 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := []Image{webhookImg, mysqlImg, mariadbImg, mariadb11Img}
+	exporterImg, err := ExporterImageOf(env(t, "EXPORTER_ROOT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []Image{webhookImg, mysqlImg, mariadbImg, mariadb11Img, exporterImg}
 	nodes, err := NodesFromEnv()
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +198,8 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Every pod with the metrics exporter.
+		withMetrics(u)
 		samples[d.Name] = u
 	}
 	var wg sync.WaitGroup
@@ -219,6 +225,14 @@ func TestCluster(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	t.Run("metrics: each pod's exporter, the managers' admission counters", func(t *testing.T) {
+		start := time.Now()
+		for _, d := range dbs {
+			scrapeExporters(ctx, t, c, d, 3)
+		}
+		scrapeManagers(ctx, t, c, samples["mysql"])
+		tm.add("metrics scraped: 6 exporters, 2 managers", time.Since(start))
+	})
 	for _, d := range dbs {
 		spreadOverNodes(ctx, t, c, d, 3)
 	}
