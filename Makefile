@@ -93,6 +93,14 @@ fuzz: ## Run the fuzz tests for FUZZTIME each (make fuzz FUZZTIME=5m).
 manifests: ## Generate config/rbac/role.yaml from the controller's +kubebuilder:rbac markers.
 	$(GO) tool controller-gen rbac:roleName=manager-role paths=./internal/... output:rbac:dir=config/rbac
 
+# The Prometheus Operator's API, whose PodMonitor the controller creates.
+PROMETHEUS_OPERATOR_API = github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1
+
+.PHONY: podmonitor-crd
+podmonitor-crd: ## Generate the PodMonitor CRD envtest installs, from the Prometheus Operator's API module in go.mod.
+	rm -rf bin/crds && $(GO) tool controller-gen crd paths=$(PROMETHEUS_OPERATOR_API) output:crd:dir=bin/crds
+	cp bin/crds/monitoring.coreos.com_podmonitors.yaml test/envtest/testdata/
+
 .PHONY: golden
 golden: ## Rewrite the golden files (review the diff).
 	UPDATE_GOLDEN=true $(GO) test -count=1 ./internal/inject/

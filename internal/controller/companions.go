@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package controller creates the companion objects of labeled StatefulSets
-// (the ConfigMap, the Services, the NetworkPolicy guarding the backup port
-// and the generated credentials Secret) when they are missing. It never
+// (the ConfigMap, the Services, the NetworkPolicy guarding the backup port,
+// the generated credentials Secret and, where the Prometheus Operator
+// runs, the exporters' PodMonitor) when they are missing. It never
 // changes or deletes an object a user made: one that exists under a
 // companion's name but cannot serve is reported with a Warning Event.
 package controller
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -121,6 +123,10 @@ func (r *CompanionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // +kubebuilder:rbac:groups=cert-manager.io,resources=issuers,verbs=get;create
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;create;update
 //
+// It creates the PodMonitor <name>-metrics of a StatefulSet whose pods
+// run the exporter, where the Prometheus Operator's kind is served.
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=podmonitors,verbs=get;create
+//
 // Events on the StatefulSets it serves, through the events.k8s.io API only.
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -170,6 +176,9 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		if err := r.ensure(ctx, &sts, want); err != nil {
 			return reconcile.Result{}, err
 		}
+	}
+	if err := r.ensurePodMonitor(ctx, &sts); err != nil {
+		return reconcile.Result{}, err
 	}
 	if mutate.GeneratesCredentials(sts.Annotations) {
 		if err := r.ensureCredentials(ctx, &sts); err != nil {
@@ -419,6 +428,10 @@ func readInto(want client.Object) client.Object {
 		have := &metav1.PartialObjectMetadata{}
 		have.SetGroupVersionKind(policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"))
 		return have
+	case *monitoringv1.PodMonitor:
+		have := &metav1.PartialObjectMetadata{}
+		have.SetGroupVersionKind(monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PodMonitorsKind))
+		return have
 	}
 	return want.DeepCopyObject().(client.Object)
 }
@@ -461,6 +474,8 @@ func kindOf(obj client.Object) string {
 		return "NetworkPolicy"
 	case *policyv1.PodDisruptionBudget:
 		return "PodDisruptionBudget"
+	case *monitoringv1.PodMonitor:
+		return monitoringv1.PodMonitorsKind
 	}
 	return fmt.Sprintf("%T", obj)
 }

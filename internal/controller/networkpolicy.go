@@ -75,7 +75,7 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPol
 
 // MetricsNetworkPolicyName is the name of sts's metrics NetworkPolicy.
 func MetricsNetworkPolicyName(sts *appsv1.StatefulSet) string {
-	return sts.Name + contract.MetricsNetworkPolicyTail
+	return sts.Name + contract.MetricsTail
 }
 
 // BuildMetricsNetworkPolicy is, for a StatefulSet annotated

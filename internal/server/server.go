@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -67,6 +68,11 @@ func NewScheme() *runtime.Scheme {
 	// The controller has cert-manager issue the pods' certificates.
 	if err := cmapi.AddToScheme(scheme); err != nil {
 		panic(fmt.Sprintf("registering cert-manager's types: %v", err))
+	}
+	// ... and, where the Prometheus Operator runs, has it scrape the
+	// exporters.
+	if err := monitoringv1.AddToScheme(scheme); err != nil {
+		panic(fmt.Sprintf("registering the Prometheus Operator's types: %v", err))
 	}
 	return scheme
 }

@@ -140,7 +140,8 @@ const (
 	// ComponentBackup marks the NetworkPolicy that guards the backup port.
 	ComponentBackup = "backup"
 	// ComponentMetrics marks the NetworkPolicy that opens the exporter's
-	// port (MetricsAnnotation).
+	// port (MetricsAnnotation), and the PodMonitor that has the Prometheus
+	// Operator scrape it.
 	ComponentMetrics = "metrics"
 	// ComponentDisruption marks the PodDisruptionBudget of the pods.
 	ComponentDisruption = "disruption-budget"
@@ -156,9 +157,9 @@ const (
 	ReplicasServiceTail     = "-replicas"
 	CredentialsSecretTail   = "-credentials"
 	BackupNetworkPolicyTail = "-backup"
-	// MetricsNetworkPolicyTail names the NetworkPolicy that opens the
-	// exporter's port to the cluster's scrapers.
-	MetricsNetworkPolicyTail = "-metrics"
+	// MetricsTail names the NetworkPolicy that opens the exporter's port
+	// to the cluster's scrapers, and the PodMonitor of the exporters.
+	MetricsTail = "-metrics"
 	// InitializedTail names the ConfigMap <name>-initialized, which exists
 	// once the StatefulSet's primary has been ready.
 	InitializedTail = "-initialized"
