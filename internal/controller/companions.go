@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -453,11 +454,25 @@ func unusable(obj client.Object, sts *appsv1.StatefulSet) string {
 		if o.Name == mutate.HeadlessServiceName(sts) && o.Spec.ClusterIP != corev1.ClusterIPNone {
 			return fmt.Sprintf("is not headless (clusterIP %q, want None), so pods get no DNS names", o.Spec.ClusterIP)
 		}
-		if len(o.Spec.Selector) == 0 || !labels.SelectorFromSet(o.Spec.Selector).Matches(labels.Set(sts.Spec.Template.Labels)) {
+		if len(o.Spec.Selector) == 0 || !labels.SelectorFromSet(o.Spec.Selector).Matches(podLabels(sts, o.Spec.Selector)) {
 			return "does not select the StatefulSet's pods"
 		}
 	}
 	return ""
+}
+
+// podLabels are the labels of the StatefulSet's pods a Service's selector
+// can ask for: the template's and, where it asks for a role, that role,
+// which the pod webhook puts on the pods that have it.
+func podLabels(sts *appsv1.StatefulSet, selector map[string]string) labels.Set {
+	set := labels.Set(maps.Clone(sts.Spec.Template.Labels))
+	if set == nil {
+		set = labels.Set{}
+	}
+	if role := selector[contract.RoleLabel]; role == contract.RolePrimary || role == contract.RoleReplica {
+		set[contract.RoleLabel] = role
+	}
+	return set
 }
 
 func kindOf(obj client.Object) string {
