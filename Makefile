@@ -11,10 +11,14 @@ RELEASE := $(shell sed -n 's/^\tRelease = "\(.*\)"$$/\1/p' pkg/contract/contract
 IMG ?= mysql-replication-webhook:$(RELEASE)
 LOCALBIN ?= $(CURDIR)/bin
 ENVTEST_K8S_VERSION ?= 1.37.2
+# The oldest Kubernetes release the webhook supports (StatefulSets label pods
+# with their ordinal from 1.28 on): envtest runs against its API server too.
+ENVTEST_OLDEST_K8S_VERSION ?= 1.28.15
 FUZZTIME ?= 30s
 # Where kube-apiserver and etcd are found; hack/setup-envtest.sh installs them
 # outside the clone (the store setup-envtest uses) on first use.
 ENVTEST_ASSETS = $$(ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) bash hack/setup-envtest.sh)
+ENVTEST_OLDEST_ASSETS = $$(ENVTEST_K8S_VERSION=$(ENVTEST_OLDEST_K8S_VERSION) bash hack/setup-envtest.sh)
 export GOTOOLCHAIN ?= local
 
 .DEFAULT_GOAL := help
@@ -47,6 +51,10 @@ lint: shellcheck ## gofmt, go vet and shellcheck (also on the rendered scripts).
 envtest: ## Install kube-apiserver and etcd for envtest (built locally where downloads fail).
 	@ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) bash hack/setup-envtest.sh
 
+.PHONY: envtest-oldest
+envtest-oldest: ## The same for the oldest supported release's kube-apiserver (ENVTEST_OLDEST_K8S_VERSION).
+	@ENVTEST_K8S_VERSION=$(ENVTEST_OLDEST_K8S_VERSION) bash hack/setup-envtest.sh
+
 .PHONY: shellcheck
 shellcheck: ## Install shellcheck when missing.
 	@command -v shellcheck >/dev/null || bash hack/apt-install.sh shellcheck
@@ -74,9 +82,14 @@ demo-apiserver: envtest build ## Run the webhook on a local control plane (no ku
 ##@ Tests
 
 .PHONY: test
-test: envtest shellcheck replication-deps ## Run every test: unit, golden, envtest, install, replication on real servers, reliability, then e2e on a three-node cluster.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test -race -count=1 -timeout 60m ./... 2>&1 | tee /tmp/mysql-replication-webhook-test.log; exit $${PIPESTATUS[0]}
+test: envtest envtest-oldest shellcheck replication-deps ## Run every test: unit, golden, envtest, install, replication on real servers, reliability, envtest on the oldest supported API server, then e2e on a three-node cluster.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) $(GO) test -race -count=1 -timeout 60m ./... 2>&1 | tee /tmp/mysql-replication-webhook-test.log; exit $${PIPESTATUS[0]}
+	$(MAKE) --no-print-directory test-envtest-oldest
 	$(MAKE) --no-print-directory test-e2e
+
+.PHONY: test-envtest-oldest
+test-envtest-oldest: envtest-oldest ## Run the envtest suite against the oldest supported API server (ENVTEST_OLDEST_K8S_VERSION). Part of make test.
+	KUBEBUILDER_ASSETS="$(ENVTEST_OLDEST_ASSETS)" ENVTEST_K8S_VERSION=$(ENVTEST_OLDEST_K8S_VERSION) $(GO) test -count=1 -timeout 20m ./test/envtest/ 2>&1 | tee /tmp/mysql-replication-webhook-envtest-oldest.log; exit $${PIPESTATUS[0]}
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane and no database.

@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,6 +66,16 @@ var _ = BeforeSuite(func() {
 	plane, err := controlplane.Start(controlplane.Options{Root: filepath.Join("..", ".."), Webhook: true, CertManagerCRDs: true})
 	Expect(err).NotTo(HaveOccurred())
 	testEnv, cfg = plane.Env, plane.Config
+
+	// The API server is the release make test asked for: the newest, or
+	// the oldest the webhook supports (make test-envtest-oldest).
+	version, err := discovery.NewDiscoveryClientForConfigOrDie(cfg).ServerVersion()
+	Expect(err).NotTo(HaveOccurred())
+	GinkgoWriter.Printf("kube-apiserver %s\n", version.GitVersion)
+	AddReportEntry("kube-apiserver", version.GitVersion)
+	if want := os.Getenv("ENVTEST_K8S_VERSION"); want != "" {
+		Expect(version.GitVersion).To(Equal("v"+want), "KUBEBUILDER_ASSETS names another release than ENVTEST_K8S_VERSION")
+	}
 
 	scheme := server.NewScheme()
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
