@@ -43,9 +43,7 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPol
 		n := intstr.FromInt32(p)
 		return []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &n}}
 	}
-	own := func() *metav1.LabelSelector {
-		return &metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: sts.Name}}
-	}
+	own := func() *metav1.LabelSelector { return ownPods(sts) }
 	var mysqlFrom []networkingv1.NetworkPolicyPeer // none: every source
 	if !clients.All {
 		// A peer with a pod selector alone is in the policy's namespace.
@@ -73,8 +71,15 @@ func BuildBackupNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPol
 	}, nil
 }
 
-// MetricsNetworkPolicyName is the name of sts's metrics NetworkPolicy.
-func MetricsNetworkPolicyName(sts *appsv1.StatefulSet) string {
+// ownPods selects the pods of sts, and no other StatefulSet's, whatever
+// its own selector: the label the webhook puts on its pod template.
+func ownPods(sts *appsv1.StatefulSet) *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: sts.Name}}
+}
+
+// MetricsCompanionName is the name of sts's metrics NetworkPolicy and of
+// its exporters' PodMonitor.
+func MetricsCompanionName(sts *appsv1.StatefulSet) string {
 	return sts.Name + contract.MetricsTail
 }
 
@@ -92,9 +97,9 @@ func BuildMetricsNetworkPolicy(sts *appsv1.StatefulSet) (*networkingv1.NetworkPo
 	tcp, port := corev1.ProtocolTCP, intstr.FromInt32(contract.MetricsPort)
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: mutate.CompanionMeta(sts, MetricsNetworkPolicyName(sts), contract.ComponentMetrics),
+		ObjectMeta: mutate.CompanionMeta(sts, MetricsCompanionName(sts), contract.ComponentMetrics),
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: sts.Name}},
+			PodSelector: *ownPods(sts),
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}}},
 		},

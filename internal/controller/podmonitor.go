@@ -18,11 +18,6 @@ import (
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
-// PodMonitorName is the name of sts's PodMonitor.
-func PodMonitorName(sts *appsv1.StatefulSet) string {
-	return sts.Name + contract.MetricsTail
-}
-
 // BuildPodMonitor is, for a StatefulSet annotated
 // contract.MetricsAnnotation=true, the Prometheus Operator's PodMonitor of
 // its exporters: the port named contract.MetricsPortName of its pods, each
@@ -34,9 +29,9 @@ func BuildPodMonitor(sts *appsv1.StatefulSet) (*monitoringv1.PodMonitor, error) 
 	}
 	return &monitoringv1.PodMonitor{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PodMonitorsKind},
-		ObjectMeta: mutate.CompanionMeta(sts, PodMonitorName(sts), contract.ComponentMetrics),
+		ObjectMeta: mutate.CompanionMeta(sts, MetricsCompanionName(sts), contract.ComponentMetrics),
 		Spec: monitoringv1.PodMonitorSpec{
-			Selector:        metav1.LabelSelector{MatchLabels: map[string]string{contract.StatefulSetLabel: sts.Name}},
+			Selector:        *ownPods(sts),
 			PodTargetLabels: []string{contract.RoleLabel},
 			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{{
 				Port: ptr.To(contract.MetricsPortName),
