@@ -34,7 +34,11 @@ import (
 //
 // Reading any other type through the cache fails (ReaderFailOnMissingInformer)
 // instead of starting an informer that would hold every object of that type.
-func CacheOptions() cache.Options {
+//
+// stale tells a completed StatefulSet whose webhook parts the running
+// release would inject otherwise; the cache marks it with
+// contract.StaleInjectionAnnotation (nil: none is marked).
+func CacheOptions(stale func(*appsv1.StatefulSet) bool) cache.Options {
 	enabled := labels.SelectorFromSet(labels.Set{contract.EnabledLabel: contract.EnabledValue})
 	managed := cache.ByObject{
 		Label:     labels.SelectorFromSet(labels.Set{contract.LabelManagedBy: contract.ManagedBy}),
@@ -44,7 +48,7 @@ func CacheOptions() cache.Options {
 		ReaderFailOnMissingInformer: true,
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.StatefulSet{}:           {Label: enabled, Transform: StatefulSetForCache},
+			&appsv1.StatefulSet{}:           {Label: enabled, Transform: statefulSetTransform(stale)},
 			&corev1.ConfigMap{}:             managed,
 			&corev1.Service{}:               managed,
 			&networkingv1.NetworkPolicy{}:   managed,
@@ -85,6 +89,23 @@ var readAnnotations = []string{
 const MaxCachedStatefulSet = 16 << 10
 
 var _ toolscache.TransformFunc = StatefulSetForCache
+
+// statefulSetTransform is StatefulSetForCache, and marks a stale injection.
+func statefulSetTransform(stale func(*appsv1.StatefulSet) bool) toolscache.TransformFunc {
+	return func(in any) (any, error) {
+		out, err := StatefulSetForCache(in)
+		sts, ok := in.(*appsv1.StatefulSet)
+		cached, okOut := out.(*appsv1.StatefulSet)
+		if err != nil || !ok || !okOut || stale == nil || !stale(sts) {
+			return out, err
+		}
+		if cached.Annotations == nil {
+			cached.Annotations = map[string]string{}
+		}
+		cached.Annotations[contract.StaleInjectionAnnotation] = "true"
+		return cached, nil
+	}
+}
 
 // StatefulSetForCache cuts a StatefulSet down to what the reconciler
 // reads: its identity, the enabled label, the annotations it reads, the

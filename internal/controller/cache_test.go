@@ -28,7 +28,7 @@ import (
 )
 
 func TestCacheOptions(t *testing.T) {
-	opts := CacheOptions()
+	opts := CacheOptions(nil)
 	if !opts.ReaderFailOnMissingInformer {
 		t.Error("reading an uncached type through the cache would start an informer for all its objects")
 	}

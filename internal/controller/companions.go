@@ -59,6 +59,9 @@ const (
 	// ReasonNoCertManager: the pods' certificates cannot be made because
 	// cert-manager's kinds are not served.
 	ReasonNoCertManager = "CertManagerMissing"
+	// ReasonUpgradeAvailable: the running release would inject other
+	// parts than the StatefulSet's pods run.
+	ReasonUpgradeAvailable = "UpgradeAvailable"
 )
 
 // CompanionReconciler creates missing companions of labeled StatefulSets.
@@ -147,6 +150,12 @@ func (r *CompanionReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 			"its names, labels, selector, annotations and images take %s bytes, more than the %d the controller keeps of a StatefulSet: "+
 				"no companion is created; shorten them", size, MaxCachedStatefulSet)
 		return reconcile.Result{}, nil
+	}
+	if _, stale := sts.Annotations[contract.StaleInjectionAnnotation]; stale {
+		r.Recorder.Eventf(&sts, nil, corev1.EventTypeNormal, ReasonUpgradeAvailable, "Upgrade",
+			"its pods run parts an earlier release of the webhook injected; release %s injects others. They wait for a change of the pod template, "+
+				"or for: kubectl annotate statefulset -n %s %s %s=%s (the pods restart, replicas first)",
+			contract.Release, sts.Namespace, sts.Name, contract.UpgradeAnnotation, contract.UpgradeNow)
 	}
 	companions, err := mutate.BuildCompanions(&sts)
 	if err != nil {

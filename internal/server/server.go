@@ -122,7 +122,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// StatefulSets are reconciled independently: one waiting on the
 		// API server holds up no other.
 		Controller: config.Controller{MaxConcurrentReconciles: 4},
-		Cache:      controller.CacheOptions(),
+		Cache:      controller.CacheOptions(opts.Mutation.StaleInjection),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)

@@ -99,6 +99,17 @@ func ResourceAnnotation(container, resource, kind string) string {
 const (
 	// InjectorVersionAnnotation marks a StatefulSet the webhook has completed.
 	InjectorVersionAnnotation = "mysql-replication.io/injector-version"
+	// InjectedPartsAnnotation records, at each completion, the release and
+	// a digest of each part the webhook put into the StatefulSet, so that a
+	// later release tells its own parts (which it may bring up to date)
+	// from the user's (which it keeps).
+	InjectedPartsAnnotation = "mysql-replication.io/injected"
+	// UpgradeAnnotation=UpgradeNow asks the webhook to bring the parts it
+	// injected to the running release; it acts on it and removes it.
+	UpgradeAnnotation = "mysql-replication.io/upgrade"
+	UpgradeNow        = "now"
+	// AnnotationPrefix starts every annotation of this project.
+	AnnotationPrefix = "mysql-replication.io/"
 	// StatefulSetLabel is put on the pod template, so every pod names its
 	// StatefulSet; the pod webhook selects on it.
 	StatefulSetLabel = "mysql-replication.io/statefulset"
@@ -112,6 +123,10 @@ const (
 	// puts it on its copy of a StatefulSet whose labels, selectors and
 	// annotations it reads are too large to keep, with their size.
 	TooLargeToCacheAnnotation = "mysql-replication.io/too-large-to-cache"
+	// StaleInjectionAnnotation is never stored either: the controller's
+	// cache puts it on its copy of a completed StatefulSet whose webhook
+	// parts the running release would inject otherwise.
+	StaleInjectionAnnotation = "mysql-replication.io/stale-injection"
 )
 
 // Recommended labels of the companion objects, and their values.

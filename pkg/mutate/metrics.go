@@ -58,5 +58,5 @@ func (inj *injector) exporter() {
 		Resources:       inj.resources[contract.MetricsContainer],
 	}
 	spec := &inj.sts.Spec.Template.Spec
-	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)
+	spec.Containers = keepOrAppend(inj, partContainer, spec.Containers, want, containerNamed)
 }

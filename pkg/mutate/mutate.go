@@ -16,6 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -80,12 +81,13 @@ const (
 	ReasonTLS         Reason = "tls"         // the TLS annotations
 	ReasonNetwork     Reason = "network"     // the client namespaces' annotation
 	ReasonMetrics     Reason = "metrics"     // the metrics annotation
+	ReasonUpgrade     Reason = "upgrade"     // the upgrade annotation
 )
 
 // Reasons lists every Reason.
 func Reasons() []Reason {
 	return []Reason{ReasonObject, ReasonName, ReasonSelector, ReasonOrdinals, ReasonContainers, ReasonServer,
-		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork, ReasonMetrics}
+		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork, ReasonMetrics, ReasonUpgrade}
 }
 
 func inputErrorf(reason Reason, format string, args ...any) error {
@@ -102,22 +104,59 @@ func Enabled(sts *appsv1.StatefulSet) bool {
 type Result struct {
 	StatefulSet *appsv1.StatefulSet
 	Warnings    []string
+	// Stale: the StatefulSet was completed by an earlier release, and this
+	// release would inject something else, which waits for the owner's
+	// change or the upgrade annotation.
+	Stale bool
 }
 
 // Inject returns a completed copy of sts; sts itself is not changed. old is
 // the stored object on UPDATE and nil on CREATE: fields that cannot change
 // after creation are taken from it. An *InputError is returned for a
 // StatefulSet that cannot be completed; then nothing is returned half done.
+//
+// The pod template of a StatefulSet the webhook completed before changes
+// only with a change of its owner's (see ownerChanged) or the upgrade
+// annotation: then the webhook's own parts are brought to this release.
+// Otherwise the template is kept as stored, and Result.Stale says whether
+// this release would inject something else.
 func (c Config) Inject(sts, old *appsv1.StatefulSet) (*Result, error) {
 	if sts == nil {
 		return nil, inputErrorf(ReasonObject, "no StatefulSet given")
 	}
+	step, err := upgradeAsked(sts)
+	if err != nil {
+		return nil, err
+	}
 	out := sts.DeepCopy()
-	inj := injector{cfg: c.withDefaults(), sts: out, old: old}
+	delete(out.Annotations, contract.UpgradeAnnotation)
+	inj := injector{cfg: c.withDefaults(), sts: out, old: old, record: c.withDefaults().recordOf(sts, old), parts: map[string]string{}}
 	if err := inj.run(); err != nil {
 		return nil, err
 	}
-	return &Result{StatefulSet: out, Warnings: inj.warnings}, nil
+	res := &Result{StatefulSet: out, Warnings: inj.warnings}
+	if completed(old) && !step && !ownerChanged(sts, old) {
+		res.Stale = !equality.Semantic.DeepEqual(out.Spec.Template, sts.Spec.Template)
+		out.Spec.Template = *sts.Spec.Template.DeepCopy()
+		restoreAnnotation(out, sts, contract.InjectedPartsAnnotation)
+		if res.Stale {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the webhook's parts of StatefulSet %q are older than release %s and were left as they are, "+
+				"so that no pod restarts: annotate it %s=%s to bring them up to date (its pods restart, replicas first)",
+				sts.Name, contract.Release, contract.UpgradeAnnotation, contract.UpgradeNow))
+		}
+		return res, nil
+	}
+	res.Warnings = append(res.Warnings, inj.upgradeWarnings()...)
+	return res, nil
+}
+
+// restoreAnnotation sets out's annotation key as in sts.
+func restoreAnnotation(out, sts *appsv1.StatefulSet, key string) {
+	if v, ok := sts.Annotations[key]; ok {
+		out.Annotations[key] = v
+		return
+	}
+	delete(out.Annotations, key)
 }
 
 func (c Config) withDefaults() Config {
@@ -149,6 +188,13 @@ type injector struct {
 	// resources are the injected containers' requests and limits.
 	resources map[string]corev1.ResourceRequirements
 	warnings  []string
+	// record is the StatefulSet's record of the webhook's parts (nil if
+	// none); parts is the record this completion writes.
+	record *partRecord
+	parts  map[string]string
+	// upgradedParts and removedParts: the webhook's own parts this
+	// completion brought to this release, or removed.
+	upgradedParts, removedParts []string
 }
 
 func (inj *injector) warnf(format string, args ...any) {
@@ -238,6 +284,7 @@ func (inj *injector) run() error {
 	if inj.metrics {
 		inj.exporter()
 	}
+	inj.dropRetired()
 
 	if sts.Spec.Template.Labels == nil {
 		sts.Spec.Template.Labels = map[string]string{}
@@ -248,6 +295,7 @@ func (inj *injector) run() error {
 		sts.Annotations = map[string]string{}
 	}
 	sts.Annotations[contract.InjectorVersionAnnotation] = contract.InjectorVersion
+	sts.Annotations[contract.InjectedPartsAnnotation] = partRecord{Release: contract.Release, Parts: inj.parts}.String()
 	return nil
 }
 
@@ -425,20 +473,20 @@ func (inj *injector) volumes() {
 		}}})
 	}
 	for _, v := range want {
-		spec.Volumes = keepOrAppend(inj, "volume", spec.Volumes, v, func(x corev1.Volume) string { return x.Name })
+		spec.Volumes = keepOrAppend(inj, partVolume, spec.Volumes, v, func(x corev1.Volume) string { return x.Name })
 	}
 }
 
-// keepOrAppend appends want unless an item of that name exists; a user's
-// item that differs from want is kept and reported.
+// keepOrAppend appends want unless an item of that name exists, which is
+// settled (see settle): brought up to date if it is the webhook's own,
+// kept and reported if it is a user's that differs from want.
 func keepOrAppend[T any](inj *injector, kind string, items []T, want T, name func(T) string) []T {
+	key := partKey(kind, name(want))
 	i := slices.IndexFunc(items, func(x T) bool { return name(x) == name(want) })
 	if i < 0 {
-		return append(items, want)
+		return append(items, added(inj, key, want))
 	}
-	if !covers(items[i], want) {
-		inj.warnf("kept your %s %q as written; it differs from the one the webhook injects", kind, name(want))
-	}
+	items[i] = settle(inj, key, fmt.Sprintf("%s %q", kind, name(want)), items[i], want)
 	return items
 }
 
@@ -696,16 +744,17 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 	spec := &inj.sts.Spec.Template.Spec
 	result := make([]corev1.Container, 0, len(want)+len(spec.InitContainers))
 	for _, w := range want {
+		key := partKey(partInitContainer, w.Name)
 		i := slices.IndexFunc(spec.InitContainers, func(c corev1.Container) bool { return c.Name == w.Name })
 		if i < 0 {
-			result = append(result, w)
+			result = append(result, added(inj, key, w))
 			continue
 		}
-		inj.followDatabaseImage(&spec.InitContainers[i], dbImage)
-		if !covers(spec.InitContainers[i], w) {
-			inj.warnf("kept your init container %q as written; it differs from the one the webhook injects", w.Name)
+		have := spec.InitContainers[i]
+		if !inj.ours(key, have) {
+			inj.followDatabaseImage(&have, dbImage)
 		}
-		result = append(result, spec.InitContainers[i])
+		result = append(result, settle(inj, key, fmt.Sprintf("%s %q", partInitContainer, w.Name), have, w))
 	}
 	for _, c := range spec.InitContainers {
 		if !slices.ContainsFunc(want, func(w corev1.Container) bool { return w.Name == c.Name }) {
@@ -839,13 +888,11 @@ func (inj *injector) mounts(container string, have []corev1.VolumeMount, want ..
 }
 
 func (inj *injector) probe(container, field string, have, want *corev1.Probe) *corev1.Probe {
+	key := probeKey(container, field)
 	if have == nil {
-		return want
+		return added(inj, key, want)
 	}
-	if !covers(have, want) {
-		inj.warnf("kept your %s of container %q as written", field, container)
-	}
-	return have
+	return settle(inj, key, fmt.Sprintf("%s of container %q", field, container), have, want)
 }
 
 func execProbe(command []string, t probeTiming) *corev1.Probe {
@@ -888,8 +935,9 @@ func (inj *injector) sidecar(dbImage, script string) {
 		}
 	}
 	spec := &inj.sts.Spec.Template.Spec
-	if i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == contract.SidecarContainer }); i >= 0 {
+	if i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == contract.SidecarContainer }); i >= 0 &&
+		!inj.ours(partKey(partContainer, contract.SidecarContainer), spec.Containers[i]) {
 		inj.followDatabaseImage(&spec.Containers[i], dbImage)
 	}
-	spec.Containers = keepOrAppend(inj, "container", spec.Containers, want, containerNamed)
+	spec.Containers = keepOrAppend(inj, partContainer, spec.Containers, want, containerNamed)
 }

@@ -31,14 +31,21 @@ func (r *recordingWarnings) messages() []string {
 	return append([]string(nil), r.msgs...)
 }
 
-// createWithWarnings creates obj and returns the warnings the API server
-// answered with.
-func createWithWarnings(obj client.Object) *recordingWarnings {
+// warningClient is a client that records the warnings the API server
+// answers with.
+func warningClient() (client.Client, *recordingWarnings) {
 	warnings := &recordingWarnings{}
 	wcfg := *cfg
 	wcfg.WarningHandler = warnings
 	c, err := client.New(&wcfg, client.Options{Scheme: k8sClient.Scheme()})
 	Expect(err).NotTo(HaveOccurred())
+	return c, warnings
+}
+
+// createWithWarnings creates obj and returns the warnings the API server
+// answered with.
+func createWithWarnings(obj client.Object) *recordingWarnings {
+	c, warnings := warningClient()
 	Expect(c.Create(ctx, obj)).To(Succeed())
 	return warnings
 }

@@ -1,0 +1,373 @@
+// Copyright 2026 The mysql-replication-webhook Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package mutate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+)
+
+// The webhook records, in contract.InjectedPartsAnnotation, a digest of
+// each part it put into a StatefulSet: an init container, a container, a
+// volume or a probe of the database container. On a later completion a
+// part whose digest still matches its record is the webhook's, and is
+// brought to this release's content; a part that differs is the user's,
+// and is kept as written.
+//
+// Only a change the StatefulSet's owner makes brings the parts up to date
+// (a change of the pod template or of this project's annotations, or the
+// annotation contract.UpgradeAnnotation): a new release never restarts
+// pods by itself.
+
+// partRecord is the value of contract.InjectedPartsAnnotation.
+type partRecord struct {
+	// Release is the release that last completed the StatefulSet.
+	Release string `json:"release"`
+	// Parts maps a part's key (kind/name) to its digest.
+	Parts map[string]string `json:"parts"`
+}
+
+// readRecord returns the StatefulSet's record of injected parts; nil where
+// it has none. An unreadable record is no record: every part is then kept
+// as the user's, which loses nothing.
+func readRecord(annotations map[string]string) *partRecord {
+	raw, ok := annotations[contract.InjectedPartsAnnotation]
+	if !ok {
+		return nil
+	}
+	var r partRecord
+	if err := json.Unmarshal([]byte(raw), &r); err != nil || r.Parts == nil {
+		return nil
+	}
+	return &r
+}
+
+func (r partRecord) String() string {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		// A struct of strings and a map of strings always marshals.
+		panic(fmt.Sprintf("marshalling the record of injected parts: %v", err))
+	}
+	return string(raw)
+}
+
+// The kinds of part, in part keys and in warnings.
+const (
+	partInitContainer = "init container"
+	partContainer     = "container"
+	partVolume        = "volume"
+)
+
+// partKey names a part in the record: its kind and name.
+func partKey(kind, name string) string {
+	return strings.ReplaceAll(kind, " ", "-") + "/" + name
+}
+
+func probeKey(container, field string) string { return "probe/" + container + "/" + field }
+
+// apiDefaults are the fields the API server fills into the webhook's parts
+// where they are not set, with the value it writes; nil where the webhook
+// never sets the field, whatever its value. A digest leaves them out, so
+// that a part as stored has the digest of the part as injected.
+var apiDefaults = map[string]any{
+	"imagePullPolicy":          nil,
+	"terminationMessagePath":   nil,
+	"terminationMessagePolicy": string(corev1.TerminationMessageReadFile),
+	"protocol":                 string(corev1.ProtocolTCP),
+	"apiVersion":               "v1",
+	"defaultMode":              float64(corev1.ConfigMapVolumeSourceDefaultMode),
+	"successThreshold":         float64(1),
+	"timeoutSeconds":           float64(1),
+	"periodSeconds":            float64(10),
+	"failureThreshold":         float64(3),
+}
+
+// PartDigest is the digest by which the record of injected parts knows a
+// part (a container, a volume or a probe): of its content without the
+// fields the API server defaults.
+func PartDigest(v any) string { return partDigest(v) }
+
+// partDigest is the digest of a part, without the API server's defaults.
+func partDigest(v any) string {
+	g, err := toGeneric(v)
+	if err != nil {
+		return ""
+	}
+	raw, err := json.Marshal(withoutDefaults(g))
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:8])
+}
+
+func withoutDefaults(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			if def, ok := apiDefaults[k]; ok && (def == nil || def == val) {
+				continue
+			}
+			out[k] = withoutDefaults(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = withoutDefaults(x[i])
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// setByWebhook are the top-level fields of a part that the webhook writes;
+// an upgraded part takes them from this release and keeps every other
+// field as stored (the API server's defaults, and what the user added,
+// such as imagePullPolicy or a lifecycle hook).
+var setByWebhook = []string{
+	// containers
+	"name", "image", "command", "args", "env", "volumeMounts", "ports", "securityContext", "resources", "terminationMessagePolicy",
+	// volumes
+	"emptyDir", "configMap", "secret", "projected", "downwardAPI", "ephemeral",
+	// probes
+	"exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold",
+}
+
+// upgraded is want with the fields of have that the webhook does not write.
+func upgraded[T any](have, want T) T {
+	h, errH := toGeneric(have)
+	w, errW := toGeneric(want)
+	hm, okH := h.(map[string]any)
+	wm, okW := w.(map[string]any)
+	if errH != nil || errW != nil || !okH || !okW {
+		return want
+	}
+	for k, v := range hm {
+		if _, set := wm[k]; !set && !slices.Contains(setByWebhook, k) {
+			wm[k] = v
+		}
+	}
+	raw, err := json.Marshal(wm)
+	if err != nil {
+		return want
+	}
+	var out T
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return want
+	}
+	return out
+}
+
+// ours reports whether a part is the one the webhook recorded.
+func (inj *injector) ours(key string, have any) bool {
+	if inj.record == nil {
+		return false
+	}
+	d, ok := inj.record.Parts[key]
+	return ok && d == partDigest(have)
+}
+
+// note records the digest of a part the webhook now owns.
+func (inj *injector) note(key string, v any) { inj.parts[key] = partDigest(v) }
+
+// added records a part the webhook puts where there was none.
+func added[T any](inj *injector, key string, want T) T {
+	inj.note(key, want)
+	return want
+}
+
+// settle decides what becomes of an existing part: one that holds what
+// this release injects stays (and is the webhook's from now on); the
+// webhook's own recorded part is brought to this release; a user's part
+// is kept as written, with a warning.
+func settle[T any](inj *injector, key, what string, have, want T) T {
+	switch {
+	case covers(have, want):
+		inj.note(key, have)
+		return have
+	case inj.ours(key, have):
+		placed := upgraded(have, want)
+		inj.note(key, placed)
+		if !onlyImageDiffers(have, want) {
+			inj.upgradedParts = append(inj.upgradedParts, what)
+		}
+		return placed
+	default:
+		inj.warnf("kept your %s as written; it differs from the one the webhook injects", what)
+		return have
+	}
+}
+
+// onlyImageDiffers reports whether have holds what want sets but for the
+// image: a part that follows the database container's new image, not one
+// of an earlier release.
+func onlyImageDiffers(have, want any) bool {
+	h, errH := toGeneric(have)
+	w, errW := toGeneric(want)
+	hm, okH := h.(map[string]any)
+	wm, okW := w.(map[string]any)
+	if errH != nil || errW != nil || !okH || !okW {
+		return false
+	}
+	if image, ok := wm["image"]; ok {
+		hm["image"] = image
+	}
+	return subset(wm, hm)
+}
+
+// dropRetired removes the webhook's recorded containers, init containers
+// and volumes that this completion no longer injects (the exporter once
+// the metrics annotation is gone, a part an earlier release injected).
+func (inj *injector) dropRetired() {
+	if inj.record == nil {
+		return
+	}
+	spec := &inj.sts.Spec.Template.Spec
+	retired := func(kind, name string, v any) bool {
+		key := partKey(kind, name)
+		if _, kept := inj.parts[key]; kept || !inj.ours(key, v) {
+			return false
+		}
+		inj.removedParts = append(inj.removedParts, fmt.Sprintf("%s %q", kind, name))
+		return true
+	}
+	spec.InitContainers = slices.DeleteFunc(spec.InitContainers, func(c corev1.Container) bool { return retired(partInitContainer, c.Name, c) })
+	spec.Containers = slices.DeleteFunc(spec.Containers, func(c corev1.Container) bool { return retired(partContainer, c.Name, c) })
+	spec.Volumes = slices.DeleteFunc(spec.Volumes, func(v corev1.Volume) bool { return retired(partVolume, v.Name, v) })
+}
+
+// upgradeAsked reports whether the StatefulSet carries the upgrade step.
+func upgradeAsked(sts *appsv1.StatefulSet) (bool, error) {
+	v, ok := sts.Annotations[contract.UpgradeAnnotation]
+	if !ok {
+		return false, nil
+	}
+	if v != contract.UpgradeNow {
+		return false, inputErrorf(ReasonUpgrade, "annotation %s=%q: use %q to bring the webhook's parts to release %s (the pods restart), or remove it",
+			contract.UpgradeAnnotation, v, contract.UpgradeNow, contract.Release)
+	}
+	return true, nil
+}
+
+// completed reports whether the webhook has completed the stored object.
+func completed(old *appsv1.StatefulSet) bool {
+	return old != nil && Enabled(old) && old.Annotations[contract.InjectorVersionAnnotation] != ""
+}
+
+// bookkeeping are the annotations the webhook itself writes on a completed
+// StatefulSet: not the owner's changes.
+var bookkeeping = []string{contract.InjectorVersionAnnotation, contract.InjectedPartsAnnotation, contract.UpgradeAnnotation}
+
+// ownerChanged reports whether an UPDATE of a completed StatefulSet changes
+// what its pods run: the pod template, or one of this project's
+// annotations, which the completion reads. Such a change rolls the pods
+// anyway, so the webhook's parts are brought up to date with it; an UPDATE
+// that changes neither (a scale, a label) leaves the pods as they are.
+func ownerChanged(sts, old *appsv1.StatefulSet) bool {
+	if !equality.Semantic.DeepEqual(sts.Spec.Template, old.Spec.Template) {
+		return true
+	}
+	project := func(annotations map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range annotations {
+			if strings.HasPrefix(k, contract.AnnotationPrefix) && !slices.Contains(bookkeeping, k) {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return !equality.Semantic.DeepEqual(project(sts.Annotations), project(old.Annotations))
+}
+
+// upgradeWarnings say what this completion changed of the webhook's own
+// parts.
+func (inj *injector) upgradeWarnings() []string {
+	var out []string
+	if len(inj.upgradedParts) > 0 {
+		sort.Strings(inj.upgradedParts)
+		out = append(out, fmt.Sprintf("brought the webhook's %s to release %s", strings.Join(inj.upgradedParts, ", "), contract.Release))
+	}
+	if len(inj.removedParts) > 0 {
+		sort.Strings(inj.removedParts)
+		out = append(out, fmt.Sprintf("removed the webhook's %s, which release %s no longer injects", strings.Join(inj.removedParts, ", "), contract.Release))
+	}
+	return out
+}
+
+// StaleInjection reports whether a StatefulSet the webhook completed, as
+// stored, has webhook parts that this configuration would inject
+// otherwise: parts that wait for the owner's change or the upgrade
+// annotation.
+func (c Config) StaleInjection(sts *appsv1.StatefulSet) bool {
+	if !completed(sts) {
+		return false
+	}
+	res, err := c.Inject(sts, sts)
+	return err == nil && res.Stale
+}
+
+// DriftedParts lists, sorted, the recorded parts of a StatefulSet that no
+// longer hold what the record says the webhook put there: edited since
+// (they are the user's now) or gone. It is empty for a StatefulSet as the
+// webhook completed it and the API server stored it, and nil for one
+// without a record.
+func DriftedParts(sts *appsv1.StatefulSet) []string {
+	rec := readRecord(sts.Annotations)
+	if rec == nil {
+		return nil
+	}
+	drifted := []string{}
+	for key, digest := range rec.Parts {
+		if part, ok := partAt(&sts.Spec.Template.Spec, key); !ok || partDigest(part) != digest {
+			drifted = append(drifted, key)
+		}
+	}
+	sort.Strings(drifted)
+	return drifted
+}
+
+// partAt finds the part a record's key names.
+func partAt(spec *corev1.PodSpec, key string) (any, bool) {
+	kind, name, _ := strings.Cut(key, "/")
+	named := func(c corev1.Container) bool { return c.Name == name }
+	switch kind {
+	case strings.TrimSuffix(partKey(partInitContainer, ""), "/"):
+		return findIn(spec.InitContainers, named)
+	case strings.TrimSuffix(partKey(partContainer, ""), "/"):
+		return findIn(spec.Containers, named)
+	case strings.TrimSuffix(partKey(partVolume, ""), "/"):
+		return findIn(spec.Volumes, func(v corev1.Volume) bool { return v.Name == name })
+	case "probe":
+		container, field, _ := strings.Cut(name, "/")
+		c, ok := findIn(spec.Containers, func(c corev1.Container) bool { return c.Name == container })
+		if !ok {
+			return nil, false
+		}
+		probe := map[string]*corev1.Probe{"startupProbe": c.StartupProbe, "livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe}[field]
+		return probe, probe != nil
+	}
+	return nil, false
+}
+
+func findIn[T any](items []T, match func(T) bool) (T, bool) {
+	if i := slices.IndexFunc(items, match); i >= 0 {
+		return items[i], true
+	}
+	var zero T
+	return zero, false
+}
