@@ -4,6 +4,9 @@
 package mutate
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,5 +100,27 @@ func TestUpgradeFromTheReleaseBeforeRecordsKeepsEdits(t *testing.T) {
 	want := injected(plain("db"))
 	if got := container(&spec, contract.InitMySQLContainer).Command; !equality.Semantic.DeepEqual(got, container(&want.Spec.Template.Spec, contract.InitMySQLContainer).Command) {
 		t.Error("init-mysql, which the user did not edit, was not brought to this release")
+	}
+}
+
+// TestLegacyRendererIsGenerated: internal/legacy/r61ddb15 is what
+// hack/legacy-release.sh writes from the release's commit, unedited.
+func TestLegacyRendererIsGenerated(t *testing.T) {
+	root := filepath.Join("..", "..")
+	commit, err := os.ReadFile(filepath.Join(root, "internal", "legacy", "r61ddb15", "COMMIT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("git", "-C", root, "cat-file", "-e", strings.TrimSpace(string(commit))+"^{commit}").Run(); err != nil {
+		t.Skipf("SKIPPED: commit %s is not in this checkout (%v)", strings.TrimSpace(string(commit)), err)
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command("bash", "hack/legacy-release.sh", strings.TrimSpace(string(commit)), "r61ddb15", tmp)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("hack/legacy-release.sh: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("diff", "-r", filepath.Join(root, "internal", "legacy", "r61ddb15"), filepath.Join(tmp, "internal", "legacy", "r61ddb15")).CombinedOutput(); err != nil {
+		t.Errorf("internal/legacy/r61ddb15 differs from what hack/legacy-release.sh writes (run it again):\n%s", out)
 	}
 }
