@@ -23,6 +23,7 @@ const kubectlPlugin = "kubectl-mysql_replication"
 const usage = `usage:
   webhook [serve] [flags]              serve the admission webhook and the reconciler
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
+  webhook plan [-f FILE|-] [-n NS|-A]  what mysql-replication.io/upgrade=now would change in completed StatefulSets
   webhook status NAME [-n NS] [-o json] one line per pod of StatefulSet NAME: role, version, lag, threads, errors
   webhook recover-primary NAME [-n NS] recover pod 0 of StatefulSet NAME, which lost its data, from its replicas
   webhook version                      print the release and the injector version
@@ -45,6 +46,7 @@ func main() {
 	commands := map[string]func([]string) error{
 		"serve":           serve,
 		"inject":          injectCommand,
+		"plan":            planCommand,
 		"recover-primary": recoverPrimaryCommand,
 		"status":          statusCommand,
 	}

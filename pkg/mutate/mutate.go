@@ -192,9 +192,10 @@ type injector struct {
 	// none); parts is the record this completion writes.
 	record *partRecord
 	parts  map[string]string
-	// upgradedParts and removedParts: the webhook's own parts this
-	// completion brought to this release, or removed.
-	upgradedParts, removedParts []string
+	// upgradedParts, addedParts and removedParts: the webhook's own parts
+	// this completion brought to this release, added to a StatefulSet
+	// completed before, or removed.
+	upgradedParts, addedParts, removedParts []string
 }
 
 func (inj *injector) warnf(format string, args ...any) {

@@ -99,6 +99,17 @@ var apiDefaults = map[string]any{
 // fields the API server defaults.
 func PartDigest(v any) string { return partDigest(v) }
 
+// WithoutAPIDefaults is v as generic JSON (maps, slices, values) without
+// the fields the API server defaults in the webhook's parts, the form
+// their digests are taken of; nil where v does not marshal.
+func WithoutAPIDefaults(v any) any {
+	g, err := toGeneric(v)
+	if err != nil {
+		return nil
+	}
+	return withoutDefaults(g)
+}
+
 // partDigest is the digest of a part, without the API server's defaults.
 func partDigest(v any) string {
 	g, err := toGeneric(v)
@@ -188,7 +199,20 @@ func (inj *injector) note(key string, v any) { inj.parts[key] = partDigest(v) }
 // added records a part the webhook puts where there was none.
 func added[T any](inj *injector, key string, want T) T {
 	inj.note(key, want)
+	if completed(inj.old) {
+		inj.addedParts = append(inj.addedParts, partName(key))
+	}
 	return want
+}
+
+// partName says which part a key names, as warnings do.
+func partName(key string) string {
+	kind, name, _ := strings.Cut(key, "/")
+	if kind == "probe" {
+		container, field, _ := strings.Cut(name, "/")
+		return fmt.Sprintf("%s of container %q", field, container)
+	}
+	return fmt.Sprintf("%s %q", strings.ReplaceAll(kind, "-", " "), name)
 }
 
 // settle decides what becomes of an existing part: one that holds what
@@ -301,6 +325,10 @@ func (inj *injector) upgradeWarnings() []string {
 	if len(inj.upgradedParts) > 0 {
 		sort.Strings(inj.upgradedParts)
 		out = append(out, fmt.Sprintf("brought the webhook's %s to release %s", strings.Join(inj.upgradedParts, ", "), contract.Release))
+	}
+	if len(inj.addedParts) > 0 {
+		sort.Strings(inj.addedParts)
+		out = append(out, fmt.Sprintf("added the webhook's %s of release %s", strings.Join(inj.addedParts, ", "), contract.Release))
 	}
 	if len(inj.removedParts) > 0 {
 		sort.Strings(inj.removedParts)
