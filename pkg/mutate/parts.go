@@ -290,7 +290,7 @@ func upgradeAsked(sts *appsv1.StatefulSet) (bool, error) {
 
 // completed reports whether the webhook has completed the stored object.
 func completed(old *appsv1.StatefulSet) bool {
-	return old != nil && Enabled(old) && old.Annotations[contract.InjectorVersionAnnotation] != ""
+	return old != nil && old.Annotations[contract.InjectorVersionAnnotation] != ""
 }
 
 // bookkeeping are the annotations the webhook itself writes on a completed

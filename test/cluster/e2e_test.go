@@ -298,7 +298,13 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	// 7. A manager killed while StatefulSets are created: each is stored
+	// 7. A StatefulSet the previous release completed, upgraded on its
+	// owner's step only.
+	t.Run("a StatefulSet release 61ddb15 completed is upgraded on its owner's step", func(t *testing.T) {
+		upgradeFromRelease61ddb15(ctx, t, c, &tm)
+	})
+
+	// 8. A manager killed while StatefulSets are created: each is stored
 	// completed or refused, never uninjected.
 	t.Run("a manager killed during creates stores nothing uninjected", func(t *testing.T) {
 		start := time.Now()
