@@ -159,13 +159,20 @@ var setByWebhook = []string{
 	"exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold",
 }
 
+// objects are two parts as generic JSON objects; ok is false where either
+// is not an object.
+func objects(a, b any) (am, bm map[string]any, ok bool) {
+	ga, errA := toGeneric(a)
+	gb, errB := toGeneric(b)
+	am, okA := ga.(map[string]any)
+	bm, okB := gb.(map[string]any)
+	return am, bm, errA == nil && errB == nil && okA && okB
+}
+
 // upgraded is want with the fields of have that the webhook does not write.
 func upgraded[T any](have, want T) T {
-	h, errH := toGeneric(have)
-	w, errW := toGeneric(want)
-	hm, okH := h.(map[string]any)
-	wm, okW := w.(map[string]any)
-	if errH != nil || errW != nil || !okH || !okW {
+	hm, wm, ok := objects(have, want)
+	if !ok {
 		return want
 	}
 	for k, v := range hm {
@@ -241,11 +248,8 @@ func settle[T any](inj *injector, key, what string, have, want T) T {
 // image: a part that follows the database container's new image, not one
 // of an earlier release.
 func onlyImageDiffers(have, want any) bool {
-	h, errH := toGeneric(have)
-	w, errW := toGeneric(want)
-	hm, okH := h.(map[string]any)
-	wm, okW := w.(map[string]any)
-	if errH != nil || errW != nil || !okH || !okW {
+	hm, wm, ok := objects(have, want)
+	if !ok {
 		return false
 	}
 	if image, ok := wm["image"]; ok {
