@@ -274,6 +274,9 @@ func (inj *injector) run() error {
 	if err := inj.dataClaim(); err != nil {
 		return err
 	}
+	if err := inj.dataLayout(spec.Containers[main]); err != nil {
+		return err
+	}
 
 	inj.volumes()
 	inj.podSecurity()
@@ -433,6 +436,31 @@ func (inj *injector) dataClaim() error {
 	return inputErrorf(ReasonVolumes, "StatefulSet %q has no %q volumeClaimTemplate and volumeClaimTemplates cannot change after creation: "+
 		"recreate it with the %s=%s label (kubectl delete statefulset %s --cascade=orphan, then apply it again) "+
 		"or add an emptyDir or ephemeral pod volume named %q", inj.sts.Name, contract.DataVolume, contract.EnabledLabel, contract.EnabledValue, inj.sts.Name, contract.DataVolume)
+}
+
+// dataLayout refuses a database container that mounts its data elsewhere
+// than the injected containers look for it: the data volume's DataSubPath
+// directory at DataDir. A replica's clone-mysql would write the clone
+// where its server does not look, and the server would start empty. A
+// StatefulSet the webhook completed before keeps its mounts, with a
+// warning, so that it can still be changed and scaled.
+func (inj *injector) dataLayout(db corev1.Container) error {
+	for _, m := range db.VolumeMounts {
+		at := path.Clean(m.MountPath) == contract.DataDir
+		if m.Name == contract.DataVolume && at && m.SubPath == contract.DataSubPath && m.SubPathExpr == "" || m.Name != contract.DataVolume && !at {
+			continue
+		}
+		msg := fmt.Sprintf("container %q mounts volume %q at %s (subPath %q): the injected containers find the data directory in the directory %q "+
+			"of volume %q, mounted at %s, and a new replica's clone would be written where its server does not look, so that it starts empty",
+			db.Name, m.Name, m.MountPath, m.SubPath+m.SubPathExpr, contract.DataSubPath, contract.DataVolume, contract.DataDir)
+		if completed(inj.old) {
+			inj.warnf("%s", msg)
+			return nil
+		}
+		return inputErrorf(ReasonVolumes, "%s; remove the mount (the webhook adds {name: %s, mountPath: %s, subPath: %s}), or move a server's existing data "+
+			"into the directory %q of its volume first and mount it so", msg, contract.DataVolume, contract.DataDir, contract.DataSubPath, contract.DataSubPath)
+	}
+	return nil
 }
 
 func defaultDataClaim() corev1.PersistentVolumeClaim {

@@ -297,3 +297,42 @@ func TestStaleInjection(t *testing.T) {
 		t.Error("a StatefulSet the webhook never completed is stale")
 	}
 }
+
+func TestDataLayout(t *testing.T) {
+	withMount := func(m corev1.VolumeMount) *appsv1.StatefulSet {
+		return plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7", VolumeMounts: []corev1.VolumeMount{m}})
+	}
+	tests := map[string]struct {
+		mount   corev1.VolumeMount
+		wantErr string
+	}{
+		"the webhook's own layout":         {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql", SubPath: "mysql"}},
+		"another volume elsewhere":         {mount: corev1.VolumeMount{Name: "logs", MountPath: "/var/log/mysql"}},
+		"the volume's root at the datadir": {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql"}, wantErr: `mounts volume "data" at /var/lib/mysql (subPath "")`},
+		"another subPath":                  {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql/", SubPath: "db"}, wantErr: `(subPath "db")`},
+		"Bitnami's path":                   {mount: corev1.VolumeMount{Name: "data", MountPath: "/bitnami/mysql"}, wantErr: "at /bitnami/mysql"},
+		"another volume at the datadir":    {mount: corev1.VolumeMount{Name: "disk", MountPath: "/var/lib/mysql"}, wantErr: `mounts volume "disk"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := DefaultConfig().Inject(withMount(tc.mount), nil)
+			var inputErr *InputError
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("denied: %v", err)
+			case tc.wantErr != "" && (!errors.As(err, &inputErr) || inputErr.Reason() != ReasonVolumes || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("err = %v, want a volumes InputError with %q", err, tc.wantErr)
+			}
+		})
+	}
+
+	// A StatefulSet completed before keeps its mounts, with a warning.
+	old := stored(injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})))
+	old.Spec.Template.Spec.Containers[0].VolumeMounts[0] = corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql"}
+	sts := old.DeepCopy()
+	sts.Spec.Replicas = ptr.To(int32(4))
+	res, err := DefaultConfig().Inject(sts, old)
+	if err != nil || !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "starts empty") }) {
+		t.Errorf("a completed StatefulSet with its own data mount: err %v, warnings %q", err, res.Warnings)
+	}
+}
