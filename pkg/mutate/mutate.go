@@ -16,7 +16,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -136,7 +135,7 @@ func (c Config) Inject(sts, old *appsv1.StatefulSet) (*Result, error) {
 	}
 	res := &Result{StatefulSet: out, Warnings: inj.warnings}
 	if completed(old) && !step && !ownerChanged(sts, old) {
-		res.Stale = !equality.Semantic.DeepEqual(out.Spec.Template, sts.Spec.Template)
+		res.Stale = !sameTemplate(out.Spec.Template, sts.Spec.Template)
 		out.Spec.Template = *sts.Spec.Template.DeepCopy()
 		restoreAnnotation(out, sts, contract.InjectedPartsAnnotation)
 		if res.Stale {
@@ -649,16 +648,23 @@ func (inj *injector) image(source profile.ImageSource, dbImage string) string {
 // (an upgrade within a profile): a server and its clone, init and sidecar
 // containers run one version. Nothing else of the container changes.
 func (inj *injector) followDatabaseImage(c *corev1.Container, dbImage string) {
-	if inj.old == nil || inj.old.Annotations[contract.InjectorVersionAnnotation] == "" {
-		return
+	if inj.followsDatabaseImage(c.Image, dbImage) {
+		c.Image = dbImage
+	}
+}
+
+// followsDatabaseImage reports whether an injected container's image is
+// the stored database image, which this UPDATE changes to dbImage.
+func (inj *injector) followsDatabaseImage(image, dbImage string) bool {
+	if !completed(inj.old) {
+		return false
 	}
 	i, err := mainContainer(inj.old.Spec.Template.Spec.Containers)
 	if err != nil {
-		return
+		return false
 	}
-	if was := inj.old.Spec.Template.Spec.Containers[i].Image; c.Image == was && was != dbImage {
-		c.Image = dbImage
-	}
+	was := inj.old.Spec.Template.Spec.Containers[i].Image
+	return image == was && was != dbImage
 }
 
 // optionFileMounts give a container the database container's option files,
@@ -779,8 +785,10 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 			result = append(result, added(inj, key, w))
 			continue
 		}
+		// A user's container follows the new image; the webhook's own is
+		// replaced with one that runs it.
 		have := spec.InitContainers[i]
-		if !inj.ours(key, have) {
+		if inj.followsDatabaseImage(have.Image, dbImage) && !inj.ours(key, have) {
 			inj.followDatabaseImage(&have, dbImage)
 		}
 		result = append(result, settle(inj, key, fmt.Sprintf("%s %q", partInitContainer, w.Name), have, w))
@@ -965,7 +973,7 @@ func (inj *injector) sidecar(dbImage, script string) {
 	}
 	spec := &inj.sts.Spec.Template.Spec
 	if i := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == contract.SidecarContainer }); i >= 0 &&
-		!inj.ours(partKey(partContainer, contract.SidecarContainer), spec.Containers[i]) {
+		inj.followsDatabaseImage(spec.Containers[i].Image, dbImage) && !inj.ours(partKey(partContainer, contract.SidecarContainer), spec.Containers[i]) {
 		inj.followDatabaseImage(&spec.Containers[i], dbImage)
 	}
 	spec.Containers = keepOrAppend(inj, partContainer, spec.Containers, want, containerNamed)

@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -110,18 +112,118 @@ func WithoutAPIDefaults(v any) any {
 	return withoutDefaults(g)
 }
 
-// partDigest is the digest of a part, without the API server's defaults.
+// partDigest is the digest of a part, without the API server's defaults:
+// the SHA-256 of the JSON of the part as normalized (its first 64 bits, in
+// hex). A part of another type is read through JSON, more slowly.
 func partDigest(v any) string {
-	g, err := toGeneric(v)
-	if err != nil {
-		return ""
+	var normalized any
+	switch p := v.(type) {
+	case corev1.Container:
+		normalized = normalContainer(p)
+	case corev1.Volume:
+		normalized = normalVolume(p)
+	case *corev1.Probe:
+		normalized = normalProbe(p)
+	default:
+		normalized = WithoutAPIDefaults(v)
 	}
-	raw, err := json.Marshal(withoutDefaults(g))
+	raw, err := json.Marshal(normalized)
 	if err != nil {
 		return ""
 	}
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:8])
+}
+
+// normalContainer is c without the fields apiDefaults names (their typed
+// form: the same fields, at the same defaults).
+func normalContainer(c corev1.Container) corev1.Container {
+	c.ImagePullPolicy, c.TerminationMessagePath = "", ""
+	if c.TerminationMessagePolicy == corev1.TerminationMessageReadFile {
+		c.TerminationMessagePolicy = ""
+	}
+	if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Protocol == corev1.ProtocolTCP }) {
+		c.Ports = slices.Clone(c.Ports)
+		for i := range c.Ports {
+			if c.Ports[i].Protocol == corev1.ProtocolTCP {
+				c.Ports[i].Protocol = ""
+			}
+		}
+	}
+	if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.ValueFrom != nil && e.ValueFrom.FieldRef != nil }) {
+		c.Env = slices.Clone(c.Env)
+		for i, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.APIVersion == "v1" {
+				from, ref := *e.ValueFrom, *e.ValueFrom.FieldRef
+				ref.APIVersion = ""
+				from.FieldRef = &ref
+				c.Env[i].ValueFrom = &from
+			}
+		}
+	}
+	c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = normalProbe(c.StartupProbe), normalProbe(c.LivenessProbe), normalProbe(c.ReadinessProbe)
+	c.Command, c.Args = hashedLong(c.Command), hashedLong(c.Args)
+	return c
+}
+
+// longString is the length from which a command's argument (a script)
+// enters a digest as its own 64-bit xxHash: hashing its bytes is many
+// times faster than escaping them into JSON, and admission pays for it.
+// (A digest tells the webhook's parts from the owner's edits of their own
+// object: it guards against no one.)
+const longString = 256
+
+// hashedLong is args with each long argument replaced by its xxHash.
+func hashedLong(args []string) []string {
+	if !slices.ContainsFunc(args, func(a string) bool { return len(a) >= longString }) {
+		return args
+	}
+	out := slices.Clone(args)
+	for i, a := range out {
+		if len(a) >= longString {
+			out[i] = fmt.Sprintf("xxh64:%016x", xxhash.Sum64String(a))
+		}
+	}
+	return out
+}
+
+func normalProbe(p *corev1.Probe) *corev1.Probe {
+	if p == nil {
+		return nil
+	}
+	out := *p
+	if out.Exec != nil {
+		out.Exec = &corev1.ExecAction{Command: hashedLong(out.Exec.Command)}
+	}
+	for _, f := range []struct {
+		field *int32
+		def   int32
+	}{{&out.SuccessThreshold, 1}, {&out.TimeoutSeconds, 1}, {&out.PeriodSeconds, 10}, {&out.FailureThreshold, 3}} {
+		if *f.field == f.def {
+			*f.field = 0
+		}
+	}
+	return &out
+}
+
+func normalVolume(v corev1.Volume) corev1.Volume {
+	defaultMode := func(mode *int32) *int32 {
+		if mode != nil && *mode == corev1.ConfigMapVolumeSourceDefaultMode {
+			return nil
+		}
+		return mode
+	}
+	if v.ConfigMap != nil {
+		cm := *v.ConfigMap
+		cm.DefaultMode = defaultMode(cm.DefaultMode)
+		v.ConfigMap = &cm
+	}
+	if v.Secret != nil {
+		secret := *v.Secret
+		secret.DefaultMode = defaultMode(secret.DefaultMode)
+		v.Secret = &secret
+	}
+	return v
 }
 
 func withoutDefaults(v any) any {
@@ -200,6 +302,16 @@ func (inj *injector) ours(key string, have any) bool {
 	return ok && d == partDigest(have)
 }
 
+// recorded is the digest the record holds for a key, so that deciding and
+// noting hash a part once.
+func (inj *injector) recorded(key string) (string, bool) {
+	if inj.record == nil {
+		return "", false
+	}
+	d, ok := inj.record.Parts[key]
+	return d, ok
+}
+
 // note records the digest of a part the webhook now owns.
 func (inj *injector) note(key string, v any) { inj.parts[key] = partDigest(v) }
 
@@ -227,11 +339,13 @@ func partName(key string) string {
 // webhook's own recorded part is brought to this release; a user's part
 // is kept as written, with a warning.
 func settle[T any](inj *injector, key, what string, have, want T) T {
+	haveDigest := partDigest(have)
+	recorded, ok := inj.recorded(key)
 	switch {
 	case covers(have, want):
-		inj.note(key, have)
+		inj.parts[key] = haveDigest
 		return have
-	case inj.ours(key, have):
+	case ok && recorded == haveDigest:
 		placed := upgraded(have, want)
 		inj.note(key, placed)
 		if !onlyImageDiffers(have, want) {
@@ -307,7 +421,7 @@ var bookkeeping = []string{contract.InjectorVersionAnnotation, contract.Injected
 // anyway, so the webhook's parts are brought up to date with it; an UPDATE
 // that changes neither (a scale, a label) leaves the pods as they are.
 func ownerChanged(sts, old *appsv1.StatefulSet) bool {
-	if !equality.Semantic.DeepEqual(sts.Spec.Template, old.Spec.Template) {
+	if !sameTemplate(sts.Spec.Template, old.Spec.Template) {
 		return true
 	}
 	project := func(annotations map[string]string) map[string]string {
@@ -320,6 +434,12 @@ func ownerChanged(sts, old *appsv1.StatefulSet) bool {
 		return out
 	}
 	return !equality.Semantic.DeepEqual(project(sts.Annotations), project(old.Annotations))
+}
+
+// sameTemplate reports whether two pod templates are semantically equal;
+// reflect.DeepEqual answers the common case several times faster.
+func sameTemplate(a, b corev1.PodTemplateSpec) bool {
+	return reflect.DeepEqual(a, b) || equality.Semantic.DeepEqual(a, b)
 }
 
 // upgradeWarnings say what this completion changed of the webhook's own
