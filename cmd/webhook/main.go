@@ -24,6 +24,7 @@ const usage = `usage:
   webhook [serve] [flags]              serve the admission webhook and the reconciler
   webhook inject -f FILE|-             print FILE's StatefulSets completed, with their companions
   webhook plan [-f FILE|-] [-n NS|-A]  what mysql-replication.io/upgrade=now would change in completed StatefulSets
+  webhook adopt --check NAME|-f FILE   whether labeling a single server's StatefulSet adopts it, and what it changes
   webhook status NAME [-n NS] [-o json] one line per pod of StatefulSet NAME: role, version, lag, threads, errors
   webhook recover-primary NAME [-n NS] recover pod 0 of StatefulSet NAME, which lost its data, from its replicas
   webhook version                      print the release and the injector version
@@ -47,6 +48,7 @@ func main() {
 		"serve":           serve,
 		"inject":          injectCommand,
 		"plan":            planCommand,
+		"adopt":           adoptCommand,
 		"recover-primary": recoverPrimaryCommand,
 		"status":          statusCommand,
 	}

@@ -79,6 +79,42 @@ func Of(cfg mutate.Config, stored *appsv1.StatefulSet) Outcome {
 	return o
 }
 
+// The states of an adoption (Adoption).
+const (
+	Adoptable    = "can be adopted"
+	NotAdoptable = "cannot be adopted"
+	Completed    = "already completed by the webhook"
+)
+
+// Adoption says what labeling a StatefulSet the webhook has not completed
+// (a single server its owner wrote) would do: whether the webhook admits
+// it, with its warnings, and the diff of the pod template its pods roll
+// to; or the denial, which says what to change.
+func Adoption(cfg mutate.Config, stored *appsv1.StatefulSet) Outcome {
+	o := Outcome{Namespace: stored.Namespace, Name: stored.Name}
+	if stored.Annotations[contract.InjectorVersionAnnotation] != "" {
+		o.State = Completed
+		return o
+	}
+	labeled := stored.DeepCopy()
+	if labeled.Labels == nil {
+		labeled.Labels = map[string]string{}
+	}
+	labeled.Labels[contract.EnabledLabel] = contract.EnabledValue
+	old := stored
+	if stored.UID == "" {
+		// Read from a file that was never applied: a CREATE.
+		old = nil
+	}
+	res, err := cfg.Inject(labeled, old)
+	if err != nil {
+		o.State, o.Notes = NotAdoptable, []string{err.Error()}
+		return o
+	}
+	o.State, o.Notes, o.Diff = Adoptable, res.Warnings, diff(stored, res.StatefulSet)
+	return o
+}
+
 // diff is the unified diff of the two pod templates.
 func diff(before, after *appsv1.StatefulSet) string {
 	a, errA := templateYAML(before.Spec.Template)
@@ -168,16 +204,20 @@ func Write(w io.Writer, outcomes []Outcome) error {
 		}
 	}
 	for _, o := range outcomes {
-		if o.State != Waits && o.State != Denied {
+		if o.State != Waits && o.State != Denied && o.State != Adoptable && o.State != NotAdoptable {
 			continue
 		}
 		fmt.Fprintf(&b, "\n# %s/%s\n", o.Namespace, o.Name)
 		for _, n := range o.Notes {
 			fmt.Fprintf(&b, "# %s\n", n)
 		}
-		if o.State == Waits {
+		switch o.State {
+		case Waits:
 			fmt.Fprintf(&b, "# upgrade with: kubectl annotate statefulset -n %s %s %s=%s (its pods restart, replicas first)\n",
 				o.Namespace, o.Name, contract.UpgradeAnnotation, contract.UpgradeNow)
+		case Adoptable:
+			fmt.Fprintf(&b, "# adopt with: kubectl label statefulset -n %s %s %s=%s (its pod restarts as the primary), then raise its replicas\n",
+				o.Namespace, o.Name, contract.EnabledLabel, contract.EnabledValue)
 		}
 		b.WriteString(o.Diff)
 	}

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	r61ddb15 "github.com/mysql-replication-webhook/mysql-replication-webhook/internal/legacy/r61ddb15/mutate"
@@ -120,5 +123,55 @@ func TestReadAndWrite(t *testing.T) {
 	}
 	if _, err := Read(strings.NewReader("kind: StatefulSet\nspec: {replicas: nope}\n")); err == nil {
 		t.Error("a StatefulSet that does not decode was read")
+	}
+}
+
+func TestAdoption(t *testing.T) {
+	single := func(mount corev1.VolumeMount, env ...corev1.EnvVar) *appsv1.StatefulSet {
+		sts := minimal(t)
+		delete(sts.Labels, contract.EnabledLabel)
+		sts.UID = "stored"
+		sts.Spec.Replicas = ptr.To[int32](1)
+		db := &sts.Spec.Template.Spec.Containers[0]
+		db.Image = "mysql:9.7"
+		db.Env = env
+		db.VolumeMounts = []corev1.VolumeMount{mount}
+		sts.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}
+		return sts
+	}
+	fromSecret := corev1.EnvVar{Name: "MYSQL_ROOT_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "root"}, Key: "password"}}}
+	inPlace := corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql", SubPath: "mysql"}
+	atRoot := corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql"}
+	noClaim := single(inPlace, fromSecret)
+	noClaim.Spec.VolumeClaimTemplates = nil
+	completed, err := mutate.DefaultConfig().Inject(minimal(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		sts   *appsv1.StatefulSet
+		state string
+		note  string
+	}{
+		"its data in the directory mysql of its claim": {sts: single(inPlace, fromSecret), state: Adoptable},
+		"its data at the root of its claim":            {sts: single(atRoot, fromSecret), state: NotAdoptable, note: "starts empty"},
+		"no data claim":                                {sts: noClaim, state: NotAdoptable, note: `no "data" volumeClaimTemplate`},
+		"a random root password": {
+			sts:   single(inPlace, corev1.EnvVar{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}),
+			state: NotAdoptable, note: "hides the root password",
+		},
+		"completed by the webhook": {sts: completed.StatefulSet, state: Completed},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o := Adoption(mutate.DefaultConfig(), tc.sts)
+			if o.State != tc.state || !strings.Contains(strings.Join(o.Notes, "\n"), tc.note) {
+				t.Fatalf("%s, %q; want %s with %q", o.State, o.Notes, tc.state, tc.note)
+			}
+			if (o.Diff != "") != (tc.state == Adoptable) {
+				t.Errorf("state %s with diff %q", o.State, o.Diff)
+			}
+		})
 	}
 }

@@ -83,8 +83,8 @@ func (h encodedPatch) Handle(ctx context.Context, req admission.Request) admissi
 //	cannot be completed                               denied, with what to change (an error if not the user's)
 //	otherwise                                         patched to the completed object, with the warnings
 //
-// The stored object of an UPDATE is decoded at most once, and only where a
-// row needs it (see storedObject).
+// The stored object of an UPDATE is decoded at most once (see
+// storedObject).
 func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if req.Kind.Group != appsv1.GroupName || req.Kind.Kind != "StatefulSet" {
 		return admission.Errored(http.StatusBadRequest,
@@ -107,13 +107,14 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		return admission.Allowed("being deleted: left as it is")
 	}
 
+	// Completing an UPDATE reads the stored object: the fields that cannot
+	// change, whether the webhook completed it before (its profile, its
+	// parts, whether this change brings them up to date), and whether its
+	// servers already run (adoption).
 	stored := storedObject{req: req, sts: &sts}
-	var old *appsv1.StatefulSet // what completion reads of the stored object: only where it needs it
-	if mutate.NeedsStored(&sts) {
-		var err error
-		if old, err = stored.get(); err != nil {
-			return admission.Errored(http.StatusBadRequest, err)
-		}
+	old, err := stored.get()
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
 	}
 	res, injectErr := m.Config.Inject(&sts, old)
 	// reflect.DeepEqual is stricter than semantic equality and much cheaper;
@@ -122,14 +123,8 @@ func (m *StatefulSetMutator) Handle(ctx context.Context, req admission.Request) 
 		return admission.Allowed("already complete").WithWarnings(res.Warnings...)
 	}
 
-	if req.Operation == admissionv1.Update {
-		old, err := stored.get()
-		if err != nil {
-			return admission.Errored(http.StatusBadRequest, err)
-		}
-		if old != nil && unchanged(old, &sts) {
-			return admission.Allowed("no change to what the mutation reads: left as it is")
-		}
+	if old != nil && unchanged(old, &sts) {
+		return admission.Allowed("no change to what the mutation reads: left as it is")
 	}
 
 	if injectErr != nil {

@@ -80,4 +80,3 @@ func BenchmarkPartDigests(b *testing.B) {
 		partDigest(spec.Containers[0].StartupProbe)
 	}
 }
-

@@ -81,12 +81,13 @@ const (
 	ReasonNetwork     Reason = "network"     // the client namespaces' annotation
 	ReasonMetrics     Reason = "metrics"     // the metrics annotation
 	ReasonUpgrade     Reason = "upgrade"     // the upgrade annotation
+	ReasonAdoption    Reason = "adoption"    // labeling a StatefulSet whose servers already run
 )
 
 // Reasons lists every Reason.
 func Reasons() []Reason {
 	return []Reason{ReasonObject, ReasonName, ReasonSelector, ReasonOrdinals, ReasonContainers, ReasonServer,
-		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork, ReasonMetrics, ReasonUpgrade}
+		ReasonCredentials, ReasonVolumes, ReasonReadiness, ReasonResources, ReasonTLS, ReasonNetwork, ReasonMetrics, ReasonUpgrade, ReasonAdoption}
 }
 
 func inputErrorf(reason Reason, format string, args ...any) error {
@@ -276,6 +277,9 @@ func (inj *injector) run() error {
 	if err := inj.dataLayout(spec.Containers[main]); err != nil {
 		return err
 	}
+	if err := inj.adoption(); err != nil {
+		return err
+	}
 
 	inj.volumes()
 	inj.podSecurity()
@@ -300,15 +304,6 @@ func (inj *injector) run() error {
 	sts.Annotations[contract.InjectorVersionAnnotation] = contract.InjectorVersion
 	sts.Annotations[contract.InjectedPartsAnnotation] = partRecord{Release: contract.Release, Parts: inj.parts}.String()
 	return nil
-}
-
-// NeedsStored reports whether completing sts on UPDATE needs the stored
-// object: for fields that cannot change after creation and that sts leaves
-// out (serviceName, the data claim), and for a completed object, whose
-// profile must not change and whose injected containers follow a new
-// database image.
-func NeedsStored(sts *appsv1.StatefulSet) bool {
-	return sts.Spec.ServiceName == "" || !hasData(&sts.Spec) || sts.Annotations[contract.InjectorVersionAnnotation] != ""
 }
 
 // MaxNameLength is the longest StatefulSet name: pods carry the label
@@ -399,6 +394,35 @@ func (inj *injector) sameProfile() error {
 		"an existing cluster's data, users and replication cannot change servers in place; "+
 		"see \"Upgrades\" in the README (back up, create a new StatefulSet, restore)",
 		inj.sts.Name, was.Name, inj.prof.Name)
+}
+
+// adoption refuses an UPDATE that completes a StatefulSet whose servers
+// already run (it was created without the webhook) in a way that would
+// lose or fork data: only a single server is adopted, as the primary, and
+// replicas are added once it runs as one. A new pod clones pod 0, which
+// serves as a donor only after its restart with the injected containers;
+// StatefulSet restarts pod 0 only after every new pod is ready. Several
+// independent servers cannot become one cluster: all but one would keep a
+// database of their own.
+func (inj *injector) adoption() error {
+	old := inj.old
+	if old == nil || completed(old) {
+		return nil
+	}
+	replicas := func(s *appsv1.StatefulSet) int32 { return ptr.Deref(s.Spec.Replicas, 1) }
+	running, want := replicas(old), replicas(inj.sts)
+	switch {
+	case running > 1 && want > 1:
+		return inputErrorf(ReasonAdoption, "StatefulSet %q runs %d pods the webhook has not completed, each with a database of its own: only a single "+
+			"server can be adopted in place, as the primary. Scale it to 1 in this change, delete the claims of its other pods (%s-%s-1 and up, "+
+			"whose data would otherwise be kept apart from the primary's), and raise replicas once pod 0 is ready as the primary",
+			inj.sts.Name, running, contract.DataVolume, inj.sts.Name)
+	case running >= 1 && want > running:
+		return inputErrorf(ReasonAdoption, "StatefulSet %q runs a server the webhook has not completed: label it with replicas unchanged, so that "+
+			"pod 0 restarts as the primary, and raise replicas to %d once it is ready (a new pod clones pod 0, which StatefulSet restarts "+
+			"only after every new pod is ready)", inj.sts.Name, want)
+	}
+	return nil
 }
 
 // dataClaim adds the "data" volumeClaimTemplate when the user gave neither a

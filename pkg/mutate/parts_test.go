@@ -336,3 +336,50 @@ func TestDataLayout(t *testing.T) {
 		t.Errorf("a completed StatefulSet with its own data mount: err %v, warnings %q", err, res.Warnings)
 	}
 }
+
+func TestAdoption(t *testing.T) {
+	running := func(replicas *int32) *appsv1.StatefulSet {
+		s := plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})
+		delete(s.Labels, contract.EnabledLabel)
+		s.Spec.Replicas = replicas
+		s.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{defaultDataClaim()}
+		return s
+	}
+	tests := map[string]struct {
+		old      *int32 // the stored StatefulSet's replicas, not completed
+		want     int32
+		wantErr  string
+		complete bool
+	}{
+		"one server, labeled as it is":             {old: ptr.To[int32](1), want: 1},
+		"one server (replicas unset), labeled":     {old: nil, want: 1},
+		"one server, labeled and scaled at once":   {old: ptr.To[int32](1), want: 3, wantErr: "label it with replicas unchanged"},
+		"three servers, labeled":                   {old: ptr.To[int32](3), want: 3, wantErr: "only a single server can be adopted"},
+		"three servers, labeled and scaled to one": {old: ptr.To[int32](3), want: 1},
+		"no server running, labeled and scaled":    {old: ptr.To[int32](0), want: 3},
+		"completed before, scaled":                 {old: ptr.To[int32](1), want: 3, complete: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			old := running(tc.old)
+			if tc.complete {
+				old = stored(injected(plain("db", corev1.Container{Name: "mysql", Image: "mysql:9.7"})))
+				old.Spec.Replicas = tc.old
+			}
+			sts := old.DeepCopy()
+			if sts.Labels == nil {
+				sts.Labels = map[string]string{}
+			}
+			sts.Labels[contract.EnabledLabel] = contract.EnabledValue
+			sts.Spec.Replicas = ptr.To(tc.want)
+			_, err := DefaultConfig().Inject(sts, old)
+			var inputErr *InputError
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("denied: %v", err)
+			case tc.wantErr != "" && (!errors.As(err, &inputErr) || inputErr.Reason() != ReasonAdoption || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("err = %v, want an adoption InputError with %q", err, tc.wantErr)
+			}
+		})
+	}
+}

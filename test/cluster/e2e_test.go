@@ -304,7 +304,14 @@ func TestCluster(t *testing.T) {
 		upgradeFromRelease61ddb15(ctx, t, c, &tm)
 	})
 
-	// 8. A manager killed while StatefulSets are created: each is stored
+	// 8. A single server its owner wrote, adopted in place by labeling it.
+	for _, server := range []struct{ image, client string }{{MySQLImage, "mysql"}, {MariaDBImage, "mariadb"}} {
+		t.Run("a single "+server.client+" server is adopted in place", func(t *testing.T) {
+			adoptSingleInstance(ctx, t, c, &tm, server.image, server.client)
+		})
+	}
+
+	// 9. A manager killed while StatefulSets are created: each is stored
 	// completed or refused, never uninjected.
 	t.Run("a manager killed during creates stores nothing uninjected", func(t *testing.T) {
 		start := time.Now()
