@@ -411,7 +411,18 @@ func (inj *injector) adoption() error {
 	}
 	replicas := func(s *appsv1.StatefulSet) int32 { return ptr.Deref(s.Spec.Replicas, 1) }
 	running, want := replicas(old), replicas(inj.sts)
+	image := func(s *appsv1.StatefulSet) string {
+		if i, err := mainContainer(s.Spec.Template.Spec.Containers); err == nil {
+			return s.Spec.Template.Spec.Containers[i].Image
+		}
+		return ""
+	}
+	was, now := image(old), image(inj.sts)
 	switch {
+	case running >= 1 && was != now:
+		return inputErrorf(ReasonAdoption, "StatefulSet %q runs a server the webhook has not completed, and this change moves its database "+
+			"container from %s to %s: its data directory was written by %s, which is the server to adopt. Label it with the image unchanged, "+
+			"and change the image once it runs as the primary (see \"Upgrades\" in the README)", inj.sts.Name, was, now, was)
 	case running > 1 && want > 1:
 		return inputErrorf(ReasonAdoption, "StatefulSet %q runs %d pods the webhook has not completed, each with a database of its own: only a single "+
 			"server can be adopted in place, as the primary. Scale it to 1 in this change, delete the claims of its other pods (%s-%s-1 and up, "+

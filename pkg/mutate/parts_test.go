@@ -350,6 +350,7 @@ func TestAdoption(t *testing.T) {
 		want     int32
 		wantErr  string
 		complete bool
+		image    string // the database image this change sets
 	}{
 		"one server, labeled as it is":             {old: ptr.To[int32](1), want: 1},
 		"one server (replicas unset), labeled":     {old: nil, want: 1},
@@ -358,6 +359,8 @@ func TestAdoption(t *testing.T) {
 		"three servers, labeled and scaled to one": {old: ptr.To[int32](3), want: 1},
 		"no server running, labeled and scaled":    {old: ptr.To[int32](0), want: 3},
 		"completed before, scaled":                 {old: ptr.To[int32](1), want: 3, complete: true},
+		"one server, labeled with another image":   {old: ptr.To[int32](1), want: 1, image: "mariadb:11.8", wantErr: "its data directory was written by mysql:9.7"},
+		"no server running, another image":         {old: ptr.To[int32](0), want: 1, image: "mariadb:11.8"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -372,6 +375,9 @@ func TestAdoption(t *testing.T) {
 			}
 			sts.Labels[contract.EnabledLabel] = contract.EnabledValue
 			sts.Spec.Replicas = ptr.To(tc.want)
+			if tc.image != "" {
+				sts.Spec.Template.Spec.Containers[0].Image = tc.image
+			}
 			_, err := DefaultConfig().Inject(sts, old)
 			var inputErr *InputError
 			switch {
