@@ -60,8 +60,8 @@ func (c Config) legacyRecord(sts *appsv1.StatefulSet) *partRecord {
 	bareSpec.InitContainers = slices.DeleteFunc(bareSpec.InitContainers, injected)
 	bareSpec.Containers = slices.DeleteFunc(bareSpec.Containers, func(c corev1.Container) bool { return c.Name != spec.Containers[main].Name && injected(c) })
 	bareSpec.Volumes = slices.DeleteFunc(bareSpec.Volumes, func(v corev1.Volume) bool { return slices.Contains(injectedVolumes, v.Name) })
-	db, _ := findIn(bareSpec.Containers, func(c corev1.Container) bool { return c.Name == spec.Containers[main].Name })
-	i := slices.IndexFunc(bareSpec.Containers, func(c corev1.Container) bool { return c.Name == db.Name })
+	db := spec.Containers[main].Name
+	i := slices.IndexFunc(bareSpec.Containers, func(c corev1.Container) bool { return c.Name == db })
 	bareSpec.Containers[i].StartupProbe, bareSpec.Containers[i].LivenessProbe, bareSpec.Containers[i].ReadinessProbe = nil, nil, nil
 
 	res, err := r61ddb15.Config{XtrabackupImage: c.XtrabackupImage, HelperImage: c.HelperImage}.Inject(bare, nil)
@@ -82,7 +82,7 @@ func (c Config) legacyRecord(sts *appsv1.StatefulSet) *partRecord {
 		}
 	}
 	for _, w := range rendered.Containers {
-		if h, ok := findIn(spec.Containers, func(c corev1.Container) bool { return c.Name == w.Name }); ok && w.Name != db.Name && injected(w) && sameBesidesImage(h, w) {
+		if h, ok := findIn(spec.Containers, func(c corev1.Container) bool { return c.Name == w.Name }); ok && w.Name != db && injected(w) && sameBesidesImage(h, w) {
 			rec.Parts[partKey(partContainer, w.Name)] = partDigest(h)
 		}
 	}
@@ -91,14 +91,11 @@ func (c Config) legacyRecord(sts *appsv1.StatefulSet) *partRecord {
 			rec.Parts[partKey(partVolume, w.Name)] = partDigest(h)
 		}
 	}
-	if w, ok := findIn(rendered.Containers, func(c corev1.Container) bool { return c.Name == db.Name }); ok {
-		h := spec.Containers[main]
-		for field, probes := range map[string][2]*corev1.Probe{
-			"startupProbe": {h.StartupProbe, w.StartupProbe}, "livenessProbe": {h.LivenessProbe, w.LivenessProbe},
-			"readinessProbe": {h.ReadinessProbe, w.ReadinessProbe},
-		} {
-			if probes[0] != nil && probes[1] != nil && partDigest(probes[0]) == partDigest(probes[1]) {
-				rec.Parts[probeKey(h.Name, field)] = partDigest(probes[0])
+	if w, ok := findIn(rendered.Containers, func(c corev1.Container) bool { return c.Name == db }); ok {
+		wantProbes := probesOf(w)
+		for field, h := range probesOf(spec.Containers[main]) {
+			if w := wantProbes[field]; h != nil && w != nil && partDigest(h) == partDigest(w) {
+				rec.Parts[probeKey(db, field)] = partDigest(h)
 			}
 		}
 	}

@@ -130,7 +130,8 @@ func (c Config) Inject(sts, old *appsv1.StatefulSet) (*Result, error) {
 	}
 	out := sts.DeepCopy()
 	delete(out.Annotations, contract.UpgradeAnnotation)
-	inj := injector{cfg: c.withDefaults(), sts: out, old: old, record: c.withDefaults().recordOf(sts, old), parts: map[string]string{}}
+	cfg := c.withDefaults()
+	inj := injector{cfg: cfg, sts: out, old: old, record: cfg.recordOf(sts, old), parts: map[string]string{}}
 	if err := inj.run(); err != nil {
 		return nil, err
 	}
@@ -549,7 +550,7 @@ func keepOrAppend[T any](inj *injector, kind string, items []T, want T, name fun
 	if i < 0 {
 		return append(items, added(inj, key, want))
 	}
-	items[i] = settle(inj, key, fmt.Sprintf("%s %q", kind, name(want)), items[i], want)
+	items[i] = settle(inj, key, items[i], want)
 	return items
 }
 
@@ -826,7 +827,7 @@ func (inj *injector) initContainers(db corev1.Container, rendered map[string]str
 		if inj.followsDatabaseImage(have.Image, dbImage) && !inj.ours(key, have) {
 			inj.followDatabaseImage(&have, dbImage)
 		}
-		result = append(result, settle(inj, key, fmt.Sprintf("%s %q", partInitContainer, w.Name), have, w))
+		result = append(result, settle(inj, key, have, w))
 	}
 	for _, c := range spec.InitContainers {
 		if !slices.ContainsFunc(want, func(w corev1.Container) bool { return w.Name == c.Name }) {
@@ -964,7 +965,7 @@ func (inj *injector) probe(container, field string, have, want *corev1.Probe) *c
 	if have == nil {
 		return added(inj, key, want)
 	}
-	return settle(inj, key, fmt.Sprintf("%s of container %q", field, container), have, want)
+	return settle(inj, key, have, want)
 }
 
 func execProbe(command []string, t probeTiming) *corev1.Probe {

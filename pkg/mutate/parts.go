@@ -72,10 +72,11 @@ const (
 	partVolume        = "volume"
 )
 
+// kindKey is a kind of part as a part key spells it.
+func kindKey(kind string) string { return strings.ReplaceAll(kind, " ", "-") }
+
 // partKey names a part in the record: its kind and name.
-func partKey(kind, name string) string {
-	return strings.ReplaceAll(kind, " ", "-") + "/" + name
-}
+func partKey(kind, name string) string { return kindKey(kind) + "/" + name }
 
 func probeKey(container, field string) string { return "probe/" + container + "/" + field }
 
@@ -295,10 +296,7 @@ func upgraded[T any](have, want T) T {
 
 // ours reports whether a part is the one the webhook recorded.
 func (inj *injector) ours(key string, have any) bool {
-	if inj.record == nil {
-		return false
-	}
-	d, ok := inj.record.Parts[key]
+	d, ok := inj.recorded(key)
 	return ok && d == partDigest(have)
 }
 
@@ -338,7 +336,7 @@ func partName(key string) string {
 // this release injects stays (and is the webhook's from now on); the
 // webhook's own recorded part is brought to this release; a user's part
 // is kept as written, with a warning.
-func settle[T any](inj *injector, key, what string, have, want T) T {
+func settle[T any](inj *injector, key string, have, want T) T {
 	haveDigest := partDigest(have)
 	recorded, ok := inj.recorded(key)
 	switch {
@@ -349,11 +347,11 @@ func settle[T any](inj *injector, key, what string, have, want T) T {
 		placed := upgraded(have, want)
 		inj.note(key, placed)
 		if !onlyImageDiffers(have, want) {
-			inj.upgradedParts = append(inj.upgradedParts, what)
+			inj.upgradedParts = append(inj.upgradedParts, partName(key))
 		}
 		return placed
 	default:
-		inj.warnf("kept your %s as written; it differs from the one the webhook injects", what)
+		inj.warnf("kept your %s as written; it differs from the one the webhook injects", partName(key))
 		return have
 	}
 }
@@ -385,7 +383,7 @@ func (inj *injector) dropRetired() {
 		if _, kept := inj.parts[key]; kept || !inj.ours(key, v) {
 			return false
 		}
-		inj.removedParts = append(inj.removedParts, fmt.Sprintf("%s %q", kind, name))
+		inj.removedParts = append(inj.removedParts, partName(key))
 		return true
 	}
 	spec.InitContainers = slices.DeleteFunc(spec.InitContainers, func(c corev1.Container) bool { return retired(partInitContainer, c.Name, c) })
@@ -498,11 +496,11 @@ func partAt(spec *corev1.PodSpec, key string) (any, bool) {
 	kind, name, _ := strings.Cut(key, "/")
 	named := func(c corev1.Container) bool { return c.Name == name }
 	switch kind {
-	case strings.TrimSuffix(partKey(partInitContainer, ""), "/"):
+	case kindKey(partInitContainer):
 		return findIn(spec.InitContainers, named)
-	case strings.TrimSuffix(partKey(partContainer, ""), "/"):
+	case kindKey(partContainer):
 		return findIn(spec.Containers, named)
-	case strings.TrimSuffix(partKey(partVolume, ""), "/"):
+	case kindKey(partVolume):
 		return findIn(spec.Volumes, func(v corev1.Volume) bool { return v.Name == name })
 	case "probe":
 		container, field, _ := strings.Cut(name, "/")
@@ -510,10 +508,16 @@ func partAt(spec *corev1.PodSpec, key string) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		probe := map[string]*corev1.Probe{"startupProbe": c.StartupProbe, "livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe}[field]
+		probe := probesOf(c)[field]
 		return probe, probe != nil
 	}
 	return nil, false
+}
+
+// probesOf are a container's probes, by the field that holds each, as
+// probe keys name them.
+func probesOf(c corev1.Container) map[string]*corev1.Probe {
+	return map[string]*corev1.Probe{"startupProbe": c.StartupProbe, "livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe}
 }
 
 func findIn[T any](items []T, match func(T) bool) (T, bool) {
