@@ -48,11 +48,7 @@ func adoptCommand(args []string) error {
 			return errors.New("no StatefulSet found")
 		}
 	} else {
-		cfgREST, namespace, err := cmd.config()
-		if err != nil {
-			return err
-		}
-		c, err := client.New(cfgREST, client.Options{})
+		_, c, namespace, err := cmd.connect()
 		if err != nil {
 			return err
 		}

@@ -62,16 +62,22 @@ func (f clusterFlags) parse(args []string, check func() error) (context.Context,
 			return nil, nil, target{}, err
 		}
 	}
-	cfg, namespace, err := f.config()
-	if err != nil {
-		return nil, nil, target{}, err
-	}
-	c, err := client.New(cfg, client.Options{})
+	cfg, c, namespace, err := f.connect()
 	if err != nil {
 		return nil, nil, target{}, err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	return ctx, stop, target{key: types.NamespacedName{Namespace: namespace, Name: name}, cfg: cfg, client: c}, nil
+}
+
+// connect loads the kubeconfig and makes a client of the cluster.
+func (f clusterFlags) connect() (*rest.Config, client.Client, string, error) {
+	cfg, namespace, err := f.config()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	c, err := client.New(cfg, client.Options{})
+	return cfg, c, namespace, err
 }
 
 // config loads the kubeconfig as kubectl does, and the namespace.

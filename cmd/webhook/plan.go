@@ -68,11 +68,7 @@ func readStatefulSets(file string) ([]appsv1.StatefulSet, error) {
 }
 
 func listStatefulSets(cmd clusterFlags, all bool) ([]appsv1.StatefulSet, error) {
-	cfg, namespace, err := cmd.config()
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.New(cfg, client.Options{})
+	_, c, namespace, err := cmd.connect()
 	if err != nil {
 		return nil, err
 	}
