@@ -8,8 +8,12 @@ CLUSTER_BIN = $$(bash hack/setup-cluster.sh)
 NODES ?= 3
 # The subtests to run (go test -run), all of them by default.
 E2E_RUN ?= ^TestCluster$$
+# The release before this one (internal/legacy/r61ddb15), built from its
+# commit: e2e installs it first and upgrades a StatefulSet it completed.
+PREVIOUS_RELEASE = 61ddb15
 E2E_ENV = E2E_CLUSTER=1 CLUSTER_BIN="$(CLUSTER_BIN)" NODES=$(NODES) \
 	WEBHOOK_BIN=$(LOCALBIN)/webhook-image HELPER_BIN=$(LOCALBIN)/helper-image CERTMANAGER_BIN=$(LOCALBIN)/certmanager \
+	PREVIOUS_RELEASE_DIR=$(LOCALBIN)/release-$(PREVIOUS_RELEASE) \
 	MYSQL_ROOT="$$(bash hack/setup-db-root.sh mysql-9)" MARIADB_ROOT="$$(bash hack/setup-db-root.sh mariadb)" \
 	MARIADB11_ROOT="$$(bash hack/setup-db-root.sh mariadb-11)" EXPORTER_ROOT="$$(bash hack/setup-db-root.sh mysqld-exporter)"
 
@@ -21,6 +25,7 @@ cluster-deps: ## Install what the cluster needs (root; cached in ~/.local/share/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/webhook-image ./cmd/webhook
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(LOCALBIN)/helper-image ./cmd/helper
 	$(GO) build -o $(LOCALBIN)/certmanager ./test/cluster/certmanager
+	GO=$(GO) bash hack/build-release.sh $(PREVIOUS_RELEASE) $(LOCALBIN)/release-$(PREVIOUS_RELEASE)
 
 .PHONY: e2e
 e2e: cluster-deps ## On a real cluster of NODES nodes (default 3): kustomize install with cert-manager, samples replicating in pods (KEEP=1 keeps it; E2E_RUN=TestCluster/mysql some subtests).

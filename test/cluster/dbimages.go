@@ -5,9 +5,11 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/dbimage"
@@ -48,8 +50,11 @@ func serverFiles(root, config, entrypoint string) ([]File, error) {
 // defaults name them.
 const (
 	WebhookImage = "mysql-replication-webhook:e2e"
-	MySQLImage   = "mysql:9.7"
-	MariaDBImage = "mariadb:10.11"
+	// PreviousReleaseImage is release 61ddb15's webhook, installed before
+	// this release to upgrade from it.
+	PreviousReleaseImage = "mysql-replication-webhook:61ddb15"
+	MySQLImage           = "mysql:9.7"
+	MariaDBImage         = "mariadb:10.11"
 	// MariaDB11Image is MariaDB 11.8, the current LTS, which the MariaDB
 	// sample is upgraded to in place.
 	MariaDB11Image = "mariadb:11.8"
@@ -59,27 +64,33 @@ const (
 // and /helper, run as the non-root user 65532, as the Dockerfile's
 // distroless image.
 func WebhookImageOf(webhook, helper string) (Image, error) {
-	w, err := os.ReadFile(webhook)
-	if err != nil {
-		return Image{}, err
+	return distroless(WebhookImage, map[string]string{"/webhook": webhook, contract.HelperImagePath: helper})
+}
+
+// PreviousReleaseImageOf is the image of the release before this one, as
+// its Dockerfile made it: its webhook binary (hack/build-release.sh) at
+// /webhook, which was also its injected helper.
+func PreviousReleaseImageOf(webhook string) (Image, error) {
+	return distroless(PreviousReleaseImage, map[string]string{"/webhook": webhook})
+}
+
+// distroless is an image of static binaries (path in the image: file
+// here) run as the non-root user 65532, as distroless/static:nonroot.
+func distroless(name string, binaries map[string]string) (Image, error) {
+	files := []File{
+		{Path: "/etc/passwd", Mode: 0o644, Content: "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"},
+		{Path: "/etc/group", Mode: 0o644, Content: "root:x:0:\nnonroot:x:65532:\n"},
+		{Path: "/tmp", Mode: 0o1777, Dir: true},
+		{Path: "/home/nonroot", Mode: 0o700, Dir: true},
 	}
-	h, err := os.ReadFile(helper)
-	if err != nil {
-		return Image{}, err
+	for _, path := range slices.Sorted(maps.Keys(binaries)) {
+		b, err := os.ReadFile(binaries[path])
+		if err != nil {
+			return Image{}, err
+		}
+		files = append(files, File{Path: path, Mode: 0o755, Content: string(b)})
 	}
-	return Image{
-		Name: WebhookImage,
-		Files: []File{
-			{Path: "/webhook", Mode: 0o755, Content: string(w)},
-			{Path: contract.HelperImagePath, Mode: 0o755, Content: string(h)},
-			{Path: "/etc/passwd", Mode: 0o644, Content: "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"},
-			{Path: "/etc/group", Mode: 0o644, Content: "root:x:0:\nnonroot:x:65532:\n"},
-			{Path: "/tmp", Mode: 0o1777, Dir: true},
-			{Path: "/home/nonroot", Mode: 0o700, Dir: true},
-		},
-		Entrypoint: []string{"/webhook"},
-		User:       "65532:65532",
-	}, nil
+	return Image{Name: name, Files: files, Entrypoint: []string{"/webhook"}, User: "65532:65532"}, nil
 }
 
 // MySQLImageOf is a MySQL 9.7 image from a root filesystem that

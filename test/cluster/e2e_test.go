@@ -140,7 +140,11 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := []Image{webhookImg, mysqlImg, mariadbImg, mariadb11Img, exporterImg}
+	previousImg, err := PreviousReleaseImageOf(filepath.Join(env(t, "PREVIOUS_RELEASE_DIR"), "webhook"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := []Image{webhookImg, previousImg, mysqlImg, mariadbImg, mariadb11Img, exporterImg}
 	nodes, err := NodesFromEnv()
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +182,13 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.add("helm install of dist/chart ready (as below), then helm uninstall", time.Since(start))
+
+	// The release before this one, installed as its users did, completes a
+	// StatefulSet that this release upgrades in step 7.
+	var legacy *legacyRun
+	t.Run("release 61ddb15 installed from its commit completes a StatefulSet", func(t *testing.T) {
+		legacy = completeWithRelease61ddb15(ctx, t, c, env(t, "PREVIOUS_RELEASE_DIR"), &tm)
+	})
 	start = time.Now()
 	installed, err := c.InstallProject(ctx, configDir, WebhookImage)
 	if err != nil {
@@ -301,7 +312,7 @@ func TestCluster(t *testing.T) {
 	// 7. A StatefulSet the previous release completed, upgraded on its
 	// owner's step only.
 	t.Run("a StatefulSet release 61ddb15 completed is upgraded on its owner's step", func(t *testing.T) {
-		upgradeFromRelease61ddb15(ctx, t, c, &tm)
+		upgradeFromRelease61ddb15(ctx, t, c, &tm, legacy)
 	})
 
 	// 8. A single server its owner wrote, adopted in place by labeling it.

@@ -4,6 +4,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
+	"github.com/mysql-replication-webhook/mysql-replication-webhook/test/rig/kbuild"
 )
 
 // InstallNamespace is where config/default installs the webhook.
@@ -43,6 +45,9 @@ func (c *Cluster) RunCertManager(ctx context.Context, bin string) error {
 type Installed struct {
 	Objects                          []*unstructured.Unstructured
 	Certificate, Webhook, Deployment string
+	// Previous is set for the release before this one, which writes no
+	// record of the parts it injected.
+	Previous bool
 }
 
 // InstallProject installs config/default as `make deploy IMG=image` does:
@@ -59,6 +64,29 @@ func (c *Cluster) InstallProject(ctx context.Context, configDir, image string) (
 		return nil, fmt.Errorf("hack/deploy.sh %s apply: %w\n%s", image, err, out)
 	}
 	return installed(objs), nil
+}
+
+// InstallPreviousRelease installs the release that hack/build-release.sh
+// built into dir as its users installed it (its `make deploy IMG=image`):
+// its config/default rendered with the image set, then kubectl apply.
+func (c *Cluster) InstallPreviousRelease(ctx context.Context, dir, image string) (*Installed, error) {
+	rendered, err := kbuild.Build(filepath.Join(dir, "config", "default"), image)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := Decode(rendered)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, c.bin("kubectl"), "apply", "-f", "-")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
+	cmd.Stdin = bytes.NewReader(rendered)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("kubectl apply of the release in %s: %w\n%s", dir, err, out)
+	}
+	in := installed(objs)
+	in.Previous = true
+	return in, nil
 }
 
 // kubectl runs the cluster's kubectl, as a user does, with the admin
@@ -137,14 +165,17 @@ func (c *Cluster) WaitReady(ctx context.Context, in *Installed, progress func(st
 		if err != nil {
 			return false, err
 		}
-		return d.Status.ReadyReplicas == 2 && d.Status.UpdatedReplicas == 2, nil
+		// Replicas counts the pods of an earlier install still running.
+		return d.Status.ReadyReplicas == 2 && d.Status.UpdatedReplicas == 2 && d.Status.Replicas == 2, nil
 	}); err != nil {
 		return fmt.Errorf("%w\n%s", err, c.DescribePods(ctx, InstallNamespace, ""))
 	}
 	progress(fmt.Sprintf("Deployment %s: 2/2 Ready", in.Deployment))
 	// The API server reaches the webhook once kube-proxy routes the
 	// Service to the ready pods: a dry-run create of a labeled StatefulSet
-	// goes through admission without storing anything.
+	// goes through admission without storing anything. This release
+	// records what it injected; the release before it did not, so an
+	// answer with a record is this release's, not an earlier install's.
 	probe := &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "admission-probe", Namespace: "default", Labels: map[string]string{contract.EnabledLabel: contract.EnabledValue}},
 		Spec: appsv1.StatefulSetSpec{
@@ -161,7 +192,12 @@ func (c *Cluster) WaitReady(ctx context.Context, in *Installed, progress func(st
 		if err != nil {
 			return false, err
 		}
-		return got.Annotations[contract.InjectorVersionAnnotation] != "", fmt.Errorf("not injected")
+		injected := got.Annotations[contract.InjectorVersionAnnotation] != ""
+		recorded := got.Annotations[contract.InjectedPartsAnnotation] != ""
+		if injected && recorded != in.Previous {
+			return true, nil
+		}
+		return false, fmt.Errorf("not injected by the release installed (injected %v, record %v)", injected, recorded)
 	}); err != nil {
 		return err
 	}

@@ -6,101 +6,136 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/controller"
-	r61ddb15 "github.com/mysql-replication-webhook/mysql-replication-webhook/internal/legacy/r61ddb15/mutate"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/internal/plan"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/contract"
 	"github.com/mysql-replication-webhook/mysql-replication-webhook/pkg/mutate"
 )
 
-// upgradeFromRelease61ddb15 runs a MySQL 9.7 StatefulSet as release
-// 61ddb15 completed it (its renderer, its companions and credentials
-// Secret, as its webhook and controller made them), with a probe its owner
-// edited since. The running webhook takes it over without restarting a
+// The StatefulSet release 61ddb15 completes, and upgraded later.
+const legacyName = "legacy"
+
+// legacyDB is how to talk to it.
+var legacyDB = DB{Name: legacyName, Container: "mysql", Client: "mysql", CloneSkipped: "already holds a database"}
+
+// legacyPod is the name of its pod i.
+func legacyPod(i int) string { return fmt.Sprintf("%s-%d", legacyName, i) }
+
+// legacyQuery reads its rows.
+const legacyQuery = "SELECT GROUP_CONCAT(v ORDER BY id) FROM e2e.t"
+
+// legacyStatefulSet is what its owner writes: MySQL 9.7, labeled, no pods
+// yet.
+func legacyStatefulSet() *appsv1.StatefulSet {
+	sts := plain(legacyName, MySQLImage)
+	sts.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("256Mi")
+	return sts
+}
+
+// completeWithRelease61ddb15 installs release 61ddb15 as its users
+// installed it (its webhook built from its commit by hack/build-release.sh
+// into dir, its config/default) and lets it complete a MySQL 9.7
+// StatefulSet: created labeled without pods, its livenessProbe's timeout
+// then edited by its owner to 15 s, scaled to 2 Ready, a row written. It
+// returns the StatefulSet as that release stored it and its pods.
+func completeWithRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, dir string, tm *timings) *legacyRun {
+	built, err := os.ReadFile(filepath.Join(dir, "COMMIT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := os.ReadFile(filepath.Join("..", "..", "internal", "legacy", "r61ddb15", "COMMIT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(built) != string(rendered) {
+		t.Fatalf("%s was built from %s, internal/legacy/r61ddb15 from %s", dir, built, rendered)
+	}
+	start := time.Now()
+	previous, err := c.InstallPreviousRelease(ctx, dir, PreviousReleaseImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, previous, func(s string) { fmt.Println("  release 61ddb15: " + s) }); err != nil {
+		t.Fatal(err)
+	}
+	tm.add("release 61ddb15 installed from its commit: 2 managers Ready", time.Since(start))
+
+	start = time.Now()
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, legacyStatefulSet(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	edited, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, legacyName, types.StrategicMergePatchType,
+		[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"mysql","livenessProbe":{"timeoutSeconds":15}}]}}}}`), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := edited.Spec.Template.Spec.Containers[0].LivenessProbe; got == nil || got.TimeoutSeconds != 15 {
+		t.Fatalf("release 61ddb15 did not keep its owner's livenessProbe: %+v", got)
+	}
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, legacyName, types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StatefulSetReady(ctx, ns, legacyName, 15*time.Minute, nil); err != nil {
+		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+legacyName))
+	}
+	writeThroughPrimary(ctx, t, c, legacyDB, legacyPod(1),
+		"CREATE DATABASE e2e; CREATE TABLE e2e.t (id INT PRIMARY KEY, v VARCHAR(32)); INSERT INTO e2e.t VALUES (1, 'before-upgrade')")
+	if err := c.Eventually(ctx, ns, legacyDB, legacyPod(1), "127.0.0.1", legacyQuery, "before-upgrade"); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := c.Client.AppsV1().StatefulSets(ns).Get(ctx, legacyName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Annotations[contract.InjectedPartsAnnotation] != "" {
+		t.Fatal("release 61ddb15 wrote a record of its parts: the release installed is not 61ddb15")
+	}
+	tm.add("release 61ddb15's StatefulSet: 2 pods Ready, a row replicated", time.Since(start))
+	return &legacyRun{stored: stored, pods: podUIDs(ctx, t, c, legacyName)}
+}
+
+// legacyRun is the StatefulSet release 61ddb15 completed, as it stored it,
+// and its pods' UIDs.
+type legacyRun struct {
+	stored *appsv1.StatefulSet
+	pods   map[string]types.UID
+}
+
+// upgradeFromRelease61ddb15 takes over the StatefulSet release 61ddb15
+// completed (run) after this release was installed over it. This release takes it over without restarting a
 // pod; a label and a scale restart none either; the controller says it
 // waits for an upgrade; mysql-replication.io/upgrade=now brings the
 // webhook's parts to this release and keeps the owner's probe, the pods
 // roll replicas first, and the rows and replication survive.
-func upgradeFromRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, tm *timings) {
-	const name = "legacy"
-	d := DB{Name: name, Container: "mysql", Client: "mysql", CloneSkipped: "already holds a database"}
-	pod := func(i int) string { return fmt.Sprintf("%s-%d", name, i) }
-	sts := plain(name, MySQLImage)
-	sts.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("256Mi")
+func upgradeFromRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, tm *timings, run *legacyRun) {
+	name, d, pod, query := legacyName, legacyDB, legacyPod, legacyQuery
 	defer func() {
 		_ = c.Client.AppsV1().StatefulSets(ns).Delete(ctx, name, metav1.DeleteOptions{})
 		_ = c.Client.CoreV1().PersistentVolumeClaims(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app=" + name})
 	}()
-
-	// 1. Release 61ddb15's completion, edited by its owner: a livenessProbe
-	// with a longer timeout. Created unlabeled, so that the running
-	// webhook does not see it, with the companions and the credentials
-	// Secret release 61ddb15's controller made.
-	then, err := r61ddb15.DefaultConfig().Inject(sts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	legacy := then.StatefulSet
-	legacy.Spec.Template.Spec.Containers[0].LivenessProbe.TimeoutSeconds = 15
-	delete(legacy.Labels, contract.EnabledLabel)
-	created, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, legacy, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	companions, err := r61ddb15.BuildCompanions(created)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, err := r61ddb15.BuildCredentialsSecret(created, controller.RandomPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, obj := range append(companions.Objects(), secret) {
-		if err := createCore(ctx, c, obj); err != nil {
-			t.Fatalf("release 61ddb15's %T %s: %v", obj, obj.GetName(), err)
-		}
+	if run == nil {
+		t.Fatal("release 61ddb15 completed no StatefulSet (its subtest failed or did not run: E2E_RUN='TestCluster/61ddb15' runs both)")
 	}
 
-	// 2. Labeled and scaled to 2: the running webhook keeps the pod
-	// template as release 61ddb15 stored it.
-	start := time.Now()
-	labeled, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType,
-		fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}},"spec":{"replicas":2}}`, contract.EnabledLabel, contract.EnabledValue), metav1.PatchOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !equality.Semantic.DeepEqual(labeled.Spec.Template, created.Spec.Template) {
-		t.Fatal("labeling release 61ddb15's StatefulSet changed its pod template")
-	}
-	if err := c.StatefulSetReady(ctx, ns, name, 15*time.Minute, nil); err != nil {
-		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+name))
-	}
-	tm.add("release 61ddb15's StatefulSet labeled and scaled: 2 pods Ready", time.Since(start))
-	if _, err := c.SQL(ctx, ns, d, pod(1), name+"-primary",
-		"CREATE DATABASE e2e; CREATE TABLE e2e.t (id INT PRIMARY KEY, v VARCHAR(32)); INSERT INTO e2e.t VALUES (1, 'before-upgrade');"); err != nil {
-		t.Fatal(err)
-	}
-	const query = "SELECT GROUP_CONCAT(v ORDER BY id) FROM e2e.t"
-	if err := c.Eventually(ctx, ns, d, pod(1), "127.0.0.1", query, "before-upgrade"); err != nil {
-		t.Fatal(err)
-	}
-
-	// 3. Neither a label nor a scale restarts a pod; the controller says
-	// how to upgrade, and webhook plan what the upgrade changes.
-	before := podUIDs(ctx, t, c, name)
+	// 1. Neither this release's install, a label nor a scale restarts a
+	// pod; the controller says how to upgrade, and webhook plan what the
+	// upgrade changes.
+	created, before := run.stored, run.pods
 	for _, p := range []string{`{"metadata":{"labels":{"team":"db"}}}`, `{"spec":{"replicas":2}}`} {
 		if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType, []byte(p), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
@@ -122,7 +157,7 @@ func upgradeFromRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, tm
 		t.Fatal(err)
 	}
 	if !equality.Semantic.DeepEqual(stored.Spec.Template, created.Spec.Template) || stored.Status.UpdateRevision != stored.Status.CurrentRevision {
-		t.Fatalf("a label and a scale changed the pod template (revisions %s, %s)", stored.Status.CurrentRevision, stored.Status.UpdateRevision)
+		t.Fatalf("this release's install, a label or a scale changed the pod template (revisions %s, %s)", stored.Status.CurrentRevision, stored.Status.UpdateRevision)
 	}
 	if after := podUIDs(ctx, t, c, name); !equality.Semantic.DeepEqual(before, after) {
 		t.Fatalf("pods restarted without the owner's step: %v, then %v", before, after)
@@ -131,11 +166,11 @@ func upgradeFromRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, tm
 	if planned.State != plan.Waits || !slices.ContainsFunc(planned.Notes, func(n string) bool { return strings.Contains(n, `kept your livenessProbe of container "mysql"`) }) {
 		t.Fatalf("webhook plan: %s, %q", planned.State, planned.Notes)
 	}
-	t.Logf("a label and a scale left both pods running; UpgradeAvailable said how to upgrade; webhook plan: %q", planned.Notes)
+	t.Logf("this release's install, a label and a scale left both pods running; UpgradeAvailable said how to upgrade; webhook plan: %q", planned.Notes)
 
-	// 4. The owner's step: the webhook's parts are this release's, the
+	// 2. The owner's step: the webhook's parts are this release's, the
 	// owner's probe is kept, the pods roll replicas first.
-	start = time.Now()
+	start := time.Now()
 	upgraded, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType,
 		fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, contract.UpgradeAnnotation, contract.UpgradeNow), metav1.PatchOptions{})
 	if err != nil {
@@ -147,7 +182,7 @@ func upgradeFromRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, tm
 	if drifted := mutate.DriftedParts(upgraded); drifted == nil || len(drifted) != 0 {
 		t.Errorf("recorded parts after the upgrade: drifted %v", drifted)
 	}
-	now, err := mutate.DefaultConfig().Inject(sts, nil)
+	now, err := mutate.DefaultConfig().Inject(legacyStatefulSet(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +217,7 @@ func upgradeFromRelease61ddb15(ctx context.Context, t *testing.T, c *Cluster, tm
 		t.Errorf("the primary was replaced before the replica: %s at %s, %s at %s", pod(0), rolled[pod(0)], pod(1), rolled[pod(1)])
 	}
 
-	// 5. The data survived, and replication goes on.
+	// 3. The data survived, and replication goes on.
 	writeThroughPrimary(ctx, t, c, d, pod(1), "INSERT INTO e2e.t VALUES (2, 'after-upgrade')")
 	for i := range 2 {
 		if err := c.Eventually(ctx, ns, d, pod(i), "127.0.0.1", query, "before-upgrade,after-upgrade"); err != nil {
@@ -215,20 +250,4 @@ func commandOf(spec corev1.PodSpec, container string) []string {
 		}
 	}
 	return nil
-}
-
-// createCore creates a ConfigMap, Service or Secret.
-func createCore(ctx context.Context, c *Cluster, obj client.Object) error {
-	var err error
-	switch o := obj.(type) {
-	case *corev1.ConfigMap:
-		_, err = c.Client.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-	case *corev1.Service:
-		_, err = c.Client.CoreV1().Services(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-	case *corev1.Secret:
-		_, err = c.Client.CoreV1().Secrets(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-	default:
-		err = fmt.Errorf("no client for %T", obj)
-	}
-	return err
 }
