@@ -155,8 +155,12 @@ func TestAdoption(t *testing.T) {
 		note  string
 	}{
 		"its data in the directory mysql of its claim": {sts: single(inPlace, fromSecret), state: Adoptable},
-		"its data at the root of its claim":            {sts: single(atRoot, fromSecret), state: NotAdoptable, note: "starts empty"},
-		"no data claim":                                {sts: noClaim, state: NotAdoptable, note: `no "data" volumeClaimTemplate`},
+		"its data at the root of its claim":            {sts: single(atRoot, fromSecret), state: Adoptable, note: "moves a data directory it finds at the volume's root"},
+		"its data elsewhere on its claim": {
+			sts:   single(corev1.VolumeMount{Name: "data", MountPath: "/bitnami/mysql"}, fromSecret),
+			state: NotAdoptable, note: "starts empty",
+		},
+		"no data claim": {sts: noClaim, state: NotAdoptable, note: `no "data" volumeClaimTemplate`},
 		"a random root password": {
 			sts:   single(inPlace, corev1.EnvVar{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"}),
 			state: NotAdoptable, note: "hides the root password",

@@ -288,6 +288,11 @@ const (
 	// StagingDir, on the data volume beside DataSubPath, is where a clone
 	// is made before it is moved into place with one rename.
 	StagingDir = ".clone"
+	// MovingDir, on the data volume beside DataSubPath, is where
+	// clone-mysql gathers a data directory found at the volume's root (a
+	// server adopted with its claim mounted at DataDir) before one rename
+	// makes it DataSubPath.
+	MovingDir = ".moving"
 	// StartReplicationMarker, in the data directory, tells the sidecar of
 	// the clone-plugin profile that the data is a fresh clone whose
 	// replication it must point at the primary and start, once.

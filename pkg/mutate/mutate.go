@@ -275,7 +275,7 @@ func (inj *injector) run() error {
 	if err := inj.dataClaim(); err != nil {
 		return err
 	}
-	if err := inj.dataLayout(spec.Containers[main]); err != nil {
+	if err := inj.dataLayout(&spec.Containers[main]); err != nil {
 		return err
 	}
 	if err := inj.adoption(); err != nil {
@@ -476,13 +476,25 @@ func (inj *injector) dataClaim() error {
 // dataLayout refuses a database container that mounts its data elsewhere
 // than the injected containers look for it: the data volume's DataSubPath
 // directory at DataDir. A replica's clone-mysql would write the clone
-// where its server does not look, and the server would start empty. A
-// StatefulSet the webhook completed before keeps its mounts, with a
-// warning, so that it can still be changed and scaled.
-func (inj *injector) dataLayout(db corev1.Container) error {
-	for _, m := range db.VolumeMounts {
+// where its server does not look, and the server would start empty. One
+// other layout is taken and changed: the whole volume at DataDir, as a
+// server written without the webhook often mounts it. The container then
+// mounts DataSubPath, and clone-mysql moves a data directory it finds at
+// the volume's root there, by renames on the volume, before the server
+// starts. A StatefulSet the webhook completed before keeps its mounts,
+// with a warning, so that it can still be changed and scaled.
+func (inj *injector) dataLayout(db *corev1.Container) error {
+	for i, m := range db.VolumeMounts {
 		at := path.Clean(m.MountPath) == contract.DataDir
 		if m.Name == contract.DataVolume && at && m.SubPath == contract.DataSubPath && m.SubPathExpr == "" || m.Name != contract.DataVolume && !at {
+			continue
+		}
+		if m.Name == contract.DataVolume && at && m.SubPath == "" && m.SubPathExpr == "" && !completed(inj.old) {
+			db.VolumeMounts[i].SubPath = contract.DataSubPath
+			inj.warnf("container %q mounted the whole volume %q at %s; it now mounts the volume's directory %q there, as the injected containers do. "+
+				"On each pod's next start, clone-mysql moves a data directory it finds at the volume's root into %q by renames on the volume "+
+				"(nothing copied, nothing deleted) before the server starts; lost+found stays at the root",
+				db.Name, m.Name, m.MountPath, contract.DataSubPath, contract.DataSubPath)
 			continue
 		}
 		msg := fmt.Sprintf("container %q mounts volume %q at %s (subPath %q): the injected containers find the data directory in the directory %q "+
@@ -492,8 +504,9 @@ func (inj *injector) dataLayout(db corev1.Container) error {
 			inj.warnf("%s", msg)
 			return nil
 		}
-		return inputErrorf(ReasonVolumes, "%s; remove the mount (the webhook adds {name: %s, mountPath: %s, subPath: %s}), or move a server's existing data "+
-			"into the directory %q of its volume first and mount it so", msg, contract.DataVolume, contract.DataDir, contract.DataSubPath, contract.DataSubPath)
+		return inputErrorf(ReasonVolumes, "%s; mount the volume %q at %s, either whole (its data directory at the volume's root is moved into the directory %q) "+
+			"or its directory %q (subPath %q), or remove the mount (the webhook adds {name: %s, mountPath: %s, subPath: %s})",
+			msg, contract.DataVolume, contract.DataDir, contract.DataSubPath, contract.DataSubPath, contract.DataSubPath, contract.DataVolume, contract.DataDir, contract.DataSubPath)
 	}
 	return nil
 }

@@ -305,23 +305,41 @@ func TestDataLayout(t *testing.T) {
 	tests := map[string]struct {
 		mount   corev1.VolumeMount
 		wantErr string
+		// wantMoved: the mount becomes the webhook's, with a warning
+		// that the data directory is moved.
+		wantMoved bool
 	}{
 		"the webhook's own layout":         {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql", SubPath: "mysql"}},
 		"another volume elsewhere":         {mount: corev1.VolumeMount{Name: "logs", MountPath: "/var/log/mysql"}},
-		"the volume's root at the datadir": {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql"}, wantErr: `mounts volume "data" at /var/lib/mysql (subPath "")`},
+		"the volume's root at the datadir": {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql"}, wantMoved: true},
+		"the volume's root, path unclean":  {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql/"}, wantMoved: true},
+		"a subPathExpr":                    {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql", SubPathExpr: "$(POD_NAME)"}, wantErr: `(subPath "$(POD_NAME)")`},
 		"another subPath":                  {mount: corev1.VolumeMount{Name: "data", MountPath: "/var/lib/mysql/", SubPath: "db"}, wantErr: `(subPath "db")`},
 		"Bitnami's path":                   {mount: corev1.VolumeMount{Name: "data", MountPath: "/bitnami/mysql"}, wantErr: "at /bitnami/mysql"},
 		"another volume at the datadir":    {mount: corev1.VolumeMount{Name: "disk", MountPath: "/var/lib/mysql"}, wantErr: `mounts volume "disk"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := DefaultConfig().Inject(withMount(tc.mount), nil)
+			res, err := DefaultConfig().Inject(withMount(tc.mount), nil)
 			var inputErr *InputError
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("denied: %v", err)
 			case tc.wantErr != "" && (!errors.As(err, &inputErr) || inputErr.Reason() != ReasonVolumes || !strings.Contains(err.Error(), tc.wantErr)):
 				t.Fatalf("err = %v, want a volumes InputError with %q", err, tc.wantErr)
+			case tc.wantErr != "":
+				return
+			}
+			mounts := res.StatefulSet.Spec.Template.Spec.Containers[0].VolumeMounts
+			moved := slices.ContainsFunc(res.Warnings, func(w string) bool {
+				return strings.Contains(w, "moves a data directory it finds at the volume's root")
+			})
+			if tc.wantMoved && (mounts[0].SubPath != "mysql" || !moved) || !tc.wantMoved && moved {
+				t.Errorf("mount %+v, warnings %q", mounts[0], res.Warnings)
+			}
+			again, err := DefaultConfig().Inject(res.StatefulSet.DeepCopy(), nil)
+			if err != nil || !equality.Semantic.DeepEqual(again.StatefulSet, res.StatefulSet) {
+				t.Errorf("not idempotent: %v", err)
 			}
 		})
 	}

@@ -70,6 +70,7 @@ type Params struct {
 type contractNames struct {
 	MySQLPort, BackupPort                                     int
 	DataDir, DataSubPath, DataVolumeDir, StagingDir           string
+	MovingDir                                                 string
 	StartReplicationMarker, RefusedMarker, DivergedPrefix     string
 	ReconnectingMarker, MaxLagAnnotation                      string
 	ReconnectGraceAnnotation                                  string
@@ -92,6 +93,7 @@ type contractNames struct {
 var podContract = contractNames{
 	MySQLPort: contract.MySQLPort, BackupPort: contract.BackupPort,
 	DataDir: contract.DataDir, DataSubPath: contract.DataSubPath, DataVolumeDir: contract.DataVolumeDir, StagingDir: contract.StagingDir,
+	MovingDir:              contract.MovingDir,
 	StartReplicationMarker: contract.StartReplicationMarker, RefusedMarker: contract.RefusedMarker, DivergedPrefix: contract.DivergedPrefix,
 	ReconnectingMarker: contract.ReconnectingMarker, MaxLagAnnotation: contract.MaxLagAnnotation, ReconnectGraceAnnotation: contract.ReconnectGraceAnnotation,
 	RecloneEnv: contract.RecloneEnv, RecloneAnnotation: contract.RecloneAnnotation, RecloneOnDivergence: contract.RecloneOnDivergence,

@@ -21,12 +21,17 @@ import (
 
 // adoptSingleInstance runs one server as its owner wrote it, without the
 // webhook: a StatefulSet of one pod, its root password from the owner's
-// Secret, its data in the directory mysql of its claim. Rows are written.
-// Labeling and scaling at once is denied; labeled, the running server
-// restarts as the primary on its own volume; scaled to 3, the new pods
-// clone it; every row is on every pod, and new writes replicate.
-func adoptSingleInstance(ctx context.Context, t *testing.T, c *Cluster, tm *timings, image, client string) {
+// Secret, its claim mounted at /var/lib/mysql with subPath (the volume's
+// root when empty). Rows are written. Labeling and scaling at once is
+// denied; labeled, the running server restarts as the primary on its own
+// volume (a data directory at the root moved into the directory mysql
+// first); scaled to 3, the new pods clone it; every row is on every pod,
+// and new writes replicate.
+func adoptSingleInstance(ctx context.Context, t *testing.T, c *Cluster, tm *timings, image, client, subPath string) {
 	name := "single-" + client
+	if subPath == "" {
+		name += "-root"
+	}
 	d := DB{Name: name, Container: "mysql", Client: client}
 	rootVariable := map[string]string{"mysql": "MYSQL_ROOT_PASSWORD", "mariadb": "MARIADB_ROOT_PASSWORD"}[client]
 	const password = "owners-root-password"
@@ -38,7 +43,7 @@ func adoptSingleInstance(ctx context.Context, t *testing.T, c *Cluster, tm *timi
 	db.Resources.Requests[corev1.ResourceMemory] = resource.MustParse("256Mi")
 	db.Env = []corev1.EnvVar{{Name: rootVariable, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 		LocalObjectReference: corev1.LocalObjectReference{Name: secret.Name}, Key: "password"}}}}
-	db.VolumeMounts = []corev1.VolumeMount{{Name: contract.DataVolume, MountPath: contract.DataDir, SubPath: contract.DataSubPath}}
+	db.VolumeMounts = []corev1.VolumeMount{{Name: contract.DataVolume, MountPath: contract.DataDir, SubPath: subPath}}
 	sts.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
 		ObjectMeta: metav1.ObjectMeta{Name: contract.DataVolume},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -97,6 +102,20 @@ func adoptSingleInstance(ctx context.Context, t *testing.T, c *Cluster, tm *timi
 		tm.fatalf(t, "%v\n%s", err, c.DescribePods(ctx, ns, "app="+name))
 	}
 	tm.add(fmt.Sprintf("%s: labeled, pod 0 Ready as the primary", name), time.Since(start))
+	adopted, err := c.Client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := adopted.Spec.Template.Spec.Containers[0].VolumeMounts[0]; m.SubPath != contract.DataSubPath {
+		t.Errorf("the database container mounts %+v after labeling", m)
+	}
+	log, err := c.Client.CoreV1().Pods(ns).GetLogs(name+"-0", &corev1.PodLogOptions{Container: contract.CloneMySQLContainer}).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved := strings.Contains(string(log), "moving it into its directory"); moved != (subPath == "") {
+		t.Errorf("clone-mysql of %s-0 (data at the volume's root: %v):\n%s", name, subPath == "", log)
+	}
 
 	// Scaled to 3: the new pods clone it.
 	start = time.Now()

@@ -316,9 +316,14 @@ func TestCluster(t *testing.T) {
 	})
 
 	// 8. A single server its owner wrote, adopted in place by labeling it.
-	for _, server := range []struct{ image, client string }{{MySQLImage, "mysql"}, {MariaDBImage, "mariadb"}} {
-		t.Run("a single "+server.client+" server is adopted in place", func(t *testing.T) {
-			adoptSingleInstance(ctx, t, c, &tm, server.image, server.client)
+	// Its data in the directory mysql of its claim, or at the claim's root.
+	for _, server := range []struct{ image, client, subPath, layout string }{
+		{MySQLImage, "mysql", "", "its data at its volume's root"},
+		{MariaDBImage, "mariadb", "", "its data at its volume's root"},
+		{MySQLImage, "mysql", contract.DataSubPath, "its data in its volume's directory mysql"},
+	} {
+		t.Run("a single "+server.client+" server, "+server.layout+", is adopted in place", func(t *testing.T) {
+			adoptSingleInstance(ctx, t, c, &tm, server.image, server.client, server.subPath)
 		})
 	}
 
