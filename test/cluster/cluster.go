@@ -78,8 +78,8 @@ type Options struct {
 	Dir string
 	// Images are imported before the node registers.
 	Images []Image
-	// Volumes is the number of PersistentVolumes to create (default 32:
-	// make e2e claims about 24, and a released volume is not bound again).
+	// Volumes is the number of PersistentVolumes to create (default 40:
+	// make e2e claims about 27, and a released volume is not bound again).
 	Volumes int
 	// Nodes is the number of nodes, 1 to MaxNodes (default 1).
 	Nodes int
@@ -137,7 +137,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		opts.Dir = DefaultDir
 	}
 	if opts.Volumes == 0 {
-		opts.Volumes = 32
+		opts.Volumes = 40
 	}
 	if opts.Nodes == 0 {
 		opts.Nodes = 1
