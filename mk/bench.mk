@@ -22,3 +22,9 @@ bench: envtest ## Measure the handler against its floor, admission over HTTPS, c
 	bash hack/benchmarks-md.sh $(BENCH_OUT) BENCHMARKS.md > $(BENCH_OUT)/BENCHMARKS.md
 	mv $(BENCH_OUT)/BENCHMARKS.md BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
+
+.PHONY: bench-data
+bench-data: cluster-deps ## The data path on a one-node cluster (root): a new replica of 1 and 4 GiB against copying its data directory; a quiet run writes its section of BENCHMARKS.md (BENCH_DATA_ARGS: -sizes, -servers, -rounds).
+	@mkdir -p $(BENCH_OUT)
+	$(GO) build -o $(LOCALBIN)/databench ./test/cluster/databench
+	$(E2E_ENV) $(LOCALBIN)/databench -write BENCHMARKS.md $(BENCH_DATA_ARGS) | tee $(BENCH_OUT)/data-report.txt; exit $${PIPESTATUS[0]}
