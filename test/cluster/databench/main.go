@@ -72,7 +72,7 @@ var servers = map[string]server{
 
 func main() {
 	ctrllog.SetLogger(logr.Discard())
-	sizes := flag.String("sizes", "1,4", "the primary's data, in GiB, comma-separated")
+	sizes := flag.String("sizes", "1,4", "the primary's data, in GiB, comma-separated (empty: no new replica measured)")
 	names := flag.String("servers", "mysql,mariadb", "the servers, comma-separated")
 	rounds := flag.Int("rounds", 3, "rounds of every measurement; figures are medians")
 	lagSeconds := flag.Int("lag-seconds", 30, "how long each write load runs while the replicas' lag is sampled")
@@ -114,11 +114,16 @@ func run(names, sizes []string, rounds, lagSeconds int, write string) error {
 	if err != nil {
 		return err
 	}
-	gib := make([]int, len(sizes))
-	for i, s := range sizes {
-		if gib[i], err = strconv.Atoi(s); err != nil || gib[i] < 1 {
+	var gib []int
+	for _, s := range sizes {
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
 			return fmt.Errorf("size %q: want a whole number of GiB", s)
 		}
+		gib = append(gib, n)
 	}
 	for _, name := range names {
 		if _, ok := servers[name]; !ok {
