@@ -395,7 +395,7 @@ func TestInjectChoices(t *testing.T) {
 				}
 			},
 		},
-		"probes never kill a server before it first answered; a busy one has 5 s to answer": {
+		"probes never kill a server before it first answered, find it soon after; a busy one has 5 s to answer": {
 			sts: plain("db", corev1.Container{Name: "mysql", Image: "mysql:8.4"}),
 			check: func(t *testing.T, r *Result) {
 				c := r.StatefulSet.Spec.Template.Spec.Containers[0]
@@ -405,6 +405,9 @@ func TestInjectChoices(t *testing.T) {
 				}
 				if allowed := startup.PeriodSeconds * startup.FailureThreshold; allowed < 3600 {
 					t.Errorf("the startup probe allows %d s, want an hour", allowed)
+				}
+				if startup.PeriodSeconds > 2 {
+					t.Errorf("the startup probe pings every %d s: a pod is Ready up to that long after its server answers", startup.PeriodSeconds)
 				}
 				if live.InitialDelaySeconds != 0 || live.PeriodSeconds*live.FailureThreshold < 30 {
 					t.Errorf("liveness %+v", live)

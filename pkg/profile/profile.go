@@ -206,7 +206,7 @@ var (
 		CloneImage: DatabaseImage, SidecarImage: DatabaseImage,
 		RootPasswordVariable: "MARIADB_ROOT_PASSWORD", AllowEmptyPasswordVariable: "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
 		PrimaryConfig:   "# Apply this config only on the master.\n[mysqld]\nlog-bin\n" + mariaDBGTIDConfig,
-		ReplicaConfig:   "# Apply this config only on slaves.\n[mysqld]\nread-only\nlog-bin\n" + mariaDBGTIDConfig,
+		ReplicaConfig:   "# Apply this config only on slaves.\n[mysqld]\nread-only\nlog-bin\n" + mariaDBGTIDConfig + mariaDBParallelApply,
 		Replication:     mariaDBReplication,
 		Durability:      durable + "expire_logs_days=30\n",
 		TLS:             true,
@@ -230,6 +230,15 @@ const modernServerConfig = "gtid_mode=ON\nenforce_gtid_consistency=ON\nplugin_lo
 // diverging silently, and replicas write what they apply to a binary log
 // of their own, so any of them could become the primary.
 const mariaDBGTIDConfig = "log_slave_updates=ON\ngtid_strict_mode=ON\n"
+
+// mariaDBParallelApply lets a MariaDB replica apply transactions in
+// parallel (MariaDB applies one at a time by default), optimistically:
+// transactions that conflict are retried, and every transaction still
+// commits in the primary's order, so a replica never shows a state the
+// primary did not have. One applier fsyncs its binary log and InnoDB log
+// once per transaction and falls behind a primary that commits many
+// sessions' transactions in one group.
+const mariaDBParallelApply = "slave_parallel_threads=4\nslave_parallel_mode=optimistic\n"
 
 // Profiles lists every profile.
 func Profiles() []Profile { return []Profile{MySQL57, MySQL8, MariaDBProfile} }
