@@ -254,6 +254,9 @@ func run(f *figures, o options) error {
 		lat, noopLat, cannedLat                      []time.Duration
 		latRatio, noopP50, cannedLatRatio            []float64
 		ours, noop, tputRatio, cannedTputRatio       []float64
+		// The webhook against the canned answer of the same bytes, in
+		// each round: what the work costs beyond the answer's size.
+		latVsCanned, tputVsCanned                    []float64
 		atFloor                                      []float64
 		errors                                       int64
 		rssMax                                       float64
@@ -300,6 +303,7 @@ func run(f *figures, o options) error {
 		lat, noopLat, cannedLat = append(lat, l...), append(noopLat, nl...), append(cannedLat, cl...)
 		p, np, cp := ms(percentile(l, 50)), ms(percentile(nl, 50)), ms(percentile(cl, 50))
 		latRatio, noopP50, cannedLatRatio = append(latRatio, p/np), append(noopP50, np), append(cannedLatRatio, cp/np)
+		latVsCanned = append(latVsCanned, p/cp)
 		fmt.Printf("  sequential over HTTPS: p50 %.3f ms, no-op %.3f ms (%.2fx), canned answer %.3f ms (%.2fx)\n", p, np, p/np, cp, cp/np)
 
 		// Throughput at concurrency 32.
@@ -314,6 +318,7 @@ func run(f *figures, o options) error {
 		errors += errs + nerrs + cerrs
 		rssMax = max(rssMax, rss, nrss)
 		ours, noop, tputRatio, cannedTputRatio = append(ours, rps), append(noop, nrps), append(tputRatio, rps/nrps), append(cannedTputRatio, crps/nrps)
+		tputVsCanned = append(tputVsCanned, rps/crps)
 		// The CPU time of one request is cores/throughput: a handler costing
 		// exactly the floor, answering the canned bytes, would take the
 		// canned answer's time plus the floor's.
@@ -371,10 +376,12 @@ func run(f *figures, o options) error {
 	show("admission p50 / no-op p50", "admission_p50_vs_noop_ratio", latRatio, ", goal <= 2")
 	f.set("admission_canned_p50_ms", "%.3f", ms(percentile(cannedLat, 50)))
 	show("canned answer p50 / no-op p50 (the bytes alone)", "admission_canned_p50_vs_noop_ratio", cannedLatRatio, "")
+	show("admission p50 / canned answer p50 (the same bytes)", "p50_vs_canned_ratio", latVsCanned, "")
 	f.set("throughput_rps", "%.0f", median(ours))
 	f.set("throughput_noop_rps", "%.0f", median(noop))
 	show("throughput / no-op throughput, concurrency 32", "throughput_ratio_vs_noop", tputRatio, ", goal >= 0.5")
 	show("canned answer throughput / no-op (the bytes alone)", "throughput_canned_ratio_vs_noop", cannedTputRatio, "")
+	show("throughput / canned answer throughput (the same bytes)", "throughput_vs_canned_ratio", tputVsCanned, "")
 	show("estimate for a handler at the floor: throughput / no-op", "throughput_at_floor_estimate_vs_noop", atFloor, "")
 	f.set("throughput_errors", "%d", errors)
 	fmt.Printf("throughput: %.0f req/s, no-op %.0f req/s (medians), %d errors\n", median(ours), median(noop), errors)
