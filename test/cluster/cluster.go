@@ -537,14 +537,28 @@ func (c *Cluster) Import(ctx context.Context, im Image) error {
 	return nil
 }
 
+// devicePluginSocket is where every kubelet of this machine serves its
+// device plugin registry.
+const devicePluginSocket = "/var/lib/kubelet/device-plugins/kubelet.sock"
+
 // startNodes starts each node's kubelet and kube-proxy, and CoreDNS for
 // the cluster on the control plane's address, and waits for every node to
 // be Ready.
 func (c *Cluster) startNodes(ctx context.Context) error {
 	for _, n := range c.nodes {
+		started := time.Now().Add(-time.Second)
 		if err := c.startNode(n); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
+		// Every kubelet serves its device plugin registry on the same
+		// path, which none of its flags moves: each removes the socket it
+		// finds there and binds its own, and a kubelet that binds while
+		// another removes fails to start. The next kubelet starts once
+		// this one has bound.
+		_ = c.wait(ctx, "kubelet-"+n.Name+" to bind "+devicePluginSocket, 15*time.Second, func() bool {
+			st, err := os.Stat(devicePluginSocket)
+			return err == nil && st.ModTime().After(started)
+		})
 	}
 	corefile := fmt.Sprintf(`.:53 {
     bind %s
