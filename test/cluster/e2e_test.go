@@ -198,6 +198,7 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.add("install ready (certificate issued, CA injected, 2 managers Ready)", time.Since(start))
+	legacy.checkInstall(ctx, t, c)
 
 	// 3. The samples: MariaDB, and MySQL 9.7 (config/samples/mysql.yaml with
 	// the image mysql:9.7). The database container asks for 50m CPU so that
