@@ -246,14 +246,11 @@ func section(names []string, gib []int, rounds int, results map[string][]float64
 	for _, name := range names {
 		for _, size := range gib {
 			key := fmt.Sprintf("%s_%dgib", name, size)
-			cell := func(figure, unit string, scale float64) string {
-				med, spread := medianSpread(results[figure+"_"+key])
-				return fmt.Sprintf("%.1f%s (%.0f%%)", med*scale, unit, spread*100)
-			}
+			of := func(figure, unit string, scale float64) string { return cell(results[figure+"_"+key], unit, scale, 1) }
 			bytes, _ := medianSpread(results["data_bytes_"+key])
 			fmt.Fprintf(&b, "| %s | %d GiB (%.2f GiB on disk) | %s | %s | %s | %s | %s | %s |\n", servers[name].title,
-				size, bytes/(1<<30), cell("copy_floor_seconds", " s", 1), cell("clone_seconds", " s", 1), cell("clone_vs_copy_ratio", "×", 1),
-				cell("copy_bytes_per_second", " MB/s", 1e-6), cell("clone_bytes_per_second", " MB/s", 1e-6), cell("clone_init_container_seconds", " s", 1))
+				size, bytes/(1<<30), of("copy_floor_seconds", " s", 1), of("clone_seconds", " s", 1), of("clone_vs_copy_ratio", "×", 1),
+				of("copy_bytes_per_second", " MB/s", 1e-6), of("clone_bytes_per_second", " MB/s", 1e-6), of("clone_init_container_seconds", " s", 1))
 		}
 	}
 	b.WriteString("\nThree replicas from the StatefulSet's creation to all Ready (polled every 100 ms), labeled, against the same StatefulSet " +
@@ -261,12 +258,9 @@ func section(names []string, gib []int, rounds int, results map[string][]float64
 		"that holds once the server accepts connections (tcpSocket 3306, every second). Goal: at most 1.5×.\n\n")
 	b.WriteString("| server | labeled | unlabeled | ratio |\n| --- | --- | --- | --- |\n")
 	for _, name := range names {
-		cell := func(figure, unit string) string {
-			med, spread := medianSpread(results[figure+"_"+name])
-			return fmt.Sprintf("%.1f%s (%.0f%%)", med, unit, spread*100)
-		}
+		of := func(figure, unit string) string { return cell(results[figure+"_"+name], unit, 1, 1) }
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", servers[name].title,
-			cell("cluster_ready_seconds", " s"), cell("plain_ready_seconds", " s"), cell("cluster_ready_vs_plain_ratio", "×"))
+			of("cluster_ready_seconds", " s"), of("plain_ready_seconds", " s"), of("cluster_ready_vs_plain_ratio", "×"))
 	}
 	b.WriteString("\nReplica lag under a write load on the labeled cluster of three: 1 and 8 client sessions in the primary's container, " +
 		"each committing one row of 200 random bytes per transaction as fast as the primary takes them, for a fixed time; beside it the primary " +
@@ -277,15 +271,18 @@ func section(names []string, gib []int, rounds int, results map[string][]float64
 	for _, name := range names {
 		for _, threads := range lagThreads {
 			key := fmt.Sprintf("%s_%d", name, threads)
-			cell := func(figure, unit string, digits int) string {
-				med, spread := medianSpread(results[figure+"_"+key])
-				return fmt.Sprintf("%.*f%s (%.0f%%)", digits, med, unit, spread*100)
-			}
+			of := func(figure, unit string, digits int) string { return cell(results[figure+"_"+key], unit, 1, digits) }
 			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", servers[name].title, threads,
-				cell("commits_per_second", "", 0), cell("replica_lag_p99_seconds", " s", 2), cell("apply_vs_commit_ratio", "", 2))
+				of("commits_per_second", "", 0), of("replica_lag_p99_seconds", " s", 2), of("apply_vs_commit_ratio", "", 2))
 		}
 	}
 	return b.String()
+}
+
+// cell is a table's cell: the median of values, scaled, and its spread.
+func cell(values []float64, unit string, scale float64, digits int) string {
+	med, spread := medianSpread(values)
+	return fmt.Sprintf("%.*f%s (%.0f%%)", digits, med*scale, unit, spread*100)
 }
 
 // writeSection replaces the section of the Markdown file at path that
