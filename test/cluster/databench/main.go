@@ -598,7 +598,8 @@ func fill(ctx context.Context, c *cluster.Cluster, s server, pod string, size in
 	}()
 	return poll(ctx, 5*time.Minute, func() (bool, error) {
 		out, err := c.SQL(ctx, ns, s.DB, pod, "127.0.0.1", "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty';")
-		return err == nil && strings.Fields(out)[len(strings.Fields(out))-1] == "0", nil
+		fields := strings.Fields(out)
+		return err == nil && len(fields) == 2 && fields[1] == "0", nil
 	})
 }
 
