@@ -56,6 +56,8 @@ const (
 const (
 	// maxFrame bounds a data frame; a larger length is a protocol error.
 	maxFrame = 64 << 10
+	// frameHeader is a frame's length, before its data.
+	frameHeader = 4
 	// endFrame is the length that ends a complete stream.
 	endFrame = 0xffffffff
 )
@@ -375,13 +377,19 @@ func (s *Server) send(ctx context.Context, out *frameWriter, ticker *time.Ticker
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", s.Command[0], err)
 	}
+	if f, ok := stdout.(*os.File); ok {
+		growPipe(f)
+	}
 	type chunk struct {
 		data []byte
 		err  error
 	}
+	// Each buffer holds a frame's header before its data, so that a frame
+	// goes to the connection in one write (TLS records of the whole frame,
+	// not a record of four bytes before them).
 	chunks, free := make(chan chunk), make(chan []byte, 2)
-	free <- make([]byte, maxFrame)
-	free <- make([]byte, maxFrame)
+	free <- make([]byte, frameHeader+maxFrame)
+	free <- make([]byte, frameHeader+maxFrame)
 	go func() {
 		defer close(chunks)
 		for {
@@ -391,9 +399,9 @@ func (s *Server) send(ctx context.Context, out *frameWriter, ticker *time.Ticker
 			case <-ctx.Done():
 				return
 			}
-			n, err := stdout.Read(buf)
+			n, err := stdout.Read(buf[frameHeader:])
 			select {
-			case chunks <- chunk{buf[:n], err}:
+			case chunks <- chunk{buf[:frameHeader+n], err}:
 			case <-ctx.Done():
 				return
 			}
@@ -407,7 +415,7 @@ stream:
 	for copyErr == nil {
 		select {
 		case c := <-chunks:
-			if len(c.data) > 0 {
+			if len(c.data) > frameHeader {
 				copyErr = out.frame(c.data)
 			}
 			free <- c.data[:cap(c.data)]
@@ -447,32 +455,33 @@ type frameWriter struct {
 	timeout time.Duration
 	sent    int64
 	last    time.Time
-	header  [4]byte
+	header  [frameHeader]byte
 }
 
-func (w *frameWriter) write(length uint32, data []byte) error {
+// write sends frame, whose first frameHeader bytes are free for its header.
+func (w *frameWriter) write(length uint32, frame []byte) error {
 	if err := w.conn.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
 		return err
 	}
-	binary.BigEndian.PutUint32(w.header[:], length)
-	bufs := net.Buffers{w.header[:], data}
-	if _, err := bufs.WriteTo(w.conn); err != nil {
+	binary.BigEndian.PutUint32(frame, length)
+	if _, err := w.conn.Write(frame); err != nil {
 		return err
 	}
 	w.last = time.Now()
 	return nil
 }
 
+// frame sends data after the header room at its start.
 func (w *frameWriter) frame(data []byte) error {
-	if err := w.write(uint32(len(data)), data); err != nil {
+	if err := w.write(uint32(len(data)-frameHeader), data); err != nil {
 		return err
 	}
-	w.sent += int64(len(data))
+	w.sent += int64(len(data) - frameHeader)
 	return nil
 }
 
-func (w *frameWriter) keepalive() error { return w.write(0, nil) }
-func (w *frameWriter) end() error       { return w.write(endFrame, nil) }
+func (w *frameWriter) keepalive() error { return w.write(0, w.header[:]) }
+func (w *frameWriter) end() error       { return w.write(endFrame, w.header[:]) }
 
 // reset closes the connection with a TCP reset, which the peer reads as an
 // error (no TLS close_notify: the stream was not complete).
@@ -532,6 +541,9 @@ func (r *Receiver) Receive(ctx context.Context, addr string, w io.Writer) (int64
 	if err := raw.SetDeadline(time.Time{}); err != nil {
 		return 0, err
 	}
+	if f, ok := w.(*os.File); ok {
+		growPipe(f)
+	}
 	in := &idleReader{conn: conn, timeout: idle}
 	n, err := readFrames(bufio.NewReaderSize(in, maxFrame+4), w)
 	if err != nil {
@@ -540,9 +552,12 @@ func (r *Receiver) Receive(ctx context.Context, addr string, w io.Writer) (int64
 	return n, nil
 }
 
+// readFrames copies the data of the frames from in to w, a frame in one
+// write: fewer, larger writes into the pipe to the extracting tool.
 func readFrames(in io.Reader, w io.Writer) (int64, error) {
 	var n int64
-	var header [4]byte
+	var header [frameHeader]byte
+	buf := make([]byte, maxFrame)
 	for {
 		if _, err := io.ReadFull(in, header[:]); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -557,8 +572,14 @@ func readFrames(in io.Reader, w io.Writer) (int64, error) {
 		case length > maxFrame:
 			return n, fmt.Errorf("a frame of %d bytes, more than %d", length, maxFrame)
 		}
-		m, err := io.CopyN(w, in, int64(length))
-		n += m
+		if _, err := io.ReadFull(in, buf[:length]); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+		m, err := w.Write(buf[:length])
+		n += int64(m)
 		if err != nil {
 			return n, err
 		}

@@ -549,3 +549,33 @@ func TestInstallSelf(t *testing.T) {
 		t.Errorf("installed file mode %v size %d", info.Mode(), info.Size())
 	}
 }
+
+// A stream of many frames, of sizes that divide no frame, arrives byte for
+// byte, also into a pipe (which the receiver enlarges).
+func TestStreamArrivesIntact(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "backup")
+	addr := serve(t, &Server{Command: command("head -c 5000001 /dev/urandom >" + file + "; cat " + file)})
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- b
+	}()
+	n, err := (&Receiver{TLS: clientConfig(t, ours.dir)}).Receive(context.Background(), addr, w)
+	w.Close()
+	received := <-got
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(want)) || !bytes.Equal(received, want) {
+		t.Fatalf("received %d bytes (%d counted), want the %d the command wrote", len(received), n, len(want))
+	}
+}
