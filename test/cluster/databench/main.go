@@ -372,12 +372,57 @@ func measure(ctx context.Context, c *cluster.Cluster, s server, name string, siz
 		return m, fmt.Errorf("%s to be Ready: %w\n%s", replica, err, c.DescribePods(ctx, ns, "app="+s.Name))
 	}
 	m.clone = time.Since(created).Seconds()
+	timeline(ctx, c, pod, created)
 	for _, cs := range pod.Status.InitContainerStatuses {
 		if t := cs.State.Terminated; cs.Name == "clone-mysql" && t != nil {
 			m.cloneInit = t.FinishedAt.Sub(t.StartedAt.Time).Seconds()
 		}
 	}
 	return m, nil
+}
+
+// timeline prints to stderr, for the figures' analysis, what the new
+// replica did from its pod's creation to Ready: each line its containers
+// logged and each event of the pod, in the order of their times, as
+// seconds since created.
+func timeline(ctx context.Context, c *cluster.Cluster, pod *corev1.Pod, created time.Time) {
+	type entry struct {
+		at   time.Time
+		what string
+	}
+	var entries []entry
+	var names []string
+	for _, ct := range pod.Spec.InitContainers {
+		names = append(names, ct.Name)
+	}
+	for _, ct := range pod.Spec.Containers {
+		names = append(names, ct.Name)
+	}
+	for _, name := range names {
+		b, err := c.Client.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: name, Timestamps: true}).DoRaw(ctx)
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			stamp, text, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if at, err := time.Parse(time.RFC3339Nano, stamp); err == nil {
+				entries = append(entries, entry{at, name + ": " + text})
+			}
+		}
+	}
+	if events, err := c.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.uid=" + string(pod.UID)}); err == nil {
+		for _, e := range events.Items {
+			at := e.EventTime.Time
+			if at.IsZero() {
+				at = e.FirstTimestamp.Time
+			}
+			entries = append(entries, entry{at, "event " + e.Reason + ": " + e.Message})
+		}
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return a.at.Compare(b.at) })
+	for _, e := range entries {
+		fmt.Fprintf(os.Stderr, "  %+6.1f s  %s\n", e.at.Sub(created).Seconds(), e.what)
+	}
 }
 
 // clusterReady times three replicas of the sample from their creation to
