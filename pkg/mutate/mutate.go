@@ -926,11 +926,11 @@ func (inj *injector) completeMain(c *corev1.Container, readinessScript string) {
 type probeTiming struct{ period, timeout, failures int32 }
 
 var (
-	// An hour: 1800 pings 2 s apart. The kubelet probes on its own
+	// An hour: 3600 pings 1 s apart. The kubelet probes on its own
 	// ticks, so a pod waits up to a period after its server answers: a
 	// new replica, and each pod of a new StatefulSet in turn, is Ready
 	// that much sooner; the pings stop once one is answered.
-	startupTiming = probeTiming{period: 2, timeout: 5, failures: 1800}
+	startupTiming = probeTiming{period: 1, timeout: 5, failures: 3600}
 	// A server that answered once is restarted only after a minute
 	// without an answer within 10 s: an exec probe on a node whose CPU is
 	// saturated (a drain moving pods onto it, a storm of restarts) times

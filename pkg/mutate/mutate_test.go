@@ -406,7 +406,7 @@ func TestInjectChoices(t *testing.T) {
 				if allowed := startup.PeriodSeconds * startup.FailureThreshold; allowed < 3600 {
 					t.Errorf("the startup probe allows %d s, want an hour", allowed)
 				}
-				if startup.PeriodSeconds > 2 {
+				if startup.PeriodSeconds > 1 {
 					t.Errorf("the startup probe pings every %d s: a pod is Ready up to that long after its server answers", startup.PeriodSeconds)
 				}
 				if live.InitialDelaySeconds != 0 || live.PeriodSeconds*live.FailureThreshold < 30 {

@@ -19,9 +19,31 @@ if [[ -f {{.DataDir}}/{{.RefusedMarker}} ]]; then
   exit 1
 fi
 {{- end}}
-if ! status=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}} 2>&1); then
+replication_status() {
+  {{.Client}}{{.ClientAuth}} -h 127.0.0.1 {{.Replication.StatusArgs}}
+}
+if ! status=$(replication_status 2>&1); then
   echo "readiness: the server does not answer: $status" >&2
   exit 1
+fi
+if [[ -z $status ]]; then
+  # A new replica's sidecar configures replication a moment after the
+  # server first answers, which is when the kubelet first runs this probe:
+  # a server up for less than 10 s gets up to 3 s for it, rather than a
+  # failure that keeps the pod out of its Services for a whole period
+  # (the probe's timeout is 5 s).
+  uptime=$({{.Client}}{{.ClientAuth}} -h 127.0.0.1 -N -B -e "SHOW GLOBAL STATUS LIKE 'Uptime'" 2>/dev/null) || uptime=
+  uptime=${uptime##*[[:space:]]}
+  if [[ $uptime =~ ^[0-9]+$ ]] && ((uptime < 10)); then
+    for ((tries = 0; tries < 15; tries++)); do
+      sleep 0.2
+      if ! status=$(replication_status 2>&1); then
+        echo "readiness: the server does not answer: $status" >&2
+        exit 1
+      fi
+      [[ -z $status ]] || break
+    done
+  fi
 fi
 # field NAME prints the value of NAME in the replication status.
 field() {

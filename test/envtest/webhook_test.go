@@ -85,7 +85,7 @@ var _ = Describe("the mutating webhook", func() {
 			return []int32{p.InitialDelaySeconds, p.PeriodSeconds, p.TimeoutSeconds, p.FailureThreshold}
 		}
 		Expect(db.StartupProbe.Exec.Command).To(Equal(db.LivenessProbe.Exec.Command))
-		Expect(timing(db.StartupProbe)).To(Equal([]int32{0, 2, 5, 1800}))
+		Expect(timing(db.StartupProbe)).To(Equal([]int32{0, 1, 5, 3600}))
 		Expect(timing(db.LivenessProbe)).To(Equal([]int32{0, 10, 10, 6}))
 		Expect(db.ReadinessProbe.Exec.Command[2]).To(ContainSubstring("Slave_SQL_Running"))
 		Expect(timing(db.ReadinessProbe)).To(Equal([]int32{0, 5, 5, 3}))
