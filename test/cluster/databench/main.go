@@ -187,8 +187,8 @@ func run(names, sizes []string, rounds, lagSeconds int, write string) error {
 						return fmt.Errorf("%d threads: %w", threads, err)
 					}
 					key := fmt.Sprintf("%s_%d", name, threads)
-					fmt.Fprintf(os.Stderr, "round %d %s threads: %.0f commits/s, replicas applied %.0f/s, lag p99 %.2f s (max %.2f s, %d samples)\n",
-						round+1, key, l.commits, l.applied, l.p99, l.max, l.samples)
+					fmt.Fprintf(os.Stderr, "round %d %s threads: %.0f commits/s, replicas applied %.0f/s, lag p50 %.2f s, p99 %.2f s (max %.2f s, %d samples); the machine's CPU %.0f%% busy\n",
+						round+1, key, l.commits, l.applied, l.p50, l.p99, l.max, l.samples, 100*l.busy)
 					add("commits_per_second_"+key, l.commits)
 					add("replica_lag_p99_seconds_"+key, l.p99)
 					add("apply_vs_commit_ratio_"+key, l.applied/l.commits)
@@ -465,6 +465,12 @@ func clusterReady(ctx context.Context, c *cluster.Cluster, s server, name string
 		if err != nil {
 			err = fmt.Errorf("%w\n%s", err, c.DescribePods(ctx, ns, "app="+s.Name))
 		} else if enabled {
+			for i := range 3 {
+				if pod, err := c.Client.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("%s-%d", s.Name, i), metav1.GetOptions{}); err == nil {
+					fmt.Fprintf(os.Stderr, "%s, since the StatefulSet's creation:\n", pod.Name)
+					timeline(ctx, c, pod, start)
+				}
+			}
 			err = whileLabeled(s)
 		}
 		if rerr := remove(ctx, c, s.Name); err == nil {
@@ -488,8 +494,9 @@ var lagThreads = []int{1, 8}
 // lagResult is one write load's figures.
 type lagResult struct {
 	commits, applied float64 // transactions per second: the primary's, the slowest replica's
-	p99, max         float64 // seconds, over every replica's samples
+	p50, p99, max    float64 // seconds, over every replica's samples
 	samples          int
+	busy             float64 // the machine's CPU busy share during the load
 }
 
 // replicaLag runs a write load on pod 0 of a labeled StatefulSet of three
@@ -548,9 +555,20 @@ echo "$start $stop $before $(count)"`, client, seconds, threads)
 			results <- sampled{out, err}
 		}()
 	}
+	cpuBefore, err := cpuTimes()
+	if err != nil {
+		return r, err
+	}
 	out, stderr, err := c.Exec(ctx, ns, primary, s.Container, load, "bash")
 	if err != nil {
 		return r, fmt.Errorf("the load on %s: %w: %s", primary, err, stderr)
+	}
+	cpuAfter, err := cpuTimes()
+	if err != nil {
+		return r, err
+	}
+	if total := cpuAfter[0] - cpuBefore[0]; total > 0 {
+		r.busy = 1 - (cpuAfter[1]-cpuBefore[1])/total
 	}
 	var start, stop, before, after float64
 	if _, err := fmt.Sscan(out, &start, &stop, &before, &after); err != nil {
@@ -585,9 +603,38 @@ echo "$start $stop $before $(count)"`, client, seconds, threads)
 	}
 	slices.Sort(lags)
 	r.samples = len(lags)
+	r.p50 = lags[len(lags)/2]
 	r.p99 = lags[min(len(lags)-1, int(math.Ceil(0.99*float64(len(lags))))-1)]
 	r.max = lags[len(lags)-1]
 	return r, nil
+}
+
+// cpuTimes is the machine's CPU time so far, in clock ticks: all of it and
+// the idle part (idle and iowait), from /proc/stat.
+func cpuTimes() ([2]float64, error) {
+	var t [2]float64
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return t, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 6 || fields[0] != "cpu" {
+		return t, fmt.Errorf("/proc/stat begins with %q", line)
+	}
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return t, fmt.Errorf("/proc/stat: %q: %w", line, err)
+		}
+		if i < 8 { // user nice system idle iowait irq softirq steal
+			t[0] += v
+		}
+		if i == 3 || i == 4 {
+			t[1] += v
+		}
+	}
+	return t, nil
 }
 
 // statefulSet is config/samples/<sample>.yaml as written (MySQL at 9.7),
