@@ -354,6 +354,18 @@ func measure(ctx context.Context, c *cluster.Cluster, s server, name string, siz
 	if err := dropCaches(); err != nil {
 		return m, err
 	}
+	// What the donor's containers spent serving the clone, and how long
+	// their CPU limits held them back (cgroup cpu.stat).
+	donor, err := c.Client.CoreV1().Pods(ns).Get(ctx, primary, metav1.GetOptions{})
+	if err != nil {
+		return m, err
+	}
+	usageBefore := map[string]cpuStat{}
+	for _, cs := range donor.Status.ContainerStatuses {
+		if st, err := containerCPU(ctx, c, cs.ContainerID); err == nil {
+			usageBefore[cs.Name] = st
+		}
+	}
 	replica := s.Name + "-1"
 	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, s.Name, types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
 		return m, err
@@ -376,6 +388,13 @@ func measure(ctx context.Context, c *cluster.Cluster, s server, name string, siz
 	}
 	m.clone = time.Since(created).Seconds()
 	timeline(ctx, c, pod, created)
+	for _, cs := range donor.Status.ContainerStatuses {
+		before, ok := usageBefore[cs.Name]
+		if after, err := containerCPU(ctx, c, cs.ContainerID); ok && err == nil {
+			fmt.Fprintf(os.Stderr, "  donor's %s: %.1f s of CPU, held back by its limit for %.1f s in %d periods\n", cs.Name,
+				after.usage-before.usage, after.throttled-before.throttled, after.periods-before.periods)
+		}
+	}
 	for _, cs := range pod.Status.InitContainerStatuses {
 		if t := cs.State.Terminated; cs.Name == "clone-mysql" && t != nil {
 			m.cloneInit = t.FinishedAt.Sub(t.StartedAt.Time).Seconds()
@@ -610,6 +629,70 @@ echo "$start $stop $before $(count)"`, client, seconds, threads)
 	r.p99 = lags[min(len(lags)-1, int(math.Ceil(0.99*float64(len(lags))))-1)]
 	r.max = lags[len(lags)-1]
 	return r, nil
+}
+
+// cpuStat is a container's CPU use so far: seconds used, seconds held back
+// by its limit, and the number of periods it was held back in.
+type cpuStat struct {
+	usage, throttled float64
+	periods          int
+}
+
+// containerCPU reads the CPU accounting of a running container's cgroup,
+// version 2 (cpu.stat) or version 1 (the cpu and cpuacct hierarchies).
+func containerCPU(ctx context.Context, c *cluster.Cluster, containerID string) (cpuStat, error) {
+	var st cpuStat
+	pid, err := c.ContainerPID(ctx, containerID)
+	if err != nil {
+		return st, err
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return st, err
+	}
+	paths := map[string]string{} // controller ("" in version 2) to path
+	for line := range strings.Lines(strings.TrimSpace(string(b))) {
+		fields := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(fields) != 3 {
+			continue
+		}
+		for _, controller := range strings.Split(fields[1], ",") {
+			paths[controller] = fields[2]
+		}
+	}
+	stats := map[string]float64{}
+	read := func(file string) error {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(string(b)) {
+			var key string
+			var v float64
+			if _, err := fmt.Sscan(line, &key, &v); err == nil {
+				stats[key] = v
+			}
+		}
+		return nil
+	}
+	if cpu, ok := paths["cpu"]; ok {
+		if err := read(filepath.Join("/sys/fs/cgroup/cpu", cpu, "cpu.stat")); err != nil {
+			return st, err
+		}
+		usage, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/cpuacct", paths["cpuacct"], "cpuacct.usage"))
+		if err != nil {
+			return st, err
+		}
+		ns, err := strconv.ParseFloat(strings.TrimSpace(string(usage)), 64)
+		if err != nil {
+			return st, err
+		}
+		return cpuStat{usage: ns / 1e9, throttled: stats["throttled_time"] / 1e9, periods: int(stats["nr_throttled"])}, nil
+	}
+	if err := read(filepath.Join("/sys/fs/cgroup", paths[""], "cpu.stat")); err != nil {
+		return st, err
+	}
+	return cpuStat{usage: stats["usage_usec"] / 1e6, throttled: stats["throttled_usec"] / 1e6, periods: int(stats["nr_throttled"])}, nil
 }
 
 // cpuTimes is the machine's CPU time so far, in clock ticks: all of it and
