@@ -58,6 +58,7 @@ SQL
   echo "clone-mysql: the clone from $source_host:{{.MySQLPort}} failed; the next start clones again" >&2
   exit 1
 fi
+echo "clone-mysql: cloned; stopping the temporary server"
 stop_server
 
 if [[ ! -f $staging/data/mysql.ibd ]]; then

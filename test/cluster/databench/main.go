@@ -367,6 +367,10 @@ func measure(ctx context.Context, c *cluster.Cluster, s server, name string, siz
 		}
 	}
 	replica := s.Name + "-1"
+	machineBefore, err := cpuTimes()
+	if err != nil {
+		return m, err
+	}
 	if _, err := c.Client.AppsV1().StatefulSets(ns).Patch(ctx, s.Name, types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
 		return m, err
 	}
@@ -387,6 +391,10 @@ func measure(ctx context.Context, c *cluster.Cluster, s server, name string, siz
 		return m, fmt.Errorf("%s to be Ready: %w\n%s", replica, err, c.DescribePods(ctx, ns, "app="+s.Name))
 	}
 	m.clone = time.Since(created).Seconds()
+	if machineAfter, err := cpuTimes(); err == nil && machineAfter[0] > machineBefore[0] {
+		fmt.Fprintf(os.Stderr, "  the machine's CPU from the scale to Ready: %.0f%% busy\n",
+			100*(1-(machineAfter[1]-machineBefore[1])/(machineAfter[0]-machineBefore[0])))
+	}
 	timeline(ctx, c, pod, created)
 	for _, cs := range donor.Status.ContainerStatuses {
 		before, ok := usageBefore[cs.Name]
