@@ -76,8 +76,12 @@ func main() {
 	names := flag.String("servers", "mysql,mariadb", "the servers, comma-separated")
 	rounds := flag.Int("rounds", 3, "rounds of every measurement; figures are medians")
 	lagSeconds := flag.Int("lag-seconds", 30, "how long each write load runs while the replicas' lag is sampled")
+	three := flag.Bool("three", true, "measure the cluster of three and its write loads (false: only new replicas, and no section is written)")
 	write := flag.String("write", "", "BENCHMARKS.md whose section \""+sectionTitle+"\" a quiet run replaces")
 	flag.Parse()
+	if !*three {
+		*lagSeconds = 0
+	}
 	if err := run(strings.Split(*names, ","), strings.Split(*sizes, ","), *rounds, *lagSeconds, *write); err != nil {
 		fmt.Fprintln(os.Stderr, "databench:", err)
 		os.Exit(1)
@@ -91,6 +95,8 @@ func env(name string) (string, error) {
 	return "", fmt.Errorf("%s is not set (make bench-data sets it)", name)
 }
 
+// run measures; lagSeconds 0 leaves out the cluster of three and its
+// write loads.
 func run(names, sizes []string, rounds, lagSeconds int, write string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -178,6 +184,9 @@ func run(names, sizes []string, rounds, lagSeconds int, write string) error {
 		}
 	}
 	for round := range rounds {
+		if lagSeconds == 0 {
+			break
+		}
 		for _, name := range names {
 			labeled, plain, err := clusterReady(ctx, c, servers[name], name, round, func(s server) error {
 				// The write load, on the labeled cluster of three.
@@ -219,6 +228,8 @@ func run(names, sizes []string, rounds, lagSeconds int, write string) error {
 	fmt.Printf("bench_data_noisy %t\n", noisy)
 	switch {
 	case write == "":
+	case lagSeconds == 0 || len(gib) == 0:
+		fmt.Fprintf(os.Stderr, "databench: a run that leaves out a part of the data path does not write %s\n", write)
 	case rounds < 3:
 		fmt.Fprintf(os.Stderr, "databench: %d rounds are too few to tell a quiet run from a noisy one: %s not written\n", rounds, write)
 	case noisy:
