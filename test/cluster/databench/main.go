@@ -49,8 +49,10 @@ const (
 	ns        = "default"
 	// noisyFloorSpread is the noise rule: the floor does the same work in
 	// every round, so a run whose floor varies by more than this share of
-	// its median was disturbed.
-	noisyFloorSpread = 0.20
+	// its median was disturbed. The floor is a copy bound by the disk,
+	// which varies by itself: two runs on this machine with nothing else
+	// running had floors varying by 3% to 21% across their rounds.
+	noisyFloorSpread = 0.25
 )
 
 // server is one database server the data path is measured for.
