@@ -111,8 +111,12 @@ var _ = Describe("credentials and the read/write split", func() {
 		Expect(k8sClient.Create(ctx, again)).To(Succeed())
 		Expect(again.UID).NotTo(Equal(sts.UID))
 		// The reconciler has run for the new StatefulSet once its new
-		// companions carry its UID.
+		// companions carry its UID. The garbage collector keeps running, as
+		// a cluster's does: a companion that a reconcile of the deleted
+		// StatefulSet (still in the controller's cache) created again goes
+		// too, and the new StatefulSet's reconcile then creates its own.
 		Eventually(func() ([]metav1.OwnerReference, error) {
+			collectGarbage(ns, sts.UID)
 			var svc corev1.Service
 			err := k8sClient.Get(ctx, key(ns, "mysql-read"), &svc)
 			return svc.OwnerReferences, err
