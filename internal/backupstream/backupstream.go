@@ -545,7 +545,7 @@ func (r *Receiver) Receive(ctx context.Context, addr string, w io.Writer) (int64
 		growPipe(f)
 	}
 	in := &idleReader{conn: conn, timeout: idle}
-	n, err := readFrames(bufio.NewReaderSize(in, maxFrame+4), w)
+	n, err := readFrames(bufio.NewReaderSize(in, frameHeader+maxFrame), w)
 	if err != nil {
 		return n, fmt.Errorf("receiving from %s after %d bytes: %w", addr, n, err)
 	}
